@@ -1,0 +1,30 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace execd::cli {
+
+Registry load_registry(const GlobalOptions& options) {
+    if (!options.languages_file.empty()) return Registry::load_file(options.languages_file);
+    if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return Registry::load_file(env);
+    const std::string system_file = "/etc/execd/languages.toml";
+    if (::access(system_file.c_str(), R_OK) == 0) return Registry::load_file(system_file);
+    return Registry::embedded();
+}
+
+std::unique_ptr<Sandbox> make_local_sandbox(const GlobalOptions& options, const Registry& registry) {
+    SandboxConfig config;
+    if (!options.state_dir.empty())
+        config.state_dir = options.state_dir;
+    else if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env)
+        config.state_dir = env;
+    config.binds = registry.sandbox_binds();
+    return std::make_unique<Sandbox>(config);
+}
+
+void print_error(const std::string& message) { std::cerr << "exec: " << message << std::endl; }
+
+}  // namespace execd::cli

@@ -1,0 +1,38 @@
+// exec (also installed as execctl, since `exec` is a shell builtin): wires the
+// subcommands; each lives in a file of its own.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common.h"
+#include "registry.h"
+#include "util/sys_error.h"
+
+int main(int argc, char** argv) {
+    using namespace execd::cli;
+    CLI::App app{"exec: run code in a secure sandbox, locally or through an execd daemon", "exec"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "exec 0.1.0");
+    GlobalOptions global;
+    app.add_option("--languages", global.languages_file, "Language registry file (default: $EXECD_LANGUAGES, "
+                                                          "/etc/execd/languages.toml, then the built-in one)");
+    app.add_option("--state-dir", global.state_dir, "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
+    add_run_command(app, global);
+    add_languages_command(app, global);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::RuntimeError& done) {
+        return done.get_exit_code();  // a subcommand finished with this status
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : kExitUsage;
+    } catch (const execd::RegistryError& e) {
+        print_error(e.what());
+        return kExitUsage;
+    } catch (const execd::BadRequest& e) {
+        print_error(e.what());
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return execd::kExitInternalError;
+    }
+    return 0;
+}

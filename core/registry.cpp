@@ -1,0 +1,317 @@
+#include "registry.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml.hpp>
+
+#include "util/fd.h"
+#include "util/files.h"
+
+namespace execd {
+namespace {
+
+using Table = toml::table;
+
+[[noreturn]] void fail(const std::string& origin, const toml::value& at, const std::string& reason) {
+    std::ostringstream msg;
+    msg << origin << ":" << at.location().line() << ": " << reason;
+    throw RegistryError(msg.str());
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+class StanzaReader {
+public:
+    StanzaReader(const std::string& origin, const toml::value& table, std::string what)
+        : origin_(origin), table_(table), what_(std::move(what)) {
+        if (!table.is_table()) fail(origin_, table, what_ + " must be a table");
+    }
+
+    // Refuses keys it was not asked about: a typo must not pass silently.
+    void reject_unknown(const std::set<std::string>& known) const {
+        for (const auto& [key, value] : table_.as_table())
+            if (!known.count(key)) fail(origin_, value, what_ + ": unknown key '" + key + "'");
+    }
+
+    const toml::value* get(const std::string& key) const {
+        const auto& t = table_.as_table();
+        auto it = t.find(key);
+        return it == t.end() ? nullptr : &it->second;
+    }
+
+    std::string string(const std::string& key, bool required) const {
+        const toml::value* v = get(key);
+        if (!v) {
+            if (required) fail(origin_, table_, what_ + ": missing required key '" + key + "'");
+            return {};
+        }
+        if (!v->is_string()) fail(origin_, *v, what_ + ": '" + key + "' must be a string");
+        return v->as_string().str;
+    }
+
+    std::vector<std::string> strings(const std::string& key, bool required, bool non_empty) const {
+        const toml::value* v = get(key);
+        if (!v) {
+            if (required) fail(origin_, table_, what_ + ": missing required key '" + key + "'");
+            return {};
+        }
+        if (!v->is_array()) fail(origin_, *v, what_ + ": '" + key + "' must be an array of strings");
+        std::vector<std::string> out;
+        for (const auto& item : v->as_array()) {
+            if (!item.is_string()) fail(origin_, item, what_ + ": '" + key + "' must hold only strings");
+            out.push_back(item.as_string().str);
+        }
+        if (non_empty && out.empty()) fail(origin_, *v, what_ + ": '" + key + "' must not be empty");
+        return out;
+    }
+
+    int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max) const {
+        const toml::value* v = get(key);
+        if (!v) return fallback;
+        if (!v->is_integer()) fail(origin_, *v, what_ + ": '" + key + "' must be an integer");
+        int64_t n = v->as_integer();
+        if (n < min || n > max)
+            fail(origin_, *v,
+                 what_ + ": '" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+        return n;
+    }
+
+    LimitOverrides limits(const std::string& key) const {
+        LimitOverrides o;
+        const toml::value* v = get(key);
+        if (!v) return o;
+        StanzaReader r(origin_, *v, what_ + " " + key);
+        r.reject_unknown({"time_ms", "cpu_ms", "memory_mb", "pids", "output_bytes"});
+        auto opt = [&](const char* k, int64_t max) -> std::optional<int64_t> {
+            if (!r.get(k)) return std::nullopt;
+            return r.integer(k, 0, 1, max);
+        };
+        o.time_ms = opt("time_ms", 3'600'000);
+        o.cpu_ms = opt("cpu_ms", 3'600'000);
+        o.memory_mb = opt("memory_mb", 1 << 20);
+        o.pids = opt("pids", 1 << 16);
+        o.output_bytes = opt("output_bytes", int64_t{1} << 32);
+        return o;
+    }
+
+    std::map<std::string, std::string> env(const std::string& key) const {
+        std::map<std::string, std::string> out;
+        const toml::value* v = get(key);
+        if (!v) return out;
+        if (!v->is_table()) fail(origin_, *v, what_ + ": '" + key + "' must be a table of strings");
+        for (const auto& [k, val] : v->as_table()) {
+            if (k.empty() || k.find('=') != std::string::npos)
+                fail(origin_, val, what_ + ": bad environment variable name '" + k + "'");
+            if (!val.is_string()) fail(origin_, val, what_ + ": environment value of '" + k + "' must be a string");
+            out[k] = val.as_string().str;
+        }
+        return out;
+    }
+
+    const toml::value& value() const { return table_; }
+
+private:
+    const std::string& origin_;
+    const toml::value& table_;
+    std::string what_;
+};
+
+void check_argv(const std::string& origin, const toml::value& at, const std::string& what,
+                const std::vector<std::string>& argv) {
+    if (argv.empty()) return;
+    const std::string& prog = argv[0];
+    // No PATH search inside the box: a program is named by its path.
+    if (prog.empty() || (prog[0] != '/' && prog.rfind("./", 0) != 0))
+        fail(origin, at, what + ": program '" + prog + "' must be an absolute path or start with ./");
+}
+
+bool valid_id(const std::string& id) {
+    if (id.empty() || id.size() > 32) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '+';
+    });
+}
+
+}  // namespace
+
+Limits LimitOverrides::apply(Limits base) const {
+    if (time_ms) base.time_ms = *time_ms;
+    if (cpu_ms) base.cpu_ms = *cpu_ms;
+    if (memory_mb) base.memory_mb = *memory_mb;
+    if (pids) base.pids = *pids;
+    if (output_bytes) base.output_bytes = *output_bytes;
+    return base;
+}
+
+bool Language::usable() const {
+    for (const auto* argv : {&compile, &run})
+        if (!argv->empty() && (*argv)[0][0] == '/' && ::access((*argv)[0].c_str(), X_OK) != 0) return false;
+    return true;
+}
+
+std::string Language::probe_version() const {
+    if (version_cmd.empty() || ::access(version_cmd[0].c_str(), X_OK) != 0) return {};
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return {};
+    Fd read_end(fds[0]), write_end(fds[1]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> argv;
+    for (const auto& a : version_cmd) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp"};
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    write_end.reset();
+    if (rc != 0) return {};
+    std::string text;
+    try {
+        text = read_all(read_end.get());
+    } catch (const std::exception&) {
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::istringstream in(text);
+    for (std::string text_line; std::getline(in, text_line);) {
+        while (!text_line.empty() && std::isspace(static_cast<unsigned char>(text_line.back()))) text_line.pop_back();
+        size_t start = text_line.find_first_not_of(" \t");
+        if (start != std::string::npos) return text_line.substr(start);
+    }
+    return {};
+}
+
+Registry Registry::load_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw RegistryError(path + ": cannot open: " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse(ss.str(), path);
+}
+
+Registry Registry::embedded() { return parse(kEmbeddedLanguagesToml, "languages.toml (embedded)"); }
+
+Registry Registry::parse(const std::string& text, const std::string& origin) {
+    toml::value root;
+    try {
+        std::istringstream in(text);
+        root = toml::parse(in, origin);
+    } catch (const toml::syntax_error& e) {
+        // toml11 already names the file and line; keep its words.
+        throw RegistryError(std::string("syntax error: ") + e.what());
+    } catch (const std::exception& e) {
+        throw RegistryError(origin + ": " + e.what());
+    }
+
+    Registry reg;
+    reg.origin_ = origin;
+    StanzaReader top(origin, root, "top level");
+    top.reject_unknown({"sandbox", "language"});
+    if (const toml::value* sb = top.get("sandbox")) {
+        StanzaReader r(origin, *sb, "[sandbox]");
+        r.reject_unknown({"binds"});
+        reg.binds_ = r.strings("binds", false, false);
+    }
+    const toml::value* langs = top.get("language");
+    if (!langs) fail(origin, root, "no [language.<id>] tables: the registry defines no language");
+    if (!langs->is_table()) fail(origin, *langs, "'language' must be a table of [language.<id>] tables");
+
+    std::map<std::string, std::string> names_seen;  // id/alias -> owner
+    std::map<std::string, std::string> ext_seen;
+    for (const auto& [id, value] : langs->as_table()) {
+        const std::string what = "language '" + id + "'";
+        if (!valid_id(id)) fail(origin, value, what + ": ids use only a-z, 0-9, _, - and +");
+        StanzaReader r(origin, value, what);
+        r.reject_unknown({"name", "aliases", "extensions", "source", "packages", "version", "compile", "run", "env",
+                          "binds", "run_tmpfs_mb", "limits", "compile_limits"});
+        Language l;
+        l.id = id;
+        l.line = static_cast<int>(value.location().line());
+        l.name = r.string("name", true);
+        l.aliases = r.strings("aliases", false, false);
+        l.extensions = r.strings("extensions", true, true);
+        l.source = r.string("source", true);
+        if (!is_safe_file_name(l.source)) fail(origin, *r.get("source"), what + ": 'source' must be a plain file name");
+        l.packages = r.strings("packages", false, false);
+        l.version_cmd = r.strings("version", false, false);
+        l.compile = r.strings("compile", false, false);
+        l.run = r.strings("run", true, true);
+        check_argv(origin, *r.get("run"), what + " run", l.run);
+        if (const auto* c = r.get("compile")) check_argv(origin, *c, what + " compile", l.compile);
+        l.env = r.env("env");
+        l.binds = r.strings("binds", false, false);
+        for (const auto& b : l.binds)
+            if (b.empty() || b[0] != '/') fail(origin, *r.get("binds"), what + ": binds must be absolute paths");
+        l.run_tmpfs_mb = r.integer("run_tmpfs_mb", 0, 0, 4096);
+        l.limits = r.limits("limits");
+        l.compile_limits = r.limits("compile_limits");
+        if (!l.compiled() && r.get("compile_limits"))
+            fail(origin, *r.get("compile_limits"), what + ": compile_limits without compile");
+
+        std::vector<std::string> names{id};
+        for (const auto& a : l.aliases) names.push_back(lower(a));
+        for (const auto& n : names) {
+            auto [it, fresh] = names_seen.emplace(n, id);
+            if (!fresh && it->second != id)
+                fail(origin, value, what + ": name '" + n + "' is already used by language '" + it->second + "'");
+        }
+        for (auto& e : l.extensions) {
+            if (!e.empty() && e[0] == '.') e.erase(0, 1);
+            auto [it, fresh] = ext_seen.emplace(lower(e), id);
+            if (!fresh && it->second != id)
+                fail(origin, value, what + ": extension '" + e + "' is already claimed by '" + it->second + "'");
+        }
+        reg.languages_.push_back(std::move(l));
+    }
+    std::sort(reg.languages_.begin(), reg.languages_.end(),
+              [](const Language& a, const Language& b) { return a.line < b.line; });
+    return reg;
+}
+
+const Language* Registry::find(const std::string& id_or_alias) const {
+    const std::string key = lower(id_or_alias);
+    for (const auto& l : languages_) {
+        if (l.id == key) return &l;
+        for (const auto& a : l.aliases)
+            if (lower(a) == key) return &l;
+    }
+    return nullptr;
+}
+
+const Language* Registry::by_extension(const std::string& extension) const {
+    std::string key = lower(extension);
+    if (!key.empty() && key[0] == '.') key.erase(0, 1);
+    for (const auto& l : languages_)
+        for (const auto& e : l.extensions)
+            if (lower(e) == key) return &l;
+    return nullptr;
+}
+
+std::vector<std::string> Registry::sandbox_binds() const {
+    std::vector<std::string> out = binds_;
+    for (const auto& l : languages_)
+        for (const auto& b : l.binds)
+            if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
+    return out;
+}
+
+}  // namespace execd

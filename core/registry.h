@@ -1,0 +1,92 @@
+// The language registry (languages.toml). Adding a language is a TOML stanza;
+// nothing in the code names a language.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sandbox/policy.h"
+
+namespace execd {
+
+// Per-step limit overrides from the registry; unset fields keep the defaults.
+struct LimitOverrides {
+    std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
+
+    // `base` with every set field replaced.
+    Limits apply(Limits base) const;
+};
+
+struct Language {
+    std::string id;
+    std::string name;
+    std::vector<std::string> aliases;
+    std::vector<std::string> extensions;      // without the dot
+    std::string source;                       // file name of the code in /box
+    std::vector<std::string> packages;        // Debian packages (for installers)
+    std::vector<std::string> version_cmd;
+    std::vector<std::string> compile;         // empty: interpreted
+    std::vector<std::string> run;
+    std::map<std::string, std::string> env;
+    std::vector<std::string> binds;
+    int64_t run_tmpfs_mb = 0;
+    LimitOverrides limits;
+    LimitOverrides compile_limits;
+    int line = 0;                             // where its stanza starts
+
+    bool compiled() const noexcept { return !compile.empty(); }
+
+    // Whether every absolute program path its argvs name is executable here.
+    bool usable() const;
+
+    // The first non-empty line its version command prints, or "" when the
+    // toolchain is missing. Runs the command on the host with a clean env.
+    std::string probe_version() const;
+};
+
+// A malformed registry: the message names file, line and reason.
+class RegistryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Registry {
+public:
+    // Parses and validates a registry file. Throws RegistryError.
+    static Registry load_file(const std::string& path);
+
+    // Same, from text; `origin` names it in errors. Throws RegistryError.
+    static Registry parse(const std::string& text, const std::string& origin);
+
+    // The registry compiled into the binary (the repository's languages.toml).
+    static Registry embedded();
+
+    // By id or alias, case-insensitive; nullptr if unknown.
+    const Language* find(const std::string& id_or_alias) const;
+
+    // By file extension (with or without the dot); nullptr if none claims it.
+    const Language* by_extension(const std::string& extension) const;
+
+    // In file order.
+    const std::vector<Language>& languages() const noexcept { return languages_; }
+
+    // Host paths every box binds read-only: [sandbox].binds plus each
+    // language's binds, without duplicates.
+    std::vector<std::string> sandbox_binds() const;
+
+    const std::string& origin() const noexcept { return origin_; }
+
+private:
+    std::string origin_;
+    std::vector<std::string> binds_;
+    std::vector<Language> languages_;
+};
+
+// The embedded copy of languages.toml (generated at build time).
+extern const char* const kEmbeddedLanguagesToml;
+
+}  // namespace execd

@@ -1,0 +1,87 @@
+// Memory, pids and CPU accounting for boxes, on cgroup v1 or v2 behind one
+// interface. The version is chosen once at start-up (CgroupManager::detect).
+//
+// Three moments, as for every mechanism: the parent prepares the box's cgroup
+// (BoxCgroup::prepare), the child joins it (JoinPlan, used by contain.cpp),
+// and the parent finishes (kill_all, finish).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sandbox/policy.h"
+
+namespace execd {
+
+// What the child needs to join its box's cgroup without allocating.
+struct JoinPlan {
+    int clone_into_fd = -1;   // v2: directory fd for clone3(CLONE_INTO_CGROUP)
+    int task_fds[4] = {-1, -1, -1, -1};  // v1: `tasks` files the child writes "0" to
+    int n_task_fds = 0;
+};
+
+// Counters read after a run, relative to the start of that run.
+struct CgroupUsage {
+    int64_t cpu_ns = 0;
+    int64_t memory_peak_bytes = 0;
+    int64_t oom_kills = 0;
+    int64_t pids_limit_hits = 0;
+};
+
+// The cgroup(s) of one box slot.
+class BoxCgroup {
+public:
+    virtual ~BoxCgroup() = default;
+
+    // Applies the limits and zeroes the counters before a run. Throws SystemFailure.
+    virtual void prepare(const Limits& limits) = 0;
+
+    // How the child joins; valid between prepare() and finish().
+    virtual JoinPlan join_plan() const = 0;
+
+    // CPU time used so far in this run, cheap enough to call every few ms.
+    virtual int64_t cpu_ns() = 0;
+
+    // Whether a fork or clone has failed on the pids limit during this run.
+    virtual bool pids_limit_hit() = 0;
+
+    // Kills every process in the box and waits until the cgroup is empty.
+    // Returns false if it could not be emptied (an internal error).
+    virtual bool kill_all() = 0;
+
+    // Reads this run's counters once the box is empty. Throws SystemFailure.
+    virtual CgroupUsage finish() = 0;
+};
+
+class CgroupManager {
+public:
+    virtual ~CgroupManager() = default;
+
+    // Picks v2 when /sys/fs/cgroup is a cgroup2 mount, otherwise v1 with the
+    // memory, pids and cpuacct hierarchies. Creates execd's parent cgroup(s).
+    // Throws SystemFailure with a hint when neither is usable.
+    static std::unique_ptr<CgroupManager> detect();
+
+    // The cgroup(s) of box slot `slot`, created if missing. Throws SystemFailure.
+    virtual std::unique_ptr<BoxCgroup> make_box(int slot) = 0;
+
+    // "cgroup v1 (/sys/fs/cgroup/memory/execd, …)" for logs and `exec doctor`.
+    virtual std::string describe() const = 0;
+
+    virtual int version() const = 0;
+};
+
+// Implementations, chosen by detect().
+std::unique_ptr<CgroupManager> make_cgroup_v1_manager(const std::string& mount_root);
+std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root);
+
+// Parses "key value" lines (memory.events, pids.events, cpu.stat, oom_control)
+// and returns the value of `key`, or 0 when the key is absent.
+int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept;
+
+// Reads a small knob through a kept fd with pread (no path walk). -1 on error.
+int64_t pread_int(int fd) noexcept;
+std::string pread_text(int fd);
+
+}  // namespace execd

@@ -1,0 +1,59 @@
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <linux/magic.h>
+
+#include "sandbox/cgroup.h"
+#include "util/sys_error.h"
+
+namespace execd {
+
+namespace {
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+}
+
+std::unique_ptr<CgroupManager> CgroupManager::detect() {
+    struct statfs fs {};
+    if (::statfs(kCgroupRoot, &fs) != 0)
+        throw_errno("statfs", kCgroupRoot, "is /sys/fs/cgroup mounted?");
+    if (fs.f_type == CGROUP2_SUPER_MAGIC) return make_cgroup_v2_manager(kCgroupRoot);
+    return make_cgroup_v1_manager(kCgroupRoot);
+}
+
+int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept {
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) eol = text.size();
+        std::string_view line(text.data() + pos, eol - pos);
+        if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ') {
+            int64_t v = 0;
+            auto digits = line.substr(key.size() + 1);
+            std::from_chars(digits.data(), digits.data() + digits.size(), v);
+            return v;
+        }
+        pos = eol + 1;
+    }
+    return 0;
+}
+
+std::string pread_text(int fd) {
+    char buf[4096];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n < 0) throw_errno("pread", "cgroup fd " + std::to_string(fd));
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+int64_t pread_int(int fd) noexcept {
+    char buf[64];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;
+    int64_t v = -1;
+    std::from_chars(buf, buf + n, v);
+    return v;
+}
+
+}  // namespace execd

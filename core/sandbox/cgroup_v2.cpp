@@ -1,0 +1,198 @@
+// cgroup v2: boxes live below execd's own cgroup when it is delegated to us
+// (systemd's Delegate=yes), else below /sys/fs/cgroup/execd. A box's cgroup is
+// made fresh for each run: on kernels before 6.12, memory.peak cannot be
+// reset, so a reused cgroup would report an earlier run's peak. The child is
+// born inside it with clone3(CLONE_INTO_CGROUP), so no attach write is needed.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "sandbox/cgroup.h"
+#include "util/fd.h"
+#include "util/files.h"
+#include "util/sys_error.h"
+
+namespace execd {
+namespace {
+
+Fd open_knob(const std::string& path, int flags) {
+    Fd fd(::open(path.c_str(), flags | O_CLOEXEC));
+    if (!fd) throw_errno("open", path);
+    return fd;
+}
+
+class BoxCgroupV2 final : public BoxCgroup {
+public:
+    explicit BoxCgroupV2(std::string path) : path_(std::move(path)) {}
+
+    ~BoxCgroupV2() override { remove(); }
+
+    void prepare(const Limits& limits) override {
+        remove();
+        if (::mkdir(path_.c_str(), 0755) != 0) throw_errno("mkdir", path_);
+        const std::string bytes = std::to_string(limits.memory_mb * 1024 * 1024);
+        write_file(path_ + "/memory.max", bytes);
+        try_write_file(path_ + "/memory.swap.max", "0");  // absent without swap accounting
+        write_file(path_ + "/pids.max", std::to_string(limits.pids));
+        dir_ = open_knob(path_, O_RDONLY | O_DIRECTORY);
+        cpu_stat_ = open_knob(path_ + "/cpu.stat", O_RDONLY);
+        pids_events_ = open_knob(path_ + "/pids.events", O_RDONLY);
+    }
+
+    JoinPlan join_plan() const override {
+        JoinPlan plan;
+        plan.clone_into_fd = dir_.get();
+        return plan;
+    }
+
+    int64_t cpu_ns() override {
+        return read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000;
+    }
+
+    bool pids_limit_hit() override {
+        return read_keyed_value(pread_text(pids_events_.get()), "max") > 0;
+    }
+
+    bool kill_all() override {
+        if (!dir_) return true;
+        using namespace std::chrono;
+        // cgroup.kill (Linux >= 5.14) kills every process in the cgroup at once,
+        // including ones forked while the kill is in progress.
+        const std::string events = path_ + "/cgroup.events";
+        const auto give_up = steady_clock::now() + seconds(10);
+        for (int round = 0;; ++round) {
+            std::string text;
+            try {
+                text = read_file(events);
+            } catch (const SystemFailure&) {
+                return false;
+            }
+            if (read_keyed_value(text, "populated") == 0) return true;
+            if (round == 0 || round % 50 == 0) try_write_file(path_ + "/cgroup.kill", "1");
+            if (steady_clock::now() > give_up) return false;
+            std::this_thread::sleep_for(microseconds(round < 10 ? 100 : 2000));
+        }
+    }
+
+    CgroupUsage finish() override {
+        CgroupUsage u;
+        u.cpu_ns = cpu_ns();
+        try {
+            u.memory_peak_bytes = std::stoll(read_file(path_ + "/memory.peak"));
+        } catch (const std::exception&) {
+            u.memory_peak_bytes = 0;  // memory.peak is Linux >= 5.19
+        }
+        u.oom_kills = read_keyed_value(read_file(path_ + "/memory.events"), "oom_kill");
+        u.pids_limit_hits = read_keyed_value(pread_text(pids_events_.get()), "max");
+        remove();
+        return u;
+    }
+
+private:
+    void remove() {
+        if (::access(path_.c_str(), F_OK) != 0) return;
+        dir_.reset();
+        cpu_stat_.reset();
+        pids_events_.reset();
+        kill_all_by_path();
+        for (int i = 0; i < 1000 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i)
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+
+    void kill_all_by_path() {
+        try_write_file(path_ + "/cgroup.kill", "1");
+        for (int i = 0; i < 2000; ++i) {
+            std::string text;
+            try {
+                text = read_file(path_ + "/cgroup.events");
+            } catch (const SystemFailure&) {
+                return;
+            }
+            if (read_keyed_value(text, "populated") == 0) return;
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+    }
+
+    std::string path_;
+    Fd dir_, cpu_stat_, pids_events_;
+};
+
+// "0::/some/path" from /proc/self/cgroup.
+std::string own_cgroup() {
+    std::istringstream in(read_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("0::", 0) == 0) return line.substr(3);
+    return "/";
+}
+
+bool only_we_are_in(const std::string& cgroup_dir) {
+    std::istringstream in(read_file(cgroup_dir + "/cgroup.procs"));
+    const pid_t self = ::getpid();
+    for (pid_t pid; in >> pid;)
+        if (pid != self) return false;
+    return true;
+}
+
+void enable_controllers(const std::string& dir) {
+    write_file(dir + "/cgroup.subtree_control", "+memory +pids");
+    try_write_file(dir + "/cgroup.subtree_control", "+cpu");  // optional: accounting works without it
+}
+
+class CgroupManagerV2 final : public CgroupManager {
+public:
+    explicit CgroupManagerV2(const std::string& root) {
+        const std::string own = own_cgroup();
+        const std::string own_dir = root + (own == "/" ? "" : own);
+        // Delegated: we are alone in our cgroup (a systemd service with
+        // Delegate=yes, or a test scope). The "no internal processes" rule
+        // means we must move into a leaf before enabling controllers below.
+        if (own != "/" && only_we_are_in(own_dir)) {
+            try {
+                const std::string leaf = own_dir + "/supervisor";
+                if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", leaf);
+                write_file(leaf + "/cgroup.procs", "0");
+                enable_controllers(own_dir);
+                parent_ = own_dir;
+                return;
+            } catch (const SystemFailure&) {
+                // fall through to the shared parent
+            }
+        }
+        parent_ = root + "/execd";
+        if (::mkdir(parent_.c_str(), 0755) != 0 && errno != EEXIST)
+            throw_errno("mkdir", parent_, "is execd running as root?");
+        enable_controllers(root);
+        enable_controllers(parent_);
+        owns_parent_ = true;
+    }
+
+    ~CgroupManagerV2() override {
+        if (owns_parent_) ::rmdir(parent_.c_str());
+    }
+
+    std::unique_ptr<BoxCgroup> make_box(int slot) override {
+        return std::make_unique<BoxCgroupV2>(parent_ + "/box-" + std::to_string(slot));
+    }
+
+    std::string describe() const override { return "cgroup v2 (" + parent_ + ")"; }
+
+    int version() const override { return 2; }
+
+private:
+    std::string parent_;
+    bool owns_parent_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root) {
+    return std::make_unique<CgroupManagerV2>(mount_root);
+}
+
+}  // namespace execd

@@ -1,0 +1,115 @@
+// The native sandbox backend: a Sandbox owns what is prepared once (cgroup
+// parent, empty network namespace, read-only root, seccomp program); a Box is
+// one slot of it (a uid and a cgroup) that runs one program at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/mounts.h"
+#include "sandbox/policy.h"
+#include "sandbox/seccomp.h"
+#include "util/fd.h"
+
+namespace execd {
+
+struct SandboxConfig {
+    std::string state_dir = "/run/execd";   // a tmpfs is mounted at <state_dir>/ns
+    std::vector<std::string> binds;         // host paths bound read-only into every box
+    uid_t uid_base = 61000;                 // box slot N runs as uid/gid uid_base + N
+    int max_slots = 256;                    // slots shared by all execd processes on the host
+};
+
+class Sandbox;
+
+// A per-job directory, mounted at /box. Removed (without following any
+// symlink the program planted) when destroyed.
+class WorkDir {
+public:
+    WorkDir(const WorkDir&) = delete;
+    WorkDir& operator=(const WorkDir&) = delete;
+    WorkDir(WorkDir&&) noexcept = default;
+    ~WorkDir();
+
+    const std::string& path() const noexcept { return path_; }
+
+    // Writes a file below the work dir; `name` may hold one directory level
+    // ("src/a.c"). Refuses unsafe names and existing entries. Throws.
+    void add_file(const std::string& name, std::string_view content, unsigned mode = 0644);
+
+    // Reads a regular file the program produced, never through a symlink,
+    // up to `max_bytes`. Throws SystemFailure.
+    std::string read_file(const std::string& name, size_t max_bytes) const;
+
+private:
+    friend class Sandbox;
+    WorkDir(int parent_fd, std::string name, std::string path, uid_t owner);
+    int parent_fd_ = -1;   // the work area, owned by the Sandbox
+    std::string name_, path_;
+    Fd dir_;
+    bool moved_from_ = false;
+};
+
+class Box {
+public:
+    ~Box();
+    Box(const Box&) = delete;
+    Box& operator=(const Box&) = delete;
+
+    int slot() const noexcept { return slot_; }
+    uid_t uid() const noexcept { return uid_; }
+
+    // Runs one program to completion under `policy` and measures it. Never
+    // throws for anything the program does; a sandbox failure comes back as
+    // RunOutcome::internal_error with a message naming the step and errno.
+    RunOutcome run(const RunPolicy& policy);
+
+private:
+    friend class Sandbox;
+    Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup);
+    Sandbox& sandbox_;
+    int slot_;
+    uid_t uid_;
+    Fd lock_;
+    std::unique_ptr<BoxCgroup> cgroup_;
+    bool broken_ = false;
+};
+
+class Sandbox {
+public:
+    // Prepares everything that is shared by all runs. Moves the calling
+    // process into a private mount namespace. Needs root. Throws
+    // SystemFailure (or std::runtime_error) naming what failed.
+    explicit Sandbox(SandboxConfig config);
+    ~Sandbox();
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+
+    // A free box slot, held until the Box is destroyed; slots are shared
+    // with other execd processes through abstract-socket locks, which the
+    // kernel releases if a process dies. Throws if all are taken.
+    std::unique_ptr<Box> acquire_box();
+
+    // A fresh, empty work dir owned by `owner` (the box's uid).
+    WorkDir make_work_dir(uid_t owner);
+
+    // One line for logs: the cgroup version and paths.
+    std::string describe() const;
+
+    int cgroup_version() const { return cgroups_->version(); }
+
+private:
+    friend class Box;
+    SandboxConfig config_;
+    std::unique_ptr<CgroupManager> cgroups_;
+    Fd netns_;
+    RootLayout layout_;
+    Fd work_area_;
+    SeccompProgram seccomp_;
+};
+
+}  // namespace execd

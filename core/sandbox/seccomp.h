@@ -1,0 +1,38 @@
+// The box's system-call filter, built once with libseccomp and exported as
+// classic BPF so each child loads it with a single prctl (36 µs instead of
+// 160 µs for building it per run).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+namespace execd {
+
+class SeccompProgram {
+public:
+    // Builds the filter: default allow; the calls a judged program never needs
+    // and that widen the kernel's attack surface fail with EPERM (ptrace,
+    // mount, namespaces, bpf, perf, keyrings, io_uring, userfaultfd, kexec,
+    // modules, …); clone3 fails with ENOSYS so libc falls back to clone, whose
+    // namespace flags are refused; foreign-architecture (32-bit, x32) entry
+    // kills the process. Throws std::runtime_error if libseccomp fails.
+    static SeccompProgram build();
+
+    // The program for prctl(PR_SET_SECCOMP); valid while *this lives.
+    const sock_fprog* get() const noexcept { return &prog_; }
+
+    SeccompProgram(SeccompProgram&& other) noexcept;
+    SeccompProgram& operator=(SeccompProgram&&) = delete;
+    SeccompProgram(const SeccompProgram&) = delete;
+
+private:
+    SeccompProgram() = default;
+    std::vector<sock_filter> filter_;
+    sock_fprog prog_{};
+};
+
+// Child side: installs the program. Returns 0 or errno. Async-signal-safe.
+int apply_seccomp(const sock_fprog* prog) noexcept;
+
+}  // namespace execd

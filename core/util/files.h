@@ -1,0 +1,41 @@
+// Small file helpers. Everything that touches a directory a sandboxed program
+// could have written to goes through the *_at functions, which never follow a
+// symbolic link (the class of bug behind CVE-2024-28185 in Judge0).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/fd.h"
+
+namespace execd {
+
+// Reads a whole file. Throws SystemFailure.
+std::string read_file(const std::string& path);
+
+// Writes `data` to an existing file (cgroup knobs, /proc files). Throws SystemFailure.
+void write_file(const std::string& path, std::string_view data);
+
+// Like write_file but returns errno (0 on success) instead of throwing.
+int try_write_file(const std::string& path, std::string_view data) noexcept;
+
+// Opens a directory below `dirfd` without following a symlink in the last
+// component. Throws SystemFailure.
+Fd open_dir_at(int dirfd, const std::string& name);
+
+// Creates `name` below `dirfd` (it must not exist, must not be a symlink) and
+// writes `data` into it with the given mode. Throws SystemFailure.
+void create_file_at(int dirfd, const std::string& name, std::string_view data, unsigned mode);
+
+// Removes `name` below `dirfd` and everything under it, never following a
+// symlink. Missing entries are fine. Returns 0 or the first errno met.
+int remove_tree_at(int dirfd, const std::string& name) noexcept;
+
+// Whether `name` is a safe single path component for a file in a work dir:
+// non-empty, no '/', no NUL, not "." or "..", at most 255 bytes.
+bool is_safe_file_name(std::string_view name) noexcept;
+
+// Reads all of `fd` until EOF. Throws SystemFailure.
+std::string read_all(int fd);
+
+}  // namespace execd
