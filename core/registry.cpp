@@ -216,8 +216,13 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
         std::istringstream in(text);
         root = toml::parse(in, origin);
     } catch (const toml::syntax_error& e) {
-        // toml11 already names the file and line; keep its words.
-        throw RegistryError(std::string("syntax error: ") + e.what());
+        // toml11's own text is a multi-line excerpt; lead with file:line and
+        // its one-line reason, keep the excerpt after it.
+        std::string detail = e.what();
+        std::string reason = detail.substr(0, detail.find('\n'));
+        if (reason.rfind("[error] ", 0) == 0) reason.erase(0, 8);
+        throw RegistryError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason +
+                            "\n" + detail);
     } catch (const std::exception& e) {
         throw RegistryError(origin + ": " + e.what());
     }
@@ -237,7 +242,14 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
 
     std::map<std::string, std::string> names_seen;  // id/alias -> owner
     std::map<std::string, std::string> ext_seen;
-    for (const auto& [id, value] : langs->as_table()) {
+    // Validate in file order, so a clash is reported at the later stanza.
+    std::vector<std::pair<const std::string*, const toml::value*>> stanzas;
+    for (const auto& [key, val] : langs->as_table()) stanzas.emplace_back(&key, &val);
+    std::sort(stanzas.begin(), stanzas.end(),
+              [](const auto& a, const auto& b) { return a.second->location().line() < b.second->location().line(); });
+    for (const auto& [id_ptr, value_ptr] : stanzas) {
+        const std::string& id = *id_ptr;
+        const toml::value& value = *value_ptr;
         const std::string what = "language '" + id + "'";
         if (!valid_id(id)) fail(origin, value, what + ": ids use only a-z, 0-9, _, - and +");
         StanzaReader r(origin, value, what);
@@ -282,8 +294,6 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
         }
         reg.languages_.push_back(std::move(l));
     }
-    std::sort(reg.languages_.begin(), reg.languages_.end(),
-              [](const Language& a, const Language& b) { return a.line < b.line; });
     return reg;
 }
 

@@ -63,8 +63,9 @@ public:
     // Throws SystemFailure with a hint when neither is usable.
     static std::unique_ptr<CgroupManager> detect();
 
-    // The cgroup(s) of box slot `slot`, created if missing. Throws SystemFailure.
-    virtual std::unique_ptr<BoxCgroup> make_box(int slot) = 0;
+    // The cgroup(s) of the box running as uid `box_id` ("box-<id>"),
+    // created if missing. Throws SystemFailure.
+    virtual std::unique_ptr<BoxCgroup> make_box(int box_id) = 0;
 
     // "cgroup v1 (/sys/fs/cgroup/memory/execd, …)" for logs and `exec doctor`.
     virtual std::string describe() const = 0;

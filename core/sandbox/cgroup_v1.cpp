@@ -163,8 +163,8 @@ public:
             ::rmdir((root_ + "/" + c + "/" + kParent).c_str());
     }
 
-    std::unique_ptr<BoxCgroup> make_box(int slot) override {
-        const std::string name = std::string(kParent) + "/box-" + std::to_string(slot);
+    std::unique_ptr<BoxCgroup> make_box(int box_id) override {
+        const std::string name = std::string(kParent) + "/box-" + std::to_string(box_id);
         // Another execd process may remove the shared parent between our two
         // mkdirs when it exits; retry that race a few times.
         for (int attempt = 0;; ++attempt) {

@@ -176,8 +176,8 @@ public:
         if (owns_parent_) ::rmdir(parent_.c_str());
     }
 
-    std::unique_ptr<BoxCgroup> make_box(int slot) override {
-        return std::make_unique<BoxCgroupV2>(parent_ + "/box-" + std::to_string(slot));
+    std::unique_ptr<BoxCgroup> make_box(int box_id) override {
+        return std::make_unique<BoxCgroupV2>(parent_ + "/box-" + std::to_string(box_id));
     }
 
     std::string describe() const override { return "cgroup v2 (" + parent_ + ")"; }

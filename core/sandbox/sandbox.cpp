@@ -178,7 +178,9 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
             if (errno == EADDRINUSE) continue;
             throw_errno("bind", "@" + name);
         }
-        return std::unique_ptr<Box>(new Box(*this, slot, std::move(sock), cgroups_->make_box(slot)));
+        // Cgroups are named by uid, which is unique per box across processes.
+        return std::unique_ptr<Box>(
+            new Box(*this, slot, std::move(sock), cgroups_->make_box(static_cast<int>(config_.uid_base) + slot)));
     }
     errno = EBUSY;
     throw_errno("acquire box", std::to_string(config_.max_slots) + " slots", "all box slots are in use");
@@ -264,6 +266,12 @@ RunOutcome Box::run(const RunPolicy& policy) {
         args.flags |= kCloneIntoCgroup;
         args.cgroup = static_cast<uint64_t>(plan.cgroup.clone_into_fd);
     }
+
+    // The box's pipe ends belong to its uid, so a program can reopen them
+    // (/dev/stdin, /proc/self/fd/1) as it could outside a sandbox.
+    for (const Fd* end : {&in.read, &outp.write, &errp.write})
+        if (::fchown(end->get(), uid_, uid_) != 0)
+            return internal(SysError{"fchown", "box pipe", errno, {}}.message());
 
     const auto start = Clock::now();
     const long raw = ::syscall(SYS_clone3, &args, sizeof args);

@@ -1,0 +1,119 @@
+// The exec binary, run as a user would: output, exit status, stdin, errors,
+// and nothing left behind.
+#include <unistd.h>
+
+#include <Poco/JSON/Parser.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "support.h"
+
+using namespace execd::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kExec = EXECD_EXEC_BINARY;
+
+std::string temp_file(const std::string& name, const std::string& content) {
+    static const std::string dir = [] {
+        char tmpl[] = "/tmp/execd-cli-XXXXXX";
+        return std::string(mkdtemp(tmpl));
+    }();
+    std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+Process exec_run(const std::vector<std::string>& args, const std::string& stdin_data = {}) {
+    std::vector<std::string> argv{kExec};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, stdin_data);
+}
+
+}  // namespace
+
+TEST_CASE("exec run prints the program's output and exits with its status", "[cli]") {
+    auto p = exec_run({"run", EXECD_SOURCE_DIR "/examples/hello.py"});
+    CHECK(p.out == "hello\n");
+    CHECK(p.err.empty());
+    CHECK(p.exit_code == 0);
+
+    auto e = exec_run({"run", temp_file("exit3.py", "import sys\nprint('bye', file=sys.stderr)\nsys.exit(3)\n")});
+    CHECK(e.exit_code == 3);
+    CHECK_THAT(e.err, Contains("bye") && Contains("RuntimeError"));
+}
+
+TEST_CASE("exec run passes stdin and arguments", "[cli]") {
+    auto p = exec_run({"run", temp_file("cat.py", "import sys\nprint(sys.argv[1:])\nprint(sys.stdin.read(), end='')\n"),
+                       "--", "a", "b c"},
+                      "one\ntwo\n");
+    CHECK(p.exit_code == 0);
+    CHECK(p.out == "['a', 'b c']\none\ntwo\n");
+}
+
+TEST_CASE("exec run limits and verdict lines", "[cli]") {
+    auto tle = exec_run({"run", "--time", "500", temp_file("loop.py", "while True: pass\n")});
+    CHECK(tle.exit_code == 124);
+    CHECK_THAT(tle.err, Contains("TimeLimitExceeded"));
+    auto mle = exec_run({"run", "--memory", "64", temp_file("mem.py", "b = b'x' * (200 << 20)\n")});
+    CHECK(mle.exit_code == 137);
+    CHECK_THAT(mle.err, Contains("MemoryLimitExceeded"));
+    auto ole = exec_run({"run", "--output", "100", temp_file("out.py", "print('y' * 1000)\n")});
+    CHECK(ole.exit_code == 153);
+    CHECK(ole.out == std::string(100, 'y'));
+    auto compile = exec_run({"run", temp_file("bad.c", "int main( { return 0; }\n")});
+    CHECK(compile.exit_code != 0);
+    CHECK_THAT(compile.err, Contains("CompileError") && Contains("error"));
+}
+
+TEST_CASE("exec run --json has the API's shape", "[cli]") {
+    auto p = exec_run({"run", "--json", temp_file("four.py", "print(2 + 2)\n")});
+    CHECK(p.exit_code == 0);
+    Poco::JSON::Parser parser;
+    auto obj = parser.parse(p.out).extract<Poco::JSON::Object::Ptr>();
+    CHECK(obj->getValue<std::string>("status") == "completed");
+    CHECK(obj->getValue<std::string>("verdict") == "OK");
+    CHECK(obj->getValue<std::string>("output") == "4");
+    CHECK(obj->getValue<std::string>("stdout") == "4\n");
+    CHECK(obj->getValue<int>("exitCode") == 0);
+    CHECK(obj->has("timeMs"));
+    CHECK(obj->has("memoryKb"));
+}
+
+TEST_CASE("exec refuses bad input with a clear error", "[cli]") {
+    auto unknown = exec_run({"run", temp_file("x.unknownext", "x")});
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Contains("--lang"));
+    auto bad_lang = exec_run({"run", "--lang", "klingon", temp_file("y.py", "print(1)")});
+    CHECK(bad_lang.exit_code == 2);
+    CHECK_THAT(bad_lang.err, Contains("klingon"));
+    auto missing = exec_run({"run", "/nonexistent/file.py"});
+    CHECK(missing.exit_code != 0);
+    CHECK_THAT(missing.err, Contains("/nonexistent/file.py"));
+    std::string bad = temp_file("bad.toml", "[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = \"/bin/x\"\n");
+    auto reg = exec_run({"--languages", bad, "languages"});
+    CHECK(reg.exit_code == 2);
+    CHECK_THAT(reg.err, Contains("bad.toml:5") && Contains("'run' must be an array"));
+}
+
+TEST_CASE("exec languages lists what is usable", "[cli]") {
+    auto p = exec_run({"languages"});
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Contains("python") && Contains("yes") && Contains("Python 3."));
+}
+
+TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
+    auto p = exec_run({"run", temp_file("bg.py",
+                                       "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
+                                       "print('done')\n")});
+    CHECK(p.exit_code == 0);
+    CHECK(box_uid_processes(61000).empty());
+    CHECK(host_mounts_mentioning("/run/execd").empty());
+    // The CLI made its own box cgroup; it must be gone (the shared parent too,
+    // unless this test process still holds boxes of its own).
+    for (const char* c : {"memory", "pids", "cpuacct"})
+        for (int slot = 0; slot < 8; ++slot)
+            CHECK(access((std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(61000 + slot)).c_str(), F_OK) != 0);
+}

@@ -1,0 +1,2 @@
+: main ( -- )  ." hello" cr ;
+main bye

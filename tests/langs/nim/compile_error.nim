@@ -1,0 +1,2 @@
+echo "hello" & 
+let x: int = "a"

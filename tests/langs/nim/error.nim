@@ -1,0 +1,2 @@
+stderr.writeLine("error: something went wrong")
+quit(3)

@@ -1,0 +1,3 @@
+let () =
+  prerr_endline "error: something went wrong";
+  exit 3

@@ -1,0 +1,5 @@
+program Main;
+begin
+  WriteLn('hello')
+  WriteLn('world');
+end.

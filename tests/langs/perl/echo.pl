@@ -1,0 +1,3 @@
+binmode STDIN;
+binmode STDOUT;
+print while <STDIN>;

@@ -1,0 +1,2 @@
+print STDERR "error: something went wrong\n";
+exit 3;

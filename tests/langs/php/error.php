@@ -1,0 +1,3 @@
+<?php
+fwrite(STDERR, "error: something went wrong\n");
+exit(3);

@@ -1,0 +1,2 @@
+message("error: something went wrong")
+quit(status = 3)

@@ -1,0 +1,2 @@
+$stderr.puts "error: something went wrong"
+exit 3

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("error: something went wrong");
+    std::process::exit(3);
+}

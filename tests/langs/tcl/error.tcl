@@ -1,0 +1,2 @@
+puts stderr "error: something went wrong"
+exit 3

@@ -1,0 +1,311 @@
+// Sandbox tests: real boxes, real limits, a probe that tries to break out.
+// Tagged [v2] where they also run on a cgroup v2 kernel in QEMU (.ci/run).
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <sstream>
+
+#include "support.h"
+
+using namespace execd;
+using namespace execd::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+LimitOverrides limits_with(int64_t time_ms) {
+    LimitOverrides l;
+    l.time_ms = time_ms;
+    return l;
+}
+
+// Nothing of a finished job may remain: no process with a box uid, no box
+// cgroup, no work dir.
+void require_nothing_left() {
+    CHECK(box_uid_processes().empty());
+    Sandbox& sb = shared_sandbox();
+    if (sb.cgroup_version() == 1) {
+        for (const char* c : {"memory", "pids", "cpuacct"})
+            for (int slot = 0; slot < 4; ++slot) {
+                std::string dir =
+                    std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(kTestUidBase + slot);
+                CHECK(access(dir.c_str(), F_OK) != 0);
+            }
+    }
+    // The work area holds no job's directory.
+    std::string listing;
+    if (DIR* d = opendir("/run/execd/ns/work")) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') listing += e->d_name;
+        closedir(d);
+    }
+    CHECK(listing.empty());
+}
+
+}  // namespace
+
+TEST_CASE("hello world runs and is measured", "[sandbox][v2]") {
+    auto r = run_code("python", "print('hello')\n");
+    INFO(r.run.message);
+    REQUIRE(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "hello\n");
+    CHECK(r.run.exit_code == 0);
+    CHECK(r.run.memory_kb > 1000);
+    CHECK(r.run.time_ms < 3000);
+    require_nothing_left();
+}
+
+TEST_CASE("the probe finds no way out of the box", "[sandbox]") {
+    const std::string probe = read_text(EXECD_SOURCE_DIR "/tests/sandbox/probe.c");
+    REQUIRE_FALSE(probe.empty());
+    auto r = run_code("c", probe);
+    INFO(r.run.message << (r.compile ? r.compile->stderr_data : ""));
+    REQUIRE(r.run.verdict == Verdict::OK);
+    const std::string& out = r.run.stdout_data;
+    INFO(out);
+    CHECK_THAT(out, !Contains("BREACH"));
+    for (const char* check :
+         {"uid ok", "setuid0 ok", "cap_effective ok", "cap_permitted ok", "cap_bounding ok", "no_new_privs ok",
+          "seccomp ok", "connect_127.0.0.1 ok", "connect_127.0.0.53 ok", "udp_127.0.0.1 ok", "connect_::1 ok",
+          "loopback_down ok", "only_loopback_interface ok", "write_box ok", "mkdir_box ok", "write_tmp ok",
+          "write_root ok", "write_usr ok", "write_dev ok", "write_proc_sys ok", "open_sys_cgroup ok",
+          "open_block_device ok", "read_shadow ok", "dev_null_works ok", "proc_shows_only_box ok",
+          "environment_allowlist ok", "hostname ok", "unshare_user ok", "unshare_net ok", "clone_newuser ok",
+          "clone3_unavailable ok", "ptrace_traceme ok", "ptrace_attach_init ok", "mount_tmpfs ok", "chroot ok",
+          "bpf ok", "perf_event_open ok", "io_uring_setup ok", "userfaultfd ok", "keyctl ok",
+          "open_proc_1_mem ok", "kill_init ok"})
+        CHECK_THAT(out, Contains(std::string("\n") + check) || Catch::Matchers::StartsWith(check));
+    require_nothing_left();
+}
+
+TEST_CASE("foreign system-call ABIs kill the program", "[sandbox]") {
+    // int 0x80 is the 32-bit entry; nr 20 there is getpid.
+    auto i386 = run_code("c", "int main(void){ long r; __asm__ volatile(\"int $0x80\" : \"=a\"(r) : \"a\"(20L)); return 0; }\n");
+    // Killed either by the filter (SIGSYS) or, where the kernel has no
+    // 32-bit emulation at all, by a general protection fault (SIGSEGV).
+    CHECK(i386.run.verdict == Verdict::RuntimeError);
+    CHECK((i386.run.exit_code == 128 + SIGSYS || i386.run.exit_code == 128 + SIGSEGV));
+    // x32: the x86_64 entry with bit 30 set.
+    auto x32 = run_code("c", "#define _GNU_SOURCE\n#include <unistd.h>\n#include <sys/syscall.h>\nint main(void){ syscall(0x40000000L | 39); return 0; }\n");
+    CHECK(x32.run.verdict == Verdict::RuntimeError);
+    CHECK(x32.run.exit_code == 128 + SIGSYS);
+}
+
+TEST_CASE("the compile step may write its work dir, the run step may not", "[sandbox]") {
+    auto r = run_code("c",
+                      "#include <stdio.h>\nint main(void){ FILE* f = fopen(\"/box/out.txt\", \"w\"); "
+                      "printf(\"%s\\n\", f ? \"wrote\" : \"refused\"); return 0; }\n");
+    REQUIRE(r.compile.has_value());
+    CHECK(r.compile->verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "refused\n");
+}
+
+TEST_CASE("an infinite loop is TimeLimitExceeded with exit code 124", "[sandbox][v2]") {
+    auto r = run_code("python", "while True: pass\n", {}, limits_with(1000));
+    CHECK(r.run.verdict == Verdict::TimeLimitExceeded);
+    CHECK(r.run.exit_code == 124);
+    CHECK(r.run.time_ms >= 1000);
+    CHECK(r.run.time_ms < 2500);
+    require_nothing_left();
+}
+
+TEST_CASE("sleeping past the wall limit is TimeLimitExceeded", "[sandbox][v2]") {
+    auto r = run_code("python", "import time\ntime.sleep(60)\n", {}, limits_with(1000));
+    CHECK(r.run.verdict == Verdict::TimeLimitExceeded);
+    CHECK(r.run.exit_code == 124);
+    CHECK(r.run.cpu_ms < 500);
+    CHECK(r.run.time_ms < 2500);
+    require_nothing_left();
+}
+
+TEST_CASE("CPU time is limited across threads too", "[sandbox]") {
+    LimitOverrides l;
+    l.time_ms = 5000;
+    l.cpu_ms = 500;
+    auto r = run_code("python", "while True: pass\n", {}, l);
+    CHECK(r.run.verdict == Verdict::TimeLimitExceeded);
+    CHECK(r.run.time_ms < 2000);
+    CHECK(r.run.message.find("CPU") != std::string::npos);
+}
+
+TEST_CASE("allocating 1 GiB is MemoryLimitExceeded from the OOM counter", "[sandbox][v2]") {
+    auto r = run_code("python", "b = b'x' * (1 << 30)\nprint(len(b))\n");
+    CHECK(r.run.verdict == Verdict::MemoryLimitExceeded);
+    CHECK(r.run.exit_code == 137);
+    CHECK(r.run.stdout_data.empty());
+    require_nothing_left();
+}
+
+TEST_CASE("memory just under the limit is fine and reported", "[sandbox][v2]") {
+    auto r = run_code("python", "b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nprint('ok')\n");
+    INFO(r.run.message);
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.memory_kb >= 64 * 1024);
+    CHECK(r.run.memory_kb <= 128 * 1024);
+}
+
+TEST_CASE("a fork bomb is ProcessLimitExceeded and the host is unaffected", "[sandbox][v2]") {
+    auto r = run_code("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
+    CHECK(r.run.verdict == Verdict::ProcessLimitExceeded);
+    CHECK(r.run.exit_code == kExitProcessLimit);
+    require_nothing_left();
+    // The host still forks.
+    auto after = run_code("python", "print('still here')\n");
+    CHECK(after.run.verdict == Verdict::OK);
+}
+
+TEST_CASE("printing 10 MB is OutputLimitExceeded with 4 KB kept", "[sandbox][v2]") {
+    auto r = run_code("python", "import sys\nsys.stdout.write('x' * (10 << 20))\n");
+    CHECK(r.run.verdict == Verdict::OutputLimitExceeded);
+    CHECK(r.run.exit_code == kExitOutputLimit);
+    CHECK(r.run.stdout_data.size() + r.run.stderr_data.size() == 4096);
+    CHECK(r.run.stdout_data == std::string(4096, 'x'));
+    require_nothing_left();
+}
+
+TEST_CASE("exit codes and signals pass through", "[sandbox][v2]") {
+    auto exit3 = run_code("python", "import sys\nsys.exit(3)\n");
+    CHECK(exit3.run.verdict == Verdict::RuntimeError);
+    CHECK(exit3.run.exit_code == 3);
+    auto killed = run_code("python", "import os\nos.kill(os.getpid(), 9)\n");
+    CHECK(killed.run.verdict == Verdict::RuntimeError);
+    CHECK(killed.run.exit_code == 137);
+    auto raised = run_code("python", "raise ValueError('boom')\n");
+    CHECK(raised.run.verdict == Verdict::RuntimeError);
+    CHECK(raised.run.exit_code == 1);
+    CHECK_THAT(raised.run.stderr_data, Contains("ValueError: boom"));
+}
+
+TEST_CASE("a double-forked, setsid child does not survive its job", "[sandbox][v2]") {
+    auto r = run_code("python",
+                      "import os, time\n"
+                      "if os.fork() == 0:\n"
+                      "    os.setsid()\n"
+                      "    if os.fork() == 0:\n"
+                      "        time.sleep(30)\n"
+                      "    os._exit(0)\n"
+                      "time.sleep(0.2)\n"
+                      "print('parent done')\n");
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "parent done\n");
+    require_nothing_left();
+}
+
+TEST_CASE("kill(-1) inside a box only reaches the box", "[sandbox]") {
+    // kill(-1) reaches every process the caller may signal but itself and
+    // init: here that is only its own child, never anything on the host.
+    auto r = run_code("python",
+                      "import os, signal, time\n"
+                      "pid = os.fork()\n"
+                      "if pid == 0:\n"
+                      "    time.sleep(30)\n"
+                      "    os._exit(0)\n"
+                      "time.sleep(0.1)\n"
+                      "os.kill(-1, signal.SIGKILL)\n"
+                      "_, status = os.waitpid(pid, 0)\n"
+                      "print('child signal', os.WTERMSIG(status))\n"
+                      "print('survived')\n");
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "child signal 9\nsurvived\n");
+    CHECK(kill(getpid(), 0) == 0);
+    CHECK(kill(1, 0) == 0);
+    require_nothing_left();
+}
+
+TEST_CASE("stdin of 64 MB is fed without deadlock, read or not", "[sandbox]") {
+    const std::string big(64 << 20, 'a');
+    LimitOverrides l;
+    l.time_ms = 10000;
+    auto counted = run_code("python", "import sys\nprint(len(sys.stdin.buffer.read()))\n", big, l);
+    INFO(counted.run.message);
+    CHECK(counted.run.verdict != Verdict::InternalError);
+    auto ignored = run_code("python", "print('ignored')\n", big);
+    CHECK(ignored.run.verdict == Verdict::OK);
+    CHECK(ignored.run.stdout_data == "ignored\n");
+    auto echoed = run_code("python", "import sys\nsys.stdout.write(sys.stdin.read())\n", "line 1\nline 2\nno newline");
+    CHECK(echoed.run.stdout_data == "line 1\nline 2\nno newline");
+}
+
+TEST_CASE("stdin larger than memory still cannot wedge the supervisor", "[sandbox]") {
+    // A C reader that counts bytes uses no memory for them.
+    const std::string big(64 << 20, 'b');
+    auto r = run_code("c",
+                      "#include <stdio.h>\n#include <unistd.h>\nint main(void){ char b[65536]; long n = 0; ssize_t k;"
+                      " while ((k = read(0, b, sizeof b)) > 0) n += k; printf(\"%ld\\n\", n); return 0; }\n",
+                      big);
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == std::to_string(64 << 20) + "\n");
+}
+
+TEST_CASE("a symlink planted in the work dir is never followed by the host", "[sandbox]") {
+    char victim[] = "/tmp/execd-victim-XXXXXX";
+    int fd = mkstemp(victim);
+    REQUIRE(fd >= 0);
+    close(fd);
+    char victim_dir[] = "/tmp/execd-victim-dir-XXXXXX";
+    REQUIRE(mkdtemp(victim_dir) != nullptr);
+    const std::string keep = std::string(victim_dir) + "/keep";
+    close(open(keep.c_str(), O_CREAT | O_WRONLY, 0644));
+
+    const std::string text = std::string(R"(
+[language.planter]
+name = "Planter"
+extensions = ["plant"]
+source = "main.plant"
+compile = ["/usr/bin/bash", "-c", "ln -s )") + victim + " file-link; ln -s " + victim_dir +
+                             R"( dir-link; mkdir -p d; ln -s / d/root; ln -s /box/main.plant loop"]
+run = ["/usr/bin/bash", "-c", "ls /box | sort | tr '\n' ' '"]
+)";
+    Registry reg = Registry::parse(text, "planter.toml");
+    Runner runner(shared_sandbox(), reg);
+    JobRequest req;
+    req.language = "planter";
+    req.code = "x";
+    auto r = runner.run(req);
+    INFO(r.run.message << (r.compile ? r.compile->stderr_data : ""));
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "d dir-link file-link loop main.plant ");
+    CHECK(access(victim, F_OK) == 0);
+    CHECK(access(keep.c_str(), F_OK) == 0);
+    unlink(victim);
+    unlink(keep.c_str());
+    rmdir(victim_dir);
+    require_nothing_left();
+}
+
+TEST_CASE("concurrent boxes get distinct uids and slots", "[sandbox]") {
+    auto a = shared_sandbox().acquire_box();
+    auto b = shared_sandbox().acquire_box();
+    CHECK(a->slot() != b->slot());
+    CHECK(a->uid() != b->uid());
+    CHECK(a->uid() != 0);
+}
+
+TEST_CASE("a missing program is an internal error, not a verdict on the code", "[sandbox]") {
+    Registry reg = Registry::parse(R"(
+[language.ghost]
+name = "Ghost"
+extensions = ["ghost"]
+source = "main.ghost"
+run = ["/usr/bin/does-not-exist-execd"]
+)", "ghost.toml");
+    Runner runner(shared_sandbox(), reg);
+    JobRequest req;
+    req.language = "ghost";
+    // usable() refuses it before any box runs.
+    CHECK_THROWS_AS(runner.run(req), BadRequest);
+
+    auto box = shared_sandbox().acquire_box();
+    auto work = shared_sandbox().make_work_dir(box->uid());
+    RunPolicy p;
+    p.argv = {"/usr/bin/does-not-exist-execd"};
+    p.work_dir = work.path();
+    RunOutcome o = box->run(p);
+    CHECK(o.internal_error);
+    CHECK_THAT(o.internal_message, Contains("execve") && Contains("ENOENT"));
+    CHECK(judge(o, p.limits).verdict == Verdict::InternalError);
+}

@@ -1,0 +1,138 @@
+#include "support.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace execd::test {
+
+const Registry& repo_registry() {
+    static const Registry registry = Registry::load_file(EXECD_SOURCE_DIR "/languages.toml");
+    return registry;
+}
+
+Sandbox& shared_sandbox() {
+    static Sandbox sandbox([] {
+        SandboxConfig c;
+        c.binds = repo_registry().sandbox_binds();
+        c.uid_base = kTestUidBase;  // apart from any other execd on this host
+        return c;
+    }());
+    return sandbox;
+}
+
+JobResult run_code(const std::string& lang, const std::string& code, const std::string& stdin_data,
+                   LimitOverrides limits) {
+    Runner runner(shared_sandbox(), repo_registry());
+    JobRequest req;
+    req.language = lang;
+    req.code = code;
+    req.stdin_data = stdin_data;
+    req.limits = limits;
+    return runner.run(req);
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Process run_process(const std::vector<std::string>& argv, const std::string& stdin_data) {
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    Process p;
+    size_t off = 0;
+    int in_fd = in[1];
+    if (stdin_data.empty()) {
+        close(in_fd);
+        in_fd = -1;
+    } else {
+        fcntl(in_fd, F_SETFL, O_NONBLOCK);
+    }
+    bool out_open = true, err_open = true;
+    char buf[65536];
+    while (out_open || err_open) {
+        pollfd fds[3];
+        int n = 0;
+        if (out_open) fds[n++] = {out[0], POLLIN, 0};
+        if (err_open) fds[n++] = {err[0], POLLIN, 0};
+        if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+        poll(fds, n, 1000);
+        for (int i = 0; i < n; ++i) {
+            if (!fds[i].revents) continue;
+            if (fds[i].fd == in_fd) {
+                ssize_t w = write(in_fd, stdin_data.data() + off, stdin_data.size() - off);
+                if (w > 0) off += static_cast<size_t>(w);
+                if (w < 0 || off == stdin_data.size()) {
+                    close(in_fd);
+                    in_fd = -1;
+                }
+                continue;
+            }
+            ssize_t r = read(fds[i].fd, buf, sizeof buf);
+            if (r <= 0) {
+                if (fds[i].fd == out[0]) out_open = false;
+                else err_open = false;
+            } else {
+                (fds[i].fd == out[0] ? p.out : p.err).append(buf, static_cast<size_t>(r));
+            }
+        }
+    }
+    if (in_fd >= 0) close(in_fd);
+    close(out[0]);
+    close(err[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    p.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return p;
+}
+
+std::vector<int> box_uid_processes(int uid_base) {
+    std::vector<int> found;
+    DIR* d = opendir("/proc");
+    while (dirent* e = readdir(d)) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::istringstream in(read_text(std::string("/proc/") + e->d_name + "/status"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("Uid:", 0) != 0) continue;
+            int uid = atoi(line.c_str() + 4);
+            if (uid >= uid_base && uid < uid_base + 256) found.push_back(pid);
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+std::vector<std::string> host_mounts_mentioning(const std::string& needle) {
+    std::vector<std::string> lines;
+    std::istringstream in(read_text("/proc/1/mountinfo"));
+    for (std::string line; std::getline(in, line);)
+        if (line.find(needle) != std::string::npos) lines.push_back(line);
+    return lines;
+}
+
+}  // namespace execd::test

@@ -1,0 +1,43 @@
+// Shared by the test files: the repository's registry, one Sandbox for the
+// whole test process, a helper to run a snippet, and a subprocess runner.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "registry.h"
+#include "runner.h"
+#include "sandbox/sandbox.h"
+
+namespace execd::test {
+
+// The repository's languages.toml.
+const Registry& repo_registry();
+
+// One native sandbox for the test process (created on first use).
+Sandbox& shared_sandbox();
+
+// Runs `code` as language `lang` with optional limit overrides and stdin.
+JobResult run_code(const std::string& lang, const std::string& code, const std::string& stdin_data = {},
+                   LimitOverrides limits = {});
+
+struct Process {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+// Runs argv with `stdin_data` on its stdin and collects everything.
+Process run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
+
+// The test process's boxes run as uids from here.
+inline constexpr int kTestUidBase = 62000;
+
+// Pids of live processes whose real uid is in [uid_base, uid_base + 256).
+std::vector<int> box_uid_processes(int uid_base = kTestUidBase);
+
+// Lines of host mountinfo (PID 1's view) that mention execd's state dir.
+std::vector<std::string> host_mounts_mentioning(const std::string& needle);
+
+std::string read_text(const std::string& path);
+
+}  // namespace execd::test

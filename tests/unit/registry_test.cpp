@@ -1,0 +1,84 @@
+#include <catch2/catch.hpp>
+
+#include "registry.h"
+#include "support.h"
+
+using namespace execd;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const char* kGood = R"(
+[sandbox]
+binds = ["/usr"]
+
+[language.python]
+name = "Python"
+aliases = ["py"]
+extensions = ["py"]
+source = "main.py"
+run = ["/usr/bin/python3", "main.py"]
+limits = { memory_mb = 256 }
+
+[language.c]
+name = "C"
+extensions = [".c"]
+source = "main.c"
+compile = ["/usr/bin/gcc", "-o", "main", "main.c"]
+compile_limits = { time_ms = 20000 }
+run = ["./main"]
+env = { A = "b" }
+)";
+
+std::string refusal(const std::string& text) {
+    try {
+        Registry::parse(text, "bad.toml");
+    } catch (const RegistryError& e) {
+        return e.what();
+    }
+    return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("a valid registry parses in file order", "[unit]") {
+    Registry r = Registry::parse(kGood, "good.toml");
+    REQUIRE(r.languages().size() == 2);
+    CHECK(r.languages()[0].id == "python");
+    CHECK(r.languages()[1].id == "c");
+    CHECK(r.find("PY")->id == "python");
+    CHECK(r.by_extension(".c")->id == "c");
+    CHECK(r.by_extension("c")->id == "c");
+    CHECK(r.find("cobol") == nullptr);
+    CHECK(r.languages()[1].compiled());
+    CHECK(*r.languages()[0].limits.memory_mb == 256);
+    CHECK(r.languages()[1].env.at("A") == "b");
+    CHECK(r.sandbox_binds() == std::vector<std::string>{"/usr"});
+}
+
+TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") {
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"\n"), Contains("bad.toml:4: syntax error") && Contains("missing array separator"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\nrun = [\"/bin/x\"]\ncolour = 1\n"),
+               Contains("bad.toml:6") && Contains("unknown key 'colour'"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\n"),
+               Contains("bad.toml:1") && Contains("missing required key 'run'"));
+    CHECK_THAT(refusal("[language.x]\nname = 5\n"), Contains("bad.toml:2") && Contains("'name' must be a string"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\nrun = [\"x\"]\n"),
+               Contains("bad.toml:5") && Contains("absolute path"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"../m.x\"\nrun = [\"/x\"]\n"),
+               Contains("bad.toml:4") && Contains("plain file name"));
+    CHECK_THAT(refusal(std::string(kGood) + "\n[language.d]\nname = \"D\"\nextensions = [\"py\"]\nsource = \"m\"\nrun = [\"/x\"]\n"),
+               Contains("extension 'py' is already claimed by 'python'"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = [\"/x\"]\nlimits = { memory_mb = -1 }\n"),
+               Contains("bad.toml:6") && Contains("memory_mb"));
+    CHECK_THAT(refusal("[sandbox]\nbinds = []\n"), Contains("defines no language"));
+    CHECK_THAT(refusal("[language.\"Bad Id\"]\nname = \"X\"\n"), Contains("ids use only"));
+}
+
+TEST_CASE("the repository's registry is valid, large, and embedded", "[unit]") {
+    const Registry& repo = test::repo_registry();
+    CHECK(repo.languages().size() >= 15);
+    for (const char* required : {"python", "javascript", "c", "cpp", "java"}) CHECK(repo.find(required) != nullptr);
+    Registry embedded = Registry::embedded();
+    CHECK(embedded.languages().size() == repo.languages().size());
+}
