@@ -1,0 +1,48 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: a warnings-as-errors build and every
+# test (unit, sandbox, every language, CLI), the same under ASan+UBSan, and
+# the sandbox and CLI tests again on a cgroup v2 kernel in QEMU.
+#
+#   sudo tests/run-all.sh          (after packaging/install-deps.sh)
+#
+# Nothing is skipped: the sandbox tests need root, and the cgroup v2 run
+# needs the QEMU helper (../shared/tools/cgroup-v2-vm or $CGV2_TOOL).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+jobs=${JOBS:-2}
+
+if [ "$(id -u)" != 0 ]; then
+    echo "run-all.sh: the sandbox tests need root (sudo $0)" >&2
+    exit 1
+fi
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECD_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+
+step "tests"
+(cd build && ctest --output-on-failure --timeout 1200)
+
+step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEXECD_SANITIZE=ON -DEXECD_WERROR=ON >/dev/null
+cmake --build build-asan -j "$jobs" --target execd_tests exec
+
+step "tests under ASan+UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure --timeout 1200 -R 'unit|sandbox|cli')
+
+step "sandbox and CLI tests on cgroup v2 (QEMU)"
+vm=""
+for d in "${CGV2_TOOL:-}" ../shared/tools/cgroup-v2-vm /work/shared/tools/cgroup-v2-vm; do
+    if [ -n "$d" ] && [ -x "$d/run-v2.sh" ]; then vm=$d; break; fi
+done
+if [ -z "$vm" ]; then
+    echo "run-all.sh: the cgroup v2 QEMU helper (run-v2.sh) was not found; set CGV2_TOOL" >&2
+    exit 1
+fi
+CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
+    "$vm/run-v2.sh" "$PWD/build/tests/execd_tests" '[sandbox],[cli]'
+
+step "all tests passed"
