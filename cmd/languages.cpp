@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -32,12 +33,18 @@ int languages_command(const GlobalOptions& global, bool json) {
         std::cout << std::endl;
         return 0;
     }
-    std::cout << std::left << std::setw(12) << "ID" << std::setw(20) << "NAME" << std::setw(8) << "USABLE"
+    size_t id_width = 2, name_width = 4;
+    for (const auto& l : registry.languages()) {
+        id_width = std::max(id_width, l.id.size());
+        name_width = std::max(name_width, l.name.size());
+    }
+    const int id_w = static_cast<int>(id_width + 2), name_w = static_cast<int>(name_width + 2);
+    std::cout << std::left << std::setw(id_w) << "ID" << std::setw(name_w) << "NAME" << std::setw(8) << "USABLE"
               << "VERSION" << "\n";
     for (const auto& l : registry.languages()) {
-        std::string version = l.usable() ? l.probe_version() : "";
-        std::cout << std::left << std::setw(12) << l.id << std::setw(20) << l.name << std::setw(8)
-                  << (l.usable() ? "yes" : "no") << version << "\n";
+        const bool usable = l.usable();
+        std::cout << std::left << std::setw(id_w) << l.id << std::setw(name_w) << l.name << std::setw(8)
+                  << (usable ? "yes" : "no") << (usable ? l.probe_version() : "") << "\n";
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 // exec run FILE [-- ARGS...]: run one file in a fresh sandbox, with the
 // caller's stdin, and exit with the program's status (or the verdict's).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -67,7 +68,9 @@ int run_command(const GlobalOptions& global, const RunOptions& opts) {
     req.limits.output_bytes = opts.output_bytes;
     // The caller's stdin is the program's, unless it is a terminal: the
     // engine is non-interactive and would wait for EOF forever.
-    if (!::isatty(0)) req.stdin_data = read_all(0);
+    // A closed fd 0 (some CI runners) is an empty stdin, not an error.
+    struct stat st {};
+    if (!::isatty(0) && ::fstat(0, &st) == 0) req.stdin_data = read_all(0);
 
     auto sandbox = make_local_sandbox(global, registry);
     Runner runner(*sandbox, registry);

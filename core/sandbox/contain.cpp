@@ -92,11 +92,6 @@ void drop_privileges(const ChildPlan& p) noexcept {
 [[noreturn]] void exec_program(const ChildPlan& p) noexcept {
     if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0)
         fail(p, ChildStage::Stdio, errno);
-    for (int i = 0; i < p.n_rlimits; ++i) {
-        rlimit rl{p.rlimits[i].value, p.rlimits[i].value};
-        if (::setrlimit(p.rlimits[i].resource, &rl) != 0) fail(p, ChildStage::Rlimits, errno, p.rlimits[i].resource);
-    }
-    drop_privileges(p);
     ::execve(p.path, p.argv, p.envp);
     fail(p, ChildStage::Exec, errno);
 }
@@ -125,9 +120,22 @@ void run_box_init(const ChildPlan& p) noexcept {
     int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.status_fd};
     if (int err = close_all_but(keep, 4); err != 0) fail(p, ChildStage::CloseFds, err);
 
-    // 6. The program runs as PID 2: signals a process sends to its own
+    // 6. Limits and privileges, once, in init: the program inherits them all
+    //    (rlimits, uid, empty capability sets, no_new_privs, the filter).
+    //    init needs no privilege either, and a program of the same uid still
+    //    cannot touch it: it is not dumpable (no ptrace, no /proc/1/mem), and
+    //    a namespace's init ignores signals it has no handler for.
+    for (int i = 0; i < p.n_rlimits; ++i) {
+        rlimit rl{p.rlimits[i].value, p.rlimits[i].value};
+        if (::setrlimit(p.rlimits[i].resource, &rl) != 0) fail(p, ChildStage::Rlimits, errno, p.rlimits[i].resource);
+    }
+    drop_privileges(p);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+    // 7. The program runs as PID 2: signals a process sends to its own
     //    namespace's init are dropped, so os.kill(os.getpid(), 9) would not
-    //    work if the program were PID 1. vfork: no page-table copy.
+    //    work if the program were PID 1. vfork: no page-table copy, and
+    //    execve resets "dumpable" for the program.
     pid_t child = ::vfork();
     if (child < 0) fail(p, ChildStage::Fork, errno);
     if (child == 0) exec_program(p);
@@ -135,11 +143,6 @@ void run_box_init(const ChildPlan& p) noexcept {
     ::close(p.stdin_fd);
     ::close(p.stdout_fd);
     ::close(p.stderr_fd);
-    // init needs no privilege either; a program of the same uid still cannot
-    // touch it: not dumpable (no ptrace, no /proc/1/mem), and a namespace's
-    // init ignores signals it has no handler for.
-    drop_privileges(p);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     for (;;) {
         int status = 0;

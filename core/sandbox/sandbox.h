@@ -71,6 +71,10 @@ public:
 private:
     friend class Sandbox;
     Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup);
+    static int init_entry(void* plan);
+    void* init_stack_top();
+    static constexpr size_t kInitStackSize = 256 * 1024;
+    void* init_stack_ = nullptr;
     Sandbox& sandbox_;
     int slot_;
     uid_t uid_;
