@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
     using namespace execd::cli;
-    CLI::App app{"exec: run code in a secure sandbox, locally or through an execd daemon", "exec"};
+    CLI::App app{"exec: run code in a secure sandbox", "exec"};
     app.require_subcommand(1);
     app.fallthrough();  // global options are accepted after the subcommand too
     app.set_version_flag("--version", "exec 0.1.0");

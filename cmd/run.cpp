@@ -26,7 +26,7 @@ struct RunOptions {
 
 std::string read_source(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+    if (!in) throw BadRequest("file", "cannot read " + path + ": " + std::strerror(errno));
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();

@@ -235,6 +235,8 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
         StanzaReader r(origin, *sb, "[sandbox]");
         r.reject_unknown({"binds"});
         reg.binds_ = r.strings("binds", false, false);
+        for (const auto& b : reg.binds_)
+            if (b.empty() || b[0] != '/') fail(origin, *r.get("binds"), "[sandbox]: binds must be absolute paths");
     }
     const toml::value* langs = top.get("language");
     if (!langs) fail(origin, root, "no [language.<id>] tables: the registry defines no language");

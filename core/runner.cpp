@@ -57,7 +57,8 @@ StepResult judge(const RunOutcome& o, const Limits& limits) {
     } else if (o.term_signal != 0) {
         r.verdict = Verdict::RuntimeError;
         r.exit_code = 128 + o.term_signal;
-        r.message = std::string("killed by signal ") + sigabbrev_np(o.term_signal);
+        const char* name = sigabbrev_np(o.term_signal);  // NULL for real-time signals
+        r.message = "killed by signal " + (name ? std::string("SIG") + name : std::to_string(o.term_signal));
     } else if (o.exit_code != 0) {
         r.verdict = Verdict::RuntimeError;
         r.exit_code = o.exit_code;
@@ -122,6 +123,7 @@ JobResult Runner::run(const JobRequest& request) {
         compile.work_access = WorkDirAccess::Writable;
         compile.tmpfs_mb = 256;
         compile.limits = lang->compile_limits.apply(default_compile_limits());
+        if (lang->compile_limits.time_ms && !lang->compile_limits.cpu_ms) compile.limits.cpu_ms = compile.limits.time_ms;
         StepResult step = judge(box->run(compile), compile.limits);
         result.compile = step;
         if (step.verdict == Verdict::InternalError) {

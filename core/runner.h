@@ -1,5 +1,6 @@
-// A job: write the sources, compile in one box (if the language compiles),
-// run in a fresh box, and turn what the sandbox measured into a verdict.
+// A job: write the sources, compile in a box (if the language compiles), run
+// in a fresh box of the same slot (new namespaces, new mounts, the work dir
+// now read-only), and turn what the sandbox measured into a verdict.
 #pragma once
 
 #include <optional>

@@ -1,7 +1,7 @@
-// cgroup v1: one directory per box slot in each of the memory, pids and
-// cpuacct hierarchies, below a parent named "execd". The directories are made
-// once per slot and reused: making and attaching per run costs far more than
-// the run (see ARCHITECTURE.md, "spawn path").
+// cgroup v1: one directory per box in each of the memory, pids and cpuacct
+// hierarchies, below a parent named "execd". A Box makes them once and reuses
+// them for every run it does (a job's compile and run steps; a daemon's whole
+// lifetime); the child joins by writing to `tasks`, never `cgroup.procs`.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>

@@ -76,12 +76,17 @@ int close_all_but(int* keep, int n) noexcept {
 void drop_privileges(const ChildPlan& p) noexcept {
     // Empty the bounding set while we still hold CAP_SETPCAP; after the uid
     // change the permitted and effective sets are cleared by the kernel.
-    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    // The kernel's own last capability (from the plan), so no call fails
+    // and touches errno, which init shares with the supervisor on v1.
+    for (int cap = 0; cap <= p.cap_last_cap; ++cap)
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) fail(p, ChildStage::Capabilities, errno, cap);
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         fail(p, ChildStage::Capabilities, errno);
-    if (::setgroups(0, nullptr) != 0) fail(p, ChildStage::Groups, errno);
-    if (::setresgid(p.gid, p.gid, p.gid) != 0) fail(p, ChildStage::Gid, errno);
-    if (::setresuid(p.uid, p.uid, p.uid) != 0) fail(p, ChildStage::Uid, errno);
+    // Raw system calls: glibc's wrappers would broadcast the change to every
+    // thread of a multi-threaded supervisor, whose memory init shares.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(p, ChildStage::Groups, errno);
+    if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0) fail(p, ChildStage::Gid, errno);
+    if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) fail(p, ChildStage::Uid, errno);
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     if (::syscall(SYS_capset, &hdr, data) != 0) fail(p, ChildStage::Capabilities, errno);
@@ -131,6 +136,8 @@ void run_box_init(const ChildPlan& p) noexcept {
     }
     drop_privileges(p);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // The uid change above cleared the parent-death signal; set it again.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     // 7. The program runs as PID 2: signals a process sends to its own
     //    namespace's init are dropped, so os.kill(os.getpid(), 9) would not

@@ -16,8 +16,8 @@ namespace execd {
 
 // The steps, in order. The parent names the failing one in its error.
 enum class ChildStage : int32_t {
-    CgroupJoin = 1, CgroupNamespace, NetNamespace, Hostname, Mounts, CloseFds, Fork,
-    Stdio, Rlimits, Groups, Gid, Uid, Capabilities, NoNewPrivs, Seccomp, Exec,
+    CgroupJoin = 1, CgroupNamespace, NetNamespace, Hostname, Mounts, CloseFds, Rlimits,
+    Capabilities, Groups, Gid, Uid, NoNewPrivs, Seccomp, Fork, Stdio, Exec,
 };
 
 const char* child_stage_name(ChildStage s) noexcept;
@@ -49,6 +49,7 @@ struct ChildPlan {
     int n_rlimits;
     uid_t uid;
     gid_t gid;
+    int cap_last_cap;                    // /proc/sys/kernel/cap_last_cap
     const sock_fprog* seccomp;
     const char* path;                    // argv[0]
     char* const* argv;

@@ -114,6 +114,7 @@ private:
     RootLayout layout_;
     Fd work_area_;
     SeccompProgram seccomp_;
+    int cap_last_cap_ = 0;
 };
 
 }  // namespace execd
