@@ -122,9 +122,16 @@ JobResult Runner::run(const JobRequest& request) {
         compile.work_dir = work->path();
         compile.work_access = WorkDirAccess::Writable;
         compile.tmpfs_mb = 256;
+        compile.cancel = request.cancel;
         compile.limits = lang->compile_limits.apply(default_compile_limits());
         if (lang->compile_limits.time_ms && !lang->compile_limits.cpu_ms) compile.limits.cpu_ms = compile.limits.time_ms;
-        StepResult step = judge(box->run(compile), compile.limits);
+        RunOutcome compiled = box->run(compile);
+        if (compiled.cancelled) {
+            result.cancelled = true;
+            result.run.message = "cancelled";
+            return result;
+        }
+        StepResult step = judge(compiled, compile.limits);
         result.compile = step;
         if (step.verdict == Verdict::InternalError) {
             result.run = step;
@@ -151,7 +158,11 @@ JobResult Runner::run(const JobRequest& request) {
     run.tmpfs_mb = lang->run_tmpfs_mb;
     run.limits = run_limits(*lang, request);
     run.stdin_data = request.stdin_data;
-    result.run = judge(box->run(run), run.limits);
+    run.cancel = request.cancel;
+    RunOutcome outcome = box->run(run);
+    result.cancelled = outcome.cancelled;
+    result.run = judge(outcome, run.limits);
+    if (result.cancelled) result.run.message = "cancelled";
     return result;
 }
 

@@ -25,6 +25,7 @@ struct JobRequest {
     std::string stdin_data;
     std::vector<std::string> args;      // appended to the run argv
     LimitOverrides limits;              // the request's own limits over the language's
+    const std::atomic<bool>* cancel = nullptr;  // stops the job when it turns true
 };
 
 struct StepResult {
@@ -39,6 +40,7 @@ struct JobResult {
     std::string language;               // resolved id
     StepResult run;                     // the verdict of the job (CompileError lives here too)
     std::optional<StepResult> compile;  // present for compiled languages
+    bool cancelled = false;             // stopped through JobRequest::cancel; no verdict applies
 };
 
 // A request the runner refuses before any box runs (unknown language, bad

@@ -43,6 +43,6 @@ if [ -z "$vm" ]; then
     exit 1
 fi
 CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
-    "$vm/run-v2.sh" "$PWD/build/tests/execd_tests" '[sandbox],[cli]'
+    "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" '[sandbox],[cli]'
 
 step "all tests passed"

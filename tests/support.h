@@ -40,4 +40,8 @@ std::vector<std::string> host_mounts_mentioning(const std::string& needle);
 
 std::string read_text(const std::string& path);
 
+// A new private directory under $TMPDIR (else /tmp). The cgroup v2 guest runs
+// with TMPDIR set, since its /tmp may be the host's, read-only.
+std::string make_temp_dir(const std::string& prefix);
+
 }  // namespace execd::test

@@ -65,13 +65,21 @@ public:
     }
 
     void prepare(const Limits& limits) override {
-        const std::string bytes = std::to_string(limits.memory_mb * 1024 * 1024);
-        set_memory_limit(bytes);
-        write_file(pids_ + "/pids.max", std::to_string(limits.pids));
+        // Limits are written only when they change: most runs of a box
+        // repeat the previous run's limits, and each write is a path walk.
+        if (limits.memory_mb != memory_mb_) {
+            memory_mb_ = -1;
+            set_memory_limit(std::to_string(limits.memory_mb * 1024 * 1024));
+            memory_mb_ = limits.memory_mb;
+        }
+        if (limits.pids != pids_max_) {
+            pids_max_ = -1;
+            write_file(pids_ + "/pids.max", std::to_string(limits.pids));
+            pids_max_ = limits.pids;
+        }
         if (::pwrite(cpu_usage_.get(), "0", 1, 0) != 1) throw_errno("write", cpuacct_ + "/cpuacct.usage");
         if (::pwrite(max_usage_.get(), "0", 1, 0) != 1)
             throw_errno("write", memory_ + "/memory.max_usage_in_bytes");
-        if (has_memsw_) try_write_file(memory_ + "/memory.memsw.max_usage_in_bytes", "0");
         // Page cache an earlier run of this slot left charged here stays
         // (it is reclaimable, so it never causes an OOM kill); the peak is
         // reported above it. Evicting it with memory.force_empty instead
@@ -148,6 +156,7 @@ private:
     Fd cpu_usage_, pids_events_, max_usage_, usage_, oom_control_;
     bool has_memsw_ = false;
     int64_t usage_base_ = 0, oom_base_ = 0, pids_base_ = 0;
+    int64_t memory_mb_ = -1, pids_max_ = -1;  // what the knobs hold now; -1 unknown
 };
 
 class CgroupManagerV1 final : public CgroupManager {

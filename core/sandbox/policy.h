@@ -2,6 +2,7 @@
 // requests all compile into a RunPolicy before any fork; the child only reads it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -31,6 +32,8 @@ struct RunPolicy {
     int64_t tmpfs_mb = 0;                      // writable /tmp of this size, 0 = none
     Limits limits;
     std::string stdin_data;
+    // When set and it becomes true, the run is stopped (checked every 10 ms).
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // What happened to one run, as the sandbox measured it. The verdict is derived
@@ -48,6 +51,7 @@ struct RunOutcome {
     bool output_exceeded = false;     // stdout+stderr passed the output limit
     bool oom_killed = false;          // the memory cgroup OOM-killed something
     bool pids_limit_hit = false;      // a fork/clone failed on the pids limit
+    bool cancelled = false;           // stopped through RunPolicy::cancel
 
     std::string stdout_data;
     std::string stderr_data;

@@ -333,7 +333,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
     if (policy.stdin_data.empty()) in.write.reset();
 
     // ---- supervise: feed stdin, collect output, watch the clock and counters
-    enum class Kill { None, Wall, Cpu, Output, Pids };
+    enum class Kill { None, Wall, Cpu, Output, Pids, Cancel };
     Kill kill_reason = Kill::None;
     const auto deadline = start + std::chrono::milliseconds(lim.time_ms);
     const int64_t cpu_limit_ns = lim.cpu_ms * 1'000'000;
@@ -383,6 +383,10 @@ RunOutcome Box::run(const RunPolicy& policy) {
             }
             if (cgroup_->pids_limit_hit()) {
                 kill_reason = Kill::Pids;
+                break;
+            }
+            if (policy.cancel && policy.cancel->load()) {
+                kill_reason = Kill::Cancel;
                 break;
             }
         }
@@ -480,6 +484,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
     out.pids_limit_hit = usage.pids_limit_hits > 0 || kill_reason == Kill::Pids;
     out.output_exceeded = kill_reason == Kill::Output;
     out.wall_timeout = kill_reason == Kill::Wall;
+    out.cancelled = kill_reason == Kill::Cancel;
     for (const auto& r : reports) {
         if (r.kind != ChildReport::Exit) continue;
         out.exited = true;

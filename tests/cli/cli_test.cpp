@@ -17,10 +17,7 @@ namespace {
 const std::string kExec = EXECD_EXEC_BINARY;
 
 std::string temp_file(const std::string& name, const std::string& content) {
-    static const std::string dir = [] {
-        char tmpl[] = "/tmp/execd-cli-XXXXXX";
-        return std::string(mkdtemp(tmpl));
-    }();
+    static const std::string dir = make_temp_dir("execd-cli");
     std::string path = dir + "/" + name;
     std::ofstream(path, std::ios::binary) << content;
     return path;

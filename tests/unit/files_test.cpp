@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "support.h"
 #include "util/files.h"
 #include "util/sys_error.h"
 
@@ -23,9 +24,7 @@ TEST_CASE("file names from requests are single safe components", "[unit]") {
 }
 
 TEST_CASE("host-side removal never follows a planted symlink", "[unit]") {
-    char tmpl[] = "/tmp/execd-files-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    const std::string base = tmpl;
+    const std::string base = test::make_temp_dir("execd-files");
     // Outside the tree: a file and a directory with a file, which must survive.
     const std::string outside = base + "/outside";
     REQUIRE(mkdir(outside.c_str(), 0755) == 0);
