@@ -4,14 +4,34 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "config.h"
+#include "registry.h"
 #include "runner.h"
 
 namespace execd::api {
 
 enum class Encoding { Utf8, Base64 };
+
+// A validated POST /v1/jobs body.
+struct Submission {
+    JobRequest request;            // code/stdin/files as bytes (already decoded)
+    int priority = 10;             // lower runs first
+    Encoding encoding = Encoding::Utf8;
+    std::string metadata_json;     // the client's metadata object, echoed back
+};
+
+// Parses and validates a POST /v1/jobs body against the registry and the
+// operator's maxima. Throws ApiError (400) naming the field and the reason.
+Submission parse_submission(const std::string& body, const Registry& registry, const daemon::Maxima& maxima);
+
+// The request as stored in the queue (binary-safe) and back. The inverse
+// throws std::runtime_error on a corrupt record.
+std::string request_to_json(const Submission& s);
+Submission request_from_json(const std::string& json);
 
 // The body of GET /v1/jobs/{id} for a finished job (also `exec run --json`).
 // Output that is not valid UTF-8 has each bad byte replaced by U+FFFD in
@@ -26,5 +46,11 @@ std::string sanitize_utf8(std::string_view text);
 
 // Standard base64 with padding.
 std::string base64_encode(std::string_view bytes);
+
+// Strict standard base64 (padding required, whitespace refused); nullopt if invalid.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// {"error": {"code", "message", "field"?}}
+std::string error_json(const std::string& code, const std::string& message, const std::string& field);
 
 }  // namespace execd::api

@@ -24,6 +24,7 @@ const char* child_stage_name(ChildStage s) noexcept {
         case ChildStage::NetNamespace: return "setns network namespace";
         case ChildStage::Hostname: return "sethostname";
         case ChildStage::Mounts: return "mount box filesystem";
+        case ChildStage::Signals: return "reset signals";
         case ChildStage::CloseFds: return "close inherited fds";
         case ChildStage::Fork: return "fork program";
         case ChildStage::Stdio: return "dup2 stdio";
@@ -120,12 +121,28 @@ void run_box_init(const ChildPlan& p) noexcept {
     MountStage mstage{};
     if (int err = apply_child_mounts(p.mounts, &mstage); err != 0)
         fail(p, ChildStage::Mounts, err, static_cast<int>(mstage));
-    // 5. Keep only what the box needs: the supervisor's other fds (another
+    // 5. Signals as a fresh process has them: execve keeps a blocked mask
+    //    and ignored signals, and supervisors block or ignore some (execd
+    //    blocks SIGTERM/SIGHUP for sigwait, ignores SIGPIPE).
+    sigset_t none;
+    sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(p, ChildStage::Signals, errno);
+    for (int sig = 1; sig < 32; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction old {};
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
+            struct sigaction dfl {};
+            dfl.sa_handler = SIG_DFL;
+            ::sigaction(sig, &dfl, nullptr);
+        }
+    }
+
+    // 6. Keep only what the box needs: the supervisor's other fds (another
     //    box's pipes, sockets) must not stay open in here.
     int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.status_fd};
     if (int err = close_all_but(keep, 4); err != 0) fail(p, ChildStage::CloseFds, err);
 
-    // 6. Limits and privileges, once, in init: the program inherits them all
+    // 7. Limits and privileges, once, in init: the program inherits them all
     //    (rlimits, uid, empty capability sets, no_new_privs, the filter).
     //    init needs no privilege either, and a program of the same uid still
     //    cannot touch it: it is not dumpable (no ptrace, no /proc/1/mem), and
@@ -139,7 +156,7 @@ void run_box_init(const ChildPlan& p) noexcept {
     // The uid change above cleared the parent-death signal; set it again.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-    // 7. The program runs as PID 2: signals a process sends to its own
+    // 8. The program runs as PID 2: signals a process sends to its own
     //    namespace's init are dropped, so os.kill(os.getpid(), 9) would not
     //    work if the program were PID 1. vfork: no page-table copy, and
     //    execve resets "dumpable" for the program.

@@ -16,7 +16,7 @@ namespace execd {
 
 // The steps, in order. The parent names the failing one in its error.
 enum class ChildStage : int32_t {
-    CgroupJoin = 1, CgroupNamespace, NetNamespace, Hostname, Mounts, CloseFds, Rlimits,
+    CgroupJoin = 1, CgroupNamespace, NetNamespace, Hostname, Mounts, Signals, CloseFds, Rlimits,
     Capabilities, Groups, Gid, Uid, NoNewPrivs, Seccomp, Fork, Stdio, Exec,
 };
 

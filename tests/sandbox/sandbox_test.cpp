@@ -336,3 +336,16 @@ TEST_CASE("a run is stopped when its cancel flag turns true", "[sandbox]") {
     CHECK(r.run.time_ms < 5000);
     require_nothing_left();
 }
+
+TEST_CASE("the program starts with default signal handling", "[sandbox]") {
+    // The supervisor ignores SIGPIPE and execd blocks SIGTERM; the program
+    // must inherit neither.
+    ::signal(SIGPIPE, SIG_IGN);
+    auto r = run_code("c",
+                      "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\n"
+                      "int main(void){ struct sigaction sa; sigaction(SIGPIPE, 0, &sa); sigset_t m;"
+                      " sigprocmask(SIG_BLOCK, 0, &m); printf(\"%d %d\\n\", sa.sa_handler == SIG_DFL,"
+                      " sigismember(&m, SIGTERM)); return 0; }\n");
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == "1 0\n");
+}

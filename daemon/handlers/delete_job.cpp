@@ -1,0 +1,21 @@
+// DELETE /v1/jobs/{id}: cancel a queued job at once, ask a running one to stop.
+#include "api_error.h"
+#include "handlers/handlers.h"
+
+namespace execd::daemon::handlers {
+
+void delete_job(ServerContext& ctx, const Request&, Response& res, const std::string& id) {
+    if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
+    switch (ctx.store.cancel(id, R"({"status":"cancelled"})")) {
+        case JobStore::CancelOutcome::Unknown: throw api::ApiError(404, "not_found", "no job with this id");
+        case JobStore::CancelOutcome::Cancelled: res.body = R"({"status":"cancelled"})"; return;
+        case JobStore::CancelOutcome::Requested:
+            res.status = 202;
+            res.body = R"({"status":"cancelling"})";
+            return;
+        case JobStore::CancelOutcome::AlreadyFinished:
+            throw api::ApiError(409, "finished", "the job has already finished");
+    }
+}
+
+}  // namespace execd::daemon::handlers

@@ -1,0 +1,21 @@
+// One function per endpoint; each reads a Request and fills a Response, and
+// throws api::ApiError for anything the client got wrong.
+#pragma once
+
+#include "http_server.h"
+
+namespace execd::daemon::handlers {
+
+void post_job(ServerContext& ctx, const Request& req, Response& res);
+void get_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id);
+void delete_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id);
+void get_languages(ServerContext& ctx, const Request& req, Response& res);
+void healthz(ServerContext& ctx, const Request& req, Response& res);
+void readyz(ServerContext& ctx, const Request& req, Response& res);
+void metrics(ServerContext& ctx, const Request& req, Response& res);
+
+// 32 lowercase hex digits: 128 random bits.
+std::string new_job_id();
+bool is_job_id(const std::string& text);
+
+}  // namespace execd::daemon::handlers

@@ -1,0 +1,16 @@
+// GET /healthz: the process answers. GET /readyz: it can take jobs (Redis
+// reachable, not draining).
+#include "api_error.h"
+#include "handlers/handlers.h"
+
+namespace execd::daemon::handlers {
+
+void healthz(ServerContext&, const Request&, Response& res) { res.body = R"({"status":"ok"})"; }
+
+void readyz(ServerContext& ctx, const Request&, Response& res) {
+    if (ctx.draining) throw api::ApiError(503, "draining", "execd is shutting down");
+    ctx.store.queue_depth();  // throws RedisUnavailable -> 503
+    res.body = R"({"status":"ready"})";
+}
+
+}  // namespace execd::daemon::handlers

@@ -1,0 +1,65 @@
+// The HTTP side: Poco's server, one router that reads the request once,
+// checks the token, dispatches to one handler per endpoint, and turns every
+// error into the API's JSON error form.
+#pragma once
+
+#include <Poco/Net/HTTPServer.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config.h"
+#include "metrics.h"
+#include "registry.h"
+#include "store.h"
+
+namespace execd::daemon {
+
+struct ServerContext {
+    const Config& config;
+    JobStore& store;
+    std::function<std::shared_ptr<const Registry>()> registry;
+    Metrics& metrics;
+    std::atomic<bool>& draining;
+    std::function<std::string()> worker_summary;  // "2/4 busy" for /metrics; empty on api-only nodes
+    std::function<int()> workers_busy;
+    std::function<int()> workers_total;
+};
+
+struct Request {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> query;
+    std::string content_type;
+    std::string body;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+class HttpServer {
+public:
+    // Binds `listen` (host:port; port 0 = any free port) and, when set, a
+    // unix socket. Throws Poco::Exception / std::runtime_error.
+    HttpServer(ServerContext& context);
+    ~HttpServer();
+
+    void start();
+    void stop();
+
+    // The TCP port actually bound.
+    uint16_t port() const noexcept { return port_; }
+
+private:
+    ServerContext& context_;
+    std::unique_ptr<Poco::Net::HTTPServer> tcp_, unix_;
+    uint16_t port_ = 0;
+};
+
+}  // namespace execd::daemon

@@ -1,0 +1,233 @@
+// execd: the daemon. Wires configuration, the job store (Redis), the HTTP
+// API and the workers; main() then waits for signals.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "codec.h"
+#include "config.h"
+#include "http_server.h"
+#include "redis_supervisor.h"
+#include "store.h"
+#include "worker.h"
+
+using namespace execd;
+using namespace execd::daemon;
+
+namespace {
+
+// systemd's notify protocol: one datagram to $NOTIFY_SOCKET.
+void sd_notify(const char* state) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || !*path) return;
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + std::strlen(path));
+    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+    ::close(fd);
+}
+
+std::string internal_error_json(const std::string& message) {
+    JobResult r;
+    r.run.verdict = Verdict::InternalError;
+    r.run.message = message;
+    return api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
+}
+
+class RegistryHolder {
+public:
+    explicit RegistryHolder(std::string path) : path_(std::move(path)) { current_ = load(); }
+    std::shared_ptr<const Registry> get() {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    // SIGHUP: a new registry, or the old one kept when the new one is invalid.
+    void reload() {
+        try {
+            auto fresh = load();
+            std::lock_guard lock(mutex_);
+            if (fresh->sandbox_binds() != current_->sandbox_binds())
+                spdlog::warn("languages reloaded, but changed [sandbox] binds apply only after a restart");
+            current_ = std::move(fresh);
+            spdlog::info("languages reloaded from {} ({} languages)", current_->origin(), current_->languages().size());
+        } catch (const std::exception& e) {
+            spdlog::error("languages not reloaded, keeping the old ones: {}", e.what());
+        }
+    }
+
+private:
+    std::shared_ptr<const Registry> load() {
+        if (!path_.empty()) return std::make_shared<Registry>(Registry::load_file(path_));
+        if (::access("/etc/execd/languages.toml", R_OK) == 0)
+            return std::make_shared<Registry>(Registry::load_file("/etc/execd/languages.toml"));
+        return std::make_shared<Registry>(Registry::embedded());
+    }
+    std::string path_;
+    std::mutex mutex_;
+    std::shared_ptr<const Registry> current_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("execd");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    CLI::App app{"execd: the code-execution daemon (HTTP API, Redis queue, sandboxed workers)", "execd"};
+    Config config;
+    std::string config_file = "/etc/execd/execd.toml", role_text, port_file;
+    bool config_given = false;
+    app.add_option_function<std::string>("-c,--config", [&](const std::string& f) { config_file = f; config_given = true; },
+                                         "Configuration file (default /etc/execd/execd.toml, if present)");
+    // Flags are applied after the file, so they win.
+    std::map<std::string, std::function<void()>> overrides;
+    auto flag = [&](const std::string& name, auto& target, const std::string& help) {
+        app.add_option_function<std::decay_t<decltype(target)>>(
+            name, [&target, &overrides, name](const auto& v) { overrides[name] = [&target, v] { target = v; }; }, help);
+    };
+    flag("--listen", config.listen, "host:port for HTTP (default 127.0.0.1:3001; port 0 = any free port)");
+    flag("--unix-socket", config.unix_socket, "Also serve HTTP on this unix socket");
+    flag("--redis", config.redis_url, "redis://host:port or unix:///path (default: a private redis-server)");
+    flag("--state-dir", config.state_dir, "State directory (private Redis data) (default /var/lib/execd)");
+    flag("--sandbox-dir", config.sandbox_dir, "Sandbox state directory (default /run/execd)");
+    flag("--languages", config.languages, "Language registry file");
+    flag("--workers", config.workers, "Worker threads (default: one per CPU)");
+    flag("--lease-ms", config.lease_ms, "Lease of a running job before another node takes it over");
+    flag("--attempts", config.attempts, "Attempts for infrastructure failures (default 3)");
+    flag("--backoff-ms", config.backoff_ms, "First retry delay, doubled each time (default 1000)");
+    flag("--result-ttl", config.result_ttl_s, "Seconds a result is kept (default 3600)");
+    flag("--drain-timeout-ms", config.drain_timeout_ms, "On SIGTERM, how long running jobs may finish");
+    flag("--key-prefix", config.key_prefix, "Prefix of every Redis key (default execd:)");
+    app.add_option_function<std::vector<std::string>>(
+        "--token", [&](const std::vector<std::string>& t) { overrides["--token"] = [&config, t] { config.tokens = t; }; },
+        "API token (repeatable); requests then need Authorization: Bearer <token>");
+    app.add_option("--role", role_text, "api, worker or all (default all)")->check(CLI::IsMember({"api", "worker", "all"}));
+    app.add_flag("--insecure", config.insecure, "Allow listening beyond loopback without API tokens");
+    app.add_option("--port-file", port_file, "Write the bound TCP port to this file once listening");
+    std::string node_name;
+    app.add_option("--node-name", node_name, "Name of this node in logs and leases (default host:pid)");
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (config_given || ::access(config_file.c_str(), R_OK) == 0) load_config_file(config_file, config);
+        for (auto& [name, apply] : overrides) apply();
+        if (!role_text.empty()) config.role = role_text == "api" ? Role::Api : role_text == "worker" ? Role::Worker : Role::All;
+        validate_config(config);
+    } catch (const std::exception& e) {
+        spdlog::critical("configuration: {}", e.what());
+        return 2;
+    }
+    if (node_name.empty()) {
+        char host[256] = {0};
+        ::gethostname(host, sizeof host - 1);
+        node_name = std::string(host) + ":" + std::to_string(::getpid());
+    }
+
+    // Signals are taken synchronously by main(); every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        RegistryHolder registry(config.languages);
+        const bool runs_workers = config.role != Role::Api;
+        // The sandbox first, while this is the only thread: it moves the
+        // process into a private mount namespace, which threads made later share.
+        std::unique_ptr<Sandbox> sandbox;
+        if (runs_workers) {
+            SandboxConfig sc;
+            sc.state_dir = config.sandbox_dir;
+            sc.binds = registry.get()->sandbox_binds();
+            sandbox = std::make_unique<Sandbox>(sc);
+            spdlog::info("{}", sandbox->describe());
+        }
+        std::unique_ptr<RedisSupervisor> private_redis;
+        if (config.redis_url.empty()) {
+            private_redis = std::make_unique<RedisSupervisor>(config.redis_server, config.state_dir);
+            private_redis->start();
+            config.redis_url = private_redis->url();
+        }
+        RedisPool pool(config.redis_url);
+        StoreSettings ss;
+        ss.prefix = config.key_prefix;
+        ss.lease_ms = config.lease_ms;
+        ss.attempts = config.attempts;
+        ss.backoff_ms = config.backoff_ms;
+        ss.result_ttl_s = config.result_ttl_s;
+        ss.queue_max = config.queue_max;
+        JobStore store(pool, ss);
+        Metrics metrics;
+        std::atomic<bool> draining{false};
+        auto registry_fn = [&registry] { return registry.get(); };
+
+        std::unique_ptr<WorkerPool> workers;
+        if (runs_workers) {
+            int n = config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
+            workers = std::make_unique<WorkerPool>(store, *sandbox, registry_fn, metrics, node_name, std::max(1, n));
+            workers->start();
+            spdlog::info("{} workers started", workers->size());
+        }
+        ServerContext ctx{config, store, registry_fn, metrics, draining, nullptr, nullptr, nullptr};
+        if (workers) {
+            ctx.workers_busy = [&workers] { return workers->busy(); };
+            ctx.workers_total = [&workers] { return workers->size(); };
+        }
+        std::unique_ptr<HttpServer> http;
+        if (config.role != Role::Worker) {
+            http = std::make_unique<HttpServer>(ctx);
+            http->start();
+            spdlog::info("listening on {} (port {})", config.listen, http->port());
+            if (!port_file.empty()) std::ofstream(port_file) << http->port() << "\n";
+        }
+        sd_notify("READY=1\nSTATUS=accepting jobs");
+
+        int64_t watchdog_us = 0;
+        if (const char* w = std::getenv("WATCHDOG_USEC")) watchdog_us = std::atoll(w);
+        const std::string lost = internal_error_json("the job lost its worker on every attempt");
+        for (;;) {
+            timespec tick{0, 500'000'000};
+            int sig = ::sigtimedwait(&signals, nullptr, &tick);
+            if (watchdog_us > 0) sd_notify("WATCHDOG=1");
+            if (sig == SIGHUP) {
+                registry.reload();
+                continue;
+            }
+            if (sig == SIGTERM || sig == SIGINT) break;
+            try {
+                if (int n = store.reap(lost); n > 0) spdlog::info("{} expired leases or retries returned to the queue", n);
+            } catch (const std::exception& e) {
+                spdlog::warn("reaper: {}", e.what());
+            }
+        }
+        spdlog::info("draining: no new jobs; waiting up to {} ms for running ones", config.drain_timeout_ms);
+        sd_notify("STOPPING=1");
+        draining = true;
+        if (workers) {
+            int abandoned = workers->drain(config.drain_timeout_ms);
+            if (abandoned > 0) spdlog::warn("{} jobs still running were left to other nodes", abandoned);
+        }
+        if (http) http->stop();
+        spdlog::info("stopped");
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+}

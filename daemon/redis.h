@@ -1,0 +1,95 @@
+// Redis through Poco Redis: one connection per user, a small pool, replies
+// converted into a plain tree, scripts run by SHA with a fallback to EVAL.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace Poco::Redis {
+class Client;
+}
+
+namespace execd::daemon {
+
+// Redis could not be reached or the connection broke: a 503 at the API, a
+// retry for workers. Never a verdict.
+class RedisUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Reply {
+    enum class Kind { Nil, Integer, String, Array, Error };
+    Kind kind = Kind::Nil;
+    int64_t integer = 0;
+    std::string string;            // String and Error
+    std::vector<Reply> elements;   // Array
+
+    bool nil() const noexcept { return kind == Kind::Nil; }
+};
+
+// A Lua script and its SHA1 (computed once).
+struct Script {
+    explicit Script(std::string source);
+    std::string source;
+    std::string sha;
+};
+
+class RedisConnection {
+public:
+    // url: "redis://host:port" or "unix:///path/to/socket". Connects lazily.
+    explicit RedisConnection(std::string url);
+    ~RedisConnection();
+
+    // Runs one command. Reconnects once if the connection had broken.
+    // Throws RedisUnavailable; a Redis error reply comes back as Kind::Error.
+    Reply command(const std::vector<std::string>& args);
+
+    // EVALSHA, loading the script on NOSCRIPT.
+    Reply eval(const Script& script, const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
+    // Blocks up to `timeout_ms` in a blocking command (BLPOP); the socket
+    // timeout is raised to cover it.
+    Reply blocking(const std::vector<std::string>& args, int64_t timeout_ms);
+
+private:
+    Reply run(const std::vector<std::string>& args, int64_t receive_timeout_ms);
+    void connect();
+    std::string url_;
+    std::unique_ptr<Poco::Redis::Client> client_;
+};
+
+// Connections shared by threads: take one, give it back by destruction.
+class RedisPool {
+public:
+    explicit RedisPool(std::string url) : url_(std::move(url)) {}
+
+    class Lease {
+    public:
+        Lease(RedisPool& pool, std::unique_ptr<RedisConnection> c) : pool_(pool), conn_(std::move(c)) {}
+        ~Lease() { pool_.give_back(std::move(conn_)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        RedisConnection* operator->() { return conn_.get(); }
+        RedisConnection& operator*() { return *conn_; }
+
+    private:
+        RedisPool& pool_;
+        std::unique_ptr<RedisConnection> conn_;
+    };
+
+    Lease take();
+    const std::string& url() const noexcept { return url_; }
+
+private:
+    void give_back(std::unique_ptr<RedisConnection> c);
+    std::string url_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<RedisConnection>> idle_;
+};
+
+}  // namespace execd::daemon

@@ -1,0 +1,38 @@
+// With no Redis URL configured, execd runs a private redis-server on a unix
+// socket in its state directory (append-only file on, so queued jobs survive
+// a restart), restarts it if it dies, and takes it down when execd ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+namespace execd::daemon {
+
+class RedisSupervisor {
+public:
+    RedisSupervisor(std::string redis_server, std::string state_dir);
+    ~RedisSupervisor();
+
+    // Starts redis-server and waits until it answers. Throws std::runtime_error.
+    void start();
+
+    // "unix:///…/redis.sock"
+    std::string url() const { return "unix://" + socket_; }
+
+    pid_t pid() const noexcept { return pid_.load(); }
+
+private:
+    pid_t spawn();
+    void wait_ready(pid_t pid);
+    void supervise();
+
+    std::string server_, dir_, socket_;
+    std::atomic<pid_t> pid_{-1};
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace execd::daemon

@@ -1,0 +1,277 @@
+#include "store.h"
+
+#include <cmath>
+
+namespace execd::daemon {
+namespace {
+
+// Shared by the scripts: the server's clock in ms, and how a job ends
+// (once: a second finish for the same job is a no-op).
+const std::string kPrelude = R"LUA(
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function finish(prefix, id, final, result, ttl, verdict)
+  local jk = prefix .. 'job:' .. id
+  local st = redis.call('HGET', jk, 'status')
+  if not st or st == 'completed' or st == 'cancelled' then return 0 end
+  redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms())
+  redis.call('HDEL', jk, 'cancel', 'request')
+  redis.call('ZREM', prefix .. 'running', id)
+  redis.call('ZREM', prefix .. 'queue', id)
+  redis.call('ZREM', prefix .. 'delayed', id)
+  redis.call('EXPIRE', jk, ttl)
+  local dk = prefix .. 'done:' .. id
+  redis.call('RPUSH', dk, '1')
+  redis.call('EXPIRE', dk, ttl)
+  redis.call('HINCRBY', prefix .. 'stats', 'status:' .. final, 1)
+  if verdict ~= '' then redis.call('HINCRBY', prefix .. 'stats', 'verdict:' .. verdict, 1) end
+  return 1
+end
+)LUA";
+
+const Script kSubmit(kPrelude + R"LUA(
+local prefix, id, request, priority, queue_max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('ZCARD', prefix .. 'queue') >= queue_max then return -1 end
+local seq = redis.call('INCR', prefix .. 'seq')
+local score = string.format('%.0f', priority * 1e12 + seq)
+local jk = prefix .. 'job:' .. id
+redis.call('HSET', jk, 'request', request, 'status', 'queued', 'priority', priority, 'score', score,
+           'attempts', 0, 'created_ms', now_ms())
+redis.call('ZADD', prefix .. 'queue', score, id)
+redis.call('RPUSH', prefix .. 'wake', '1')
+redis.call('LTRIM', prefix .. 'wake', -64, -1)
+return 1
+)LUA");
+
+const Script kPop(kPrelude + R"LUA(
+local prefix, lease, worker = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+while true do
+  local r = redis.call('ZPOPMIN', prefix .. 'queue')
+  if #r == 0 then return false end
+  local id = r[1]
+  local jk = prefix .. 'job:' .. id
+  if redis.call('HGET', jk, 'status') == 'queued' then
+    local now = now_ms()
+    redis.call('ZADD', prefix .. 'running', now + lease, id)
+    local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
+    redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
+    return {id, redis.call('HGET', jk, 'request'), attempts}
+  end
+end
+)LUA");
+
+const Script kRenew(kPrelude + R"LUA(
+local prefix, id, worker, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local jk = prefix .. 'job:' .. id
+local st, owner, cancel = unpack(redis.call('HMGET', jk, 'status', 'worker', 'cancel'))
+if st ~= 'running' or owner ~= worker then return -1 end
+redis.call('ZADD', prefix .. 'running', 'XX', now_ms() + lease, id)
+if cancel then return 1 end
+return 0
+)LUA");
+
+const Script kComplete(kPrelude + R"LUA(
+return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6])
+)LUA");
+
+const Script kRetry(kPrelude + R"LUA(
+local prefix, id, max_attempts, backoff, exhausted, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local jk = prefix .. 'job:' .. id
+local st, attempts = unpack(redis.call('HMGET', jk, 'status', 'attempts'))
+if st ~= 'running' then return 0 end
+attempts = tonumber(attempts) or 0
+if attempts >= max_attempts then return finish(prefix, id, 'completed', exhausted, ttl, 'InternalError') end
+redis.call('ZREM', prefix .. 'running', id)
+redis.call('HSET', jk, 'status', 'queued')
+redis.call('ZADD', prefix .. 'delayed', now_ms() + backoff * 2 ^ (attempts - 1), id)
+return 1
+)LUA");
+
+const Script kReap(kPrelude + R"LUA(
+local prefix, max_attempts, lost, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now = now_ms()
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', prefix .. 'running', '-inf', now, 'LIMIT', 0, 100)) do
+  redis.call('ZREM', prefix .. 'running', id)
+  local jk = prefix .. 'job:' .. id
+  local st, attempts, score = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'score'))
+  if st == 'running' then
+    if (tonumber(attempts) or 0) >= max_attempts then
+      finish(prefix, id, 'completed', lost, ttl, 'InternalError')
+    else
+      redis.call('HSET', jk, 'status', 'queued')
+      redis.call('HDEL', jk, 'worker')
+      redis.call('ZADD', prefix .. 'queue', score, id)
+      redis.call('RPUSH', prefix .. 'wake', '1')
+    end
+    n = n + 1
+  end
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', prefix .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
+  redis.call('ZREM', prefix .. 'delayed', id)
+  local jk = prefix .. 'job:' .. id
+  if redis.call('HGET', jk, 'status') == 'queued' then
+    redis.call('ZADD', prefix .. 'queue', redis.call('HGET', jk, 'score'), id)
+    redis.call('RPUSH', prefix .. 'wake', '1')
+    n = n + 1
+  end
+end
+redis.call('LTRIM', prefix .. 'wake', -64, -1)
+return n
+)LUA");
+
+const Script kCancel(kPrelude + R"LUA(
+local prefix, id, cancelled, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local jk = prefix .. 'job:' .. id
+local st = redis.call('HGET', jk, 'status')
+if not st then return -1 end
+if st == 'queued' then return finish(prefix, id, 'cancelled', cancelled, ttl, '') end
+if st == 'running' then
+  redis.call('HSET', jk, 'cancel', '1')
+  return 2
+end
+return 0
+)LUA");
+
+Reply checked(Reply r, const char* what) {
+    if (r.kind == Reply::Kind::Error) throw RedisUnavailable(std::string(what) + ": " + r.string);
+    return r;
+}
+
+JobState parse_state(const std::string& s) {
+    if (s == "running") return JobState::Running;
+    if (s == "completed") return JobState::Completed;
+    if (s == "cancelled") return JobState::Cancelled;
+    return JobState::Queued;
+}
+
+}  // namespace
+
+const char* job_state_name(JobState s) noexcept {
+    switch (s) {
+        case JobState::Queued: return "queued";
+        case JobState::Running: return "running";
+        case JobState::Completed: return "completed";
+        case JobState::Cancelled: return "cancelled";
+    }
+    return "queued";
+}
+
+JobStore::JobStore(RedisPool& pool, StoreSettings settings) : pool_(pool), settings_(std::move(settings)) {}
+
+bool JobStore::submit(const std::string& id, const std::string& request_json, int priority) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kSubmit, {},
+                              {settings_.prefix, id, request_json, std::to_string(priority),
+                               std::to_string(settings_.queue_max)}),
+                      "submit");
+    return r.integer == 1;
+}
+
+std::optional<StoredJob> JobStore::get(const std::string& id) {
+    auto c = pool_.take();
+    Reply r = checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts"}), "get");
+    if (r.elements.size() != 3 || r.elements[0].nil()) return std::nullopt;
+    StoredJob j;
+    j.state = parse_state(r.elements[0].string);
+    j.result_json = r.elements[1].string;
+    j.attempts = r.elements[2].nil() ? 0 : std::atoi(r.elements[2].string.c_str());
+    return j;
+}
+
+std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) {
+    auto job = get(id);
+    if (!job || wait_ms <= 0 || job->state == JobState::Completed || job->state == JobState::Cancelled) return job;
+    {
+        auto c = pool_.take();
+        char timeout[32];
+        std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(wait_ms) / 1000.0);
+        Reply r = c->blocking({"BLPOP", key("done:" + id), timeout}, wait_ms);
+        // Put the signal back for any other waiter on the same job.
+        if (r.kind == Reply::Kind::Array) c->command({"RPUSH", key("done:" + id), "1"});
+    }
+    return get(id);
+}
+
+JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::string& cancelled_json) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kCancel, {}, {settings_.prefix, id, cancelled_json, std::to_string(settings_.result_ttl_s)}),
+                      "cancel");
+    switch (r.integer) {
+        case -1: return CancelOutcome::Unknown;
+        case 1: return CancelOutcome::Cancelled;
+        case 2: return CancelOutcome::Requested;
+        default: return CancelOutcome::AlreadyFinished;
+    }
+}
+
+std::optional<PoppedJob> JobStore::pop(const std::string& worker) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kPop, {}, {settings_.prefix, std::to_string(settings_.lease_ms), worker}), "pop");
+    if (r.kind != Reply::Kind::Array || r.elements.size() != 3) return std::nullopt;
+    return PoppedJob{r.elements[0].string, r.elements[1].string, static_cast<int>(r.elements[2].integer)};
+}
+
+void JobStore::wait_for_work(int64_t timeout_ms) {
+    auto c = pool_.take();
+    char timeout[32];
+    std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(timeout_ms) / 1000.0);
+    c->blocking({"BLPOP", key("wake"), timeout}, timeout_ms);
+}
+
+bool JobStore::renew(const std::string& id, const std::string& worker, bool& cancel_requested) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kRenew, {}, {settings_.prefix, id, worker, std::to_string(settings_.lease_ms)}), "renew");
+    cancel_requested = r.integer == 1;
+    return r.integer >= 0;
+}
+
+bool JobStore::complete(const std::string& id, const std::string& result_json, JobState final_state,
+                        const std::string& verdict) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kComplete, {},
+                              {settings_.prefix, id, job_state_name(final_state), result_json,
+                               std::to_string(settings_.result_ttl_s), verdict}),
+                      "complete");
+    return r.integer == 1;
+}
+
+void JobStore::retry(const std::string& id, const std::string& exhausted_json) {
+    auto c = pool_.take();
+    checked(c->eval(kRetry, {},
+                    {settings_.prefix, id, std::to_string(settings_.attempts), std::to_string(settings_.backoff_ms),
+                     exhausted_json, std::to_string(settings_.result_ttl_s)}),
+            "retry");
+}
+
+int JobStore::reap(const std::string& lost_json) {
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kReap, {},
+                              {settings_.prefix, std::to_string(settings_.attempts), lost_json,
+                               std::to_string(settings_.result_ttl_s)}),
+                      "reap");
+    return static_cast<int>(r.integer);
+}
+
+int64_t JobStore::queue_depth() {
+    auto c = pool_.take();
+    return checked(c->command({"ZCARD", key("queue")}), "queue depth").integer;
+}
+
+int64_t JobStore::running_count() {
+    auto c = pool_.take();
+    return checked(c->command({"ZCARD", key("running")}), "running count").integer;
+}
+
+std::vector<std::pair<std::string, int64_t>> JobStore::counters() {
+    auto c = pool_.take();
+    Reply r = checked(c->command({"HGETALL", key("stats")}), "stats");
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+        out.emplace_back(r.elements[i].string, std::atoll(r.elements[i + 1].string.c_str()));
+    return out;
+}
+
+}  // namespace execd::daemon

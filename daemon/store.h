@@ -1,0 +1,94 @@
+// Jobs in Redis: the queue (priorities, FIFO within one), leases for running
+// jobs, retries with backoff, results recorded once, cancel and long-poll
+// that work whichever node runs the job. Every state change is one Lua
+// script, so a node that dies at any instant leaves a consistent state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "redis.h"
+
+namespace execd::daemon {
+
+enum class JobState { Queued, Running, Completed, Cancelled };
+
+struct StoredJob {
+    JobState state = JobState::Queued;
+    std::string result_json;   // set when Completed / Cancelled
+    int attempts = 0;
+};
+
+struct PoppedJob {
+    std::string id;
+    std::string request_json;
+    int attempt = 0;
+};
+
+struct StoreSettings {
+    std::string prefix = "execd:";
+    int64_t lease_ms = 10000;
+    int attempts = 3;
+    int64_t backoff_ms = 1000;
+    int64_t result_ttl_s = 3600;
+    int64_t queue_max = 100000;
+};
+
+class JobStore {
+public:
+    JobStore(RedisPool& pool, StoreSettings settings);
+
+    // Queues a job. Returns false when the queue is full. Throws RedisUnavailable.
+    bool submit(const std::string& id, const std::string& request_json, int priority);
+
+    // nullopt for an unknown (or expired) id. Throws RedisUnavailable.
+    std::optional<StoredJob> get(const std::string& id);
+
+    // Waits up to `wait_ms` for the job to end, then returns its state.
+    std::optional<StoredJob> wait(const std::string& id, int64_t wait_ms);
+
+    enum class CancelOutcome { Unknown, Cancelled, Requested, AlreadyFinished };
+    // A queued job is cancelled at once; a running one is asked to stop.
+    CancelOutcome cancel(const std::string& id, const std::string& cancelled_json);
+
+    // Takes the next job and a lease on it for `worker`; nullopt when empty.
+    std::optional<PoppedJob> pop(const std::string& worker);
+
+    // Blocks up to `timeout_ms` for a submission signal (cheap wake-up).
+    void wait_for_work(int64_t timeout_ms);
+
+    // Extends the lease. Returns false when the job was cancelled or the
+    // lease is no longer ours.
+    bool renew(const std::string& id, const std::string& worker, bool& cancel_requested);
+
+    // Records the final result once; later calls for the same job do nothing.
+    // Returns whether this call recorded it.
+    bool complete(const std::string& id, const std::string& result_json, JobState final_state,
+                  const std::string& verdict);
+
+    // An infrastructure failure: back to the queue after backoff, or, when
+    // attempts are used up, completed with `exhausted_json`.
+    void retry(const std::string& id, const std::string& exhausted_json);
+
+    // Returns expired leases to the queue (or fails them when out of
+    // attempts) and releases delayed retries. Run by every node each second.
+    int reap(const std::string& lost_json);
+
+    int64_t queue_depth();
+    int64_t running_count();
+    // "status:completed" / "verdict:OK" → count, over all nodes.
+    std::vector<std::pair<std::string, int64_t>> counters();
+
+    const StoreSettings& settings() const noexcept { return settings_; }
+
+private:
+    std::string key(const std::string& name) const { return settings_.prefix + name; }
+    RedisPool& pool_;
+    StoreSettings settings_;
+};
+
+const char* job_state_name(JobState s) noexcept;
+
+}  // namespace execd::daemon

@@ -1,0 +1,174 @@
+#include "worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "codec.h"
+#include "runner.h"
+
+namespace execd::daemon {
+
+using namespace std::chrono;
+
+WorkerPool::WorkerPool(JobStore& store, Sandbox& sandbox, std::function<std::shared_ptr<const Registry>()> registry,
+                       Metrics& metrics, std::string node_name, int workers)
+    : store_(store), sandbox_(sandbox), registry_(std::move(registry)), metrics_(metrics),
+      node_(std::move(node_name)), count_(workers) {}
+
+WorkerPool::~WorkerPool() { drain(0); }
+
+void WorkerPool::start() {
+    for (int i = 0; i < count_; ++i) threads_.emplace_back([this, i] { work(i); });
+    keeper_ = std::thread([this] { keep_leases(); });
+}
+
+int WorkerPool::drain(int64_t timeout_ms) {
+    stopping_ = true;
+    int abandoned = 0;
+    {
+        std::unique_lock lock(mutex_);
+        idle_.wait_for(lock, milliseconds(timeout_ms), [this] { return active_.empty(); });
+        abandoned = static_cast<int>(active_.size());
+        // Past the drain timeout: stop the boxes; the jobs' leases lapse and
+        // another node (or this one, restarted) runs them again.
+        for (auto& [id, a] : active_) {
+            a->abandoned = true;
+            a->cancel = true;
+        }
+    }
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+    if (keeper_.joinable()) keeper_.join();
+    return abandoned;
+}
+
+void WorkerPool::work(int index) {
+    const std::string worker = node_ + "/" + std::to_string(index);
+    while (!stopping_) {
+        std::optional<PoppedJob> job;
+        try {
+            job = store_.pop(worker);
+            if (!job) {
+                store_.wait_for_work(500);
+                continue;
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
+            std::this_thread::sleep_for(milliseconds(500));
+            continue;
+        }
+        process(*job, worker);
+    }
+}
+
+void WorkerPool::process(const PoppedJob& job, const std::string& worker) {
+    auto active = std::make_shared<Active>();
+    active->worker = worker;
+    {
+        std::lock_guard lock(mutex_);
+        active_[job.id] = active;
+    }
+    ++busy_;
+    spdlog::info("job {} started on {} (attempt {})", job.id, worker, job.attempt);
+    const auto started = steady_clock::now();
+
+    std::string result_json;
+    JobState final_state = JobState::Completed;
+    std::string verdict;
+    bool infrastructure_failure = false;
+    try {
+        api::Submission sub = api::request_from_json(job.request_json);
+        sub.request.cancel = &active->cancel;
+        auto registry = registry_();
+        Runner runner(sandbox_, *registry);
+        JobResult result = runner.run(sub.request);
+        if (result.cancelled) {
+            final_state = JobState::Cancelled;
+            result_json = R"({"status":"cancelled"})";
+        } else {
+            verdict = std::string(verdict_name(result.run.verdict));
+            result_json = api::stringify(api::completed_job_json(result, sub.encoding));
+            infrastructure_failure = result.run.verdict == Verdict::InternalError;
+            if (infrastructure_failure)
+                spdlog::error("job {}: internal error on {}: {}", job.id, worker, result.run.message);
+        }
+    } catch (const BadRequest& e) {
+        // The registry changed under a queued job (language removed): a
+        // verdict on the request, not an engine failure; no retry.
+        JobResult r;
+        r.run.verdict = Verdict::InternalError;
+        r.run.message = e.what();
+        verdict = "InternalError";
+        result_json = api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
+    } catch (const std::exception& e) {
+        JobResult r;
+        r.run.verdict = Verdict::InternalError;
+        r.run.message = e.what();
+        verdict = "InternalError";
+        result_json = api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
+        infrastructure_failure = true;
+        spdlog::error("job {}: internal error on {}: {}", job.id, worker, e.what());
+    }
+    metrics_.run_seconds.observe(duration<double>(steady_clock::now() - started).count());
+
+    if (active->abandoned) {
+        spdlog::warn("job {} abandoned by the drain timeout; its lease will lapse and it will run again", job.id);
+        --busy_;
+        std::lock_guard lock(mutex_);
+        active_.erase(job.id);
+        idle_.notify_all();
+        return;
+    }
+    // Record it; if Redis is away, keep trying while our lease could still
+    // be valid. Past that the job is re-run elsewhere (at least once).
+    const auto give_up = steady_clock::now() + milliseconds(store_.settings().lease_ms);
+    for (;;) {
+        try {
+            if (infrastructure_failure)
+                store_.retry(job.id, result_json);
+            else if (store_.complete(job.id, result_json, final_state, verdict))
+                spdlog::info("job {} {} {} in {} ms", job.id, job_state_name(final_state), verdict,
+                             duration_cast<milliseconds>(steady_clock::now() - started).count());
+            break;
+        } catch (const std::exception& e) {
+            if (steady_clock::now() > give_up) {
+                spdlog::error("job {}: result not recorded, Redis unavailable: {}", job.id, e.what());
+                break;
+            }
+            std::this_thread::sleep_for(milliseconds(200));
+        }
+    }
+    --busy_;
+    std::lock_guard lock(mutex_);
+    active_.erase(job.id);
+    idle_.notify_all();
+}
+
+void WorkerPool::keep_leases() {
+    const auto period = milliseconds(std::max<int64_t>(200, store_.settings().lease_ms / 4));
+    auto next = steady_clock::now();
+    while (!(stopping_ && busy_ == 0)) {
+        std::this_thread::sleep_for(milliseconds(50));
+        if (steady_clock::now() < next) continue;
+        next = steady_clock::now() + period;
+        std::vector<std::pair<std::string, std::shared_ptr<Active>>> jobs;
+        {
+            std::lock_guard lock(mutex_);
+            jobs.assign(active_.begin(), active_.end());
+        }
+        for (auto& [id, a] : jobs) {
+            try {
+                bool cancel = false;
+                bool ours = store_.renew(id, a->worker, cancel);
+                if (cancel) a->cancel = true;
+                if (!ours) spdlog::warn("job {}: lease lost (another node may run it)", id);
+            } catch (const std::exception& e) {
+                spdlog::warn("job {}: cannot renew lease: {}", id, e.what());
+            }
+        }
+    }
+}
+
+}  // namespace execd::daemon

@@ -1,0 +1,66 @@
+// Workers: each thread takes a job from the store, runs it in the engine and
+// records the result. A keeper thread renews the leases of running jobs and
+// passes cancel requests on; a reaper returns other nodes' expired leases.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "metrics.h"
+#include "registry.h"
+#include "sandbox/sandbox.h"
+#include "store.h"
+
+namespace execd::daemon {
+
+class WorkerPool {
+public:
+    // `registry` is read at the start of each job, so a reload applies to the next one.
+    WorkerPool(JobStore& store, Sandbox& sandbox, std::function<std::shared_ptr<const Registry>()> registry,
+               Metrics& metrics, std::string node_name, int workers);
+    ~WorkerPool();
+
+    void start();
+
+    // Stops taking jobs and waits up to `timeout_ms` for running ones to
+    // finish. Jobs still running then are abandoned: their leases expire and
+    // another node runs them. Returns the number abandoned.
+    int drain(int64_t timeout_ms);
+
+    int busy() const noexcept { return busy_.load(); }
+    int size() const noexcept { return static_cast<int>(threads_.size()); }
+
+private:
+    void work(int index);
+    void keep_leases();
+    void process(const PoppedJob& job, const std::string& worker);
+
+    JobStore& store_;
+    Sandbox& sandbox_;
+    std::function<std::shared_ptr<const Registry>()> registry_;
+    Metrics& metrics_;
+    std::string node_;
+    int count_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> busy_{0};
+    std::vector<std::thread> threads_;
+    std::thread keeper_;
+
+    struct Active {
+        std::string worker;
+        std::atomic<bool> cancel{false};
+        std::atomic<bool> abandoned{false};  // stopped by drain: the lease lapses, another node re-runs it
+    };
+    std::mutex mutex_;
+    std::condition_variable idle_;
+    std::map<std::string, std::shared_ptr<Active>> active_;
+};
+
+}  // namespace execd::daemon
