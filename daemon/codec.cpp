@@ -137,6 +137,21 @@ namespace {
 using Poco::Dynamic::Var;
 using Poco::JSON::Object;
 
+// For messages: control bytes (NUL above all) shown as \xNN.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (unsigned char c : sanitize_utf8(text)) {
+        if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 [[noreturn]] void bad(const std::string& field, const std::string& message) {
     throw ApiError(400, "invalid_field", message, field);
 }
@@ -275,7 +290,7 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
             SourceFile sf;
             sf.name = want_string(f.get("name"), where + ".name");
             if (!is_safe_file_name(sf.name) || sf.name.find('\\') != std::string::npos)
-                bad(where + ".name", "file name '" + sanitize_utf8(sf.name) + "' is not allowed (no '/', '..' or NUL)");
+                bad(where + ".name", "file name '" + printable(sf.name) + "' is not allowed (no '/', '..' or NUL)");
             if (!names.insert(sf.name).second) bad(where + ".name", "file name '" + sf.name + "' appears twice");
             sf.content = decode(want_string(f.get("content"), where + ".content"), s.encoding, where + ".content");
             total += static_cast<int64_t>(sf.content.size());

@@ -66,15 +66,18 @@ private:
         for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
         req.content_type = in.getContentType();
         const int64_t cap = ctx_.config.body_max_bytes;
-        if (in.getContentLength64() > cap)
-            throw api::ApiError(413, "body_too_large", "the body is larger than " + std::to_string(cap) + " bytes");
         std::istream& body = in.stream();
         char buf[65536];
+        int64_t seen = 0;
         while (body.read(buf, sizeof buf) || body.gcount() > 0) {
-            req.body.append(buf, static_cast<size_t>(body.gcount()));
-            if (static_cast<int64_t>(req.body.size()) > cap)
-                throw api::ApiError(413, "body_too_large", "the body is larger than " + std::to_string(cap) + " bytes");
+            seen += body.gcount();
+            if (seen <= cap) req.body.append(buf, static_cast<size_t>(body.gcount()));
+            // Past the cap the rest is read and dropped, so the client sees
+            // the 413 instead of a reset; past 64 MiB more it is cut off.
+            if (seen > cap + (int64_t{64} << 20)) break;
         }
+        if (seen > cap)
+            throw api::ApiError(413, "body_too_large", "the body is larger than " + std::to_string(cap) + " bytes");
         return req;
     }
 

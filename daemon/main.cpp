@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
     flag("--result-ttl", config.result_ttl_s, "Seconds a result is kept (default 3600)");
     flag("--drain-timeout-ms", config.drain_timeout_ms, "On SIGTERM, how long running jobs may finish");
     flag("--key-prefix", config.key_prefix, "Prefix of every Redis key (default execd:)");
+    flag("--body-max-bytes", config.body_max_bytes, "Largest request body accepted (default 64 MiB)");
+    flag("--queue-max", config.queue_max, "Most jobs waiting before submissions get 429");
     app.add_option_function<std::vector<std::string>>(
         "--token", [&](const std::vector<std::string>& t) { overrides["--token"] = [&config, t] { config.tokens = t; }; },
         "API token (repeatable); requests then need Authorization: Bearer <token>");

@@ -27,11 +27,11 @@ step "tests"
 
 step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEXECD_SANITIZE=ON -DEXECD_WERROR=ON >/dev/null
-cmake --build build-asan -j "$jobs" --target execd_tests exec
+cmake --build build-asan -j "$jobs" --target execd_tests exec execd
 
 step "tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --output-on-failure --timeout 1200 -R 'unit|sandbox|cli')
+    ctest --output-on-failure --timeout 1200 -R 'unit|sandbox|cli|daemon')
 
 step "sandbox and CLI tests on cgroup v2 (QEMU)"
 vm=""

@@ -1,0 +1,199 @@
+#include "daemon/daemon_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support.h"
+
+namespace execd::test {
+
+using namespace std::chrono;
+
+int free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        int null = ::open("/dev/null", O_RDONLY);
+        ::dup2(null, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+int wait_exit(pid_t pid, int timeout_s) {
+    const auto give_up = steady_clock::now() + seconds(timeout_s);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (steady_clock::now() > give_up) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+RedisServer::RedisServer(bool append_only) : port_(free_port()), aof_(append_only), dir_(make_temp_dir("execd-redis")) {
+    start();
+}
+
+RedisServer::~RedisServer() { stop(); }
+
+void RedisServer::start() {
+    pid_ = spawn({"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                  "--appendonly", aof_ ? "yes" : "no", "--dir", dir_, "--daemonize", "no"},
+                 dir_ + "/log");
+    for (int i = 0; i < 500; ++i) {
+        try {
+            daemon::RedisConnection c(url());
+            if (c.command({"PING"}).string == "PONG") return;
+        } catch (const std::exception&) {
+        }
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+}
+
+void RedisServer::stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    wait_exit(pid_, 20);
+    pid_ = -1;
+}
+
+daemon::Reply RedisServer::command(const std::vector<std::string>& args) {
+    daemon::RedisConnection c(url());
+    return c.command(args);
+}
+
+Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_dir("execd-daemon")) {
+    log_ = dir_ + "/log";
+    const std::string port_file = dir_ + "/port";
+    std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file,
+                                  "--languages", EXECD_SOURCE_DIR "/languages.toml"};
+    bool has_state = false;
+    for (const auto& a : args) has_state |= a == "--state-dir";
+    if (!has_state) {
+        argv.push_back("--state-dir");
+        argv.push_back(dir_ + "/state");
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = spawn(argv, log_);
+    const auto give_up = steady_clock::now() + seconds(60);
+    while (steady_clock::now() < give_up) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("execd exited at start-up: " + read_text(log_));
+        }
+        if (worker_only) {
+            if (read_text(log_).find("workers started") != std::string::npos) return;
+        } else {
+            std::string text = read_text(port_file);
+            if (!text.empty() && text.back() == '\n') {
+                port_ = std::stoi(text);
+                return;
+            }
+        }
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    throw std::runtime_error("execd did not start listening: " + read_text(log_));
+}
+
+Execd::~Execd() {
+    if (pid_ > 0) stop(SIGKILL);
+}
+
+int Execd::stop(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int rc = wait_exit(pid_, 60);
+    pid_ = -1;
+    return rc;
+}
+
+HttpReply http(int port, const std::string& method, const std::string& path, const std::string& body,
+               const std::map<std::string, std::string>& headers) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+    session.setTimeout(Poco::Timespan(120, 0));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    if (!body.empty() || method == "POST") req.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse res;
+    std::istream& in = session.receiveResponse(res);
+    HttpReply out;
+    out.status = res.getStatus();
+    Poco::StreamCopier::copyToString(in, out.body);
+    return out;
+}
+
+std::string json_field(const std::string& body, const std::string& field) {
+    try {
+        Poco::JSON::Parser parser;
+        auto obj = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+        if (!obj->has(field)) return {};
+        auto v = obj->get(field);
+        if (v.isEmpty()) return "null";
+        if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+            std::ostringstream out;
+            v.extract<Poco::JSON::Object::Ptr>()->stringify(out);
+            return out.str();
+        }
+        return v.convert<std::string>();
+    } catch (const std::exception&) {
+        return "<not json: " + body + ">";
+    }
+}
+
+std::string unique_prefix() {
+    static std::mt19937_64 rng{std::random_device{}()};
+    return "t" + std::to_string(rng() % 1000000000) + ":";
+}
+
+}  // namespace execd::test

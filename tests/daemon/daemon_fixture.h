@@ -1,0 +1,66 @@
+// Real processes for daemon tests: a redis-server on a free loopback port and
+// execd itself on 127.0.0.1:0, each with temporary paths, ended by pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "redis.h"
+
+namespace execd::test {
+
+int free_port();
+
+class RedisServer {
+public:
+    explicit RedisServer(bool append_only = false);
+    ~RedisServer();
+    void start();
+    void stop();   // SIGTERM and wait
+    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+    daemon::Reply command(const std::vector<std::string>& args);
+
+private:
+    int port_;
+    bool aof_;
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
+class Execd {
+public:
+    // Starts build/daemon/execd with `args` plus --listen 127.0.0.1:0 and a
+    // port file; waits until it listens (or for `worker_only`, until it logs).
+    explicit Execd(std::vector<std::string> args, bool worker_only = false);
+    ~Execd();
+
+    int port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    // Sends `sig` and waits; returns the exit status (128+n if killed).
+    int stop(int sig = 15);
+    const std::string& log_path() const { return log_; }
+
+private:
+    pid_t pid_ = -1;
+    int port_ = 0;
+    std::string dir_, log_;
+};
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+};
+
+HttpReply http(int port, const std::string& method, const std::string& path, const std::string& body = {},
+               const std::map<std::string, std::string>& headers = {{"Content-Type", "application/json"}});
+
+// A field of a JSON object body ("" when absent); numbers come back as text.
+std::string json_field(const std::string& body, const std::string& field);
+
+// A fresh key prefix, so tests sharing a Redis never see each other's jobs.
+std::string unique_prefix();
+
+}  // namespace execd::test

@@ -1,0 +1,283 @@
+// execd end to end: a real redis-server and real execd processes on free
+// loopback ports, talked to over HTTP.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "daemon/daemon_fixture.h"
+#include "support.h"
+
+using namespace execd::test;
+using Catch::Matchers::Contains;
+using namespace std::chrono;
+
+namespace {
+
+const char* kSeedExample =
+    R"J({"language":"python","code":"print(2 + 2)","priority":10,"timeoutMs":3000,"metadata":{}})J";
+
+std::string submit(int port, const std::string& body) {
+    auto r = http(port, "POST", "/v1/jobs", body);
+    INFO(r.body);
+    REQUIRE(r.status == 202);
+    return json_field(r.body, "jobId");
+}
+
+HttpReply wait_done(int port, const std::string& id, int seconds = 60) {
+    const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
+    HttpReply r;
+    while (steady_clock::now() < give_up) {
+        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
+        std::string status = json_field(r.body, "status");
+        if (status == "completed" || status == "cancelled") return r;
+    }
+    FAIL("job " << id << " did not finish: " << r.body);
+    return r;
+}
+
+std::string error_field(const std::string& body, const std::string& key) {
+    return json_field(json_field(body, "error"), key);
+}
+
+std::string python(const std::string& code, const std::string& extra = "") {
+    std::string escaped;
+    for (char c : code) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        if (c == '\n') {
+            escaped += "\\n";
+            continue;
+        }
+        escaped += c;
+    }
+    return R"J({"language":"python","code":")J" + escaped + "\"" + extra + "}";
+}
+
+}  // namespace
+
+TEST_CASE("the seed's examples work verbatim", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "2"});
+
+    auto r = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
+    INFO(r.body);
+    REQUIRE(r.status == 202);
+    const std::string id = json_field(r.body, "jobId");
+    CHECK(id.size() == 32);
+    CHECK(json_field(r.body, "status") == "queued");
+
+    auto done = wait_done(execd.port(), id);
+    INFO(done.body);
+    CHECK(json_field(done.body, "status") == "completed");
+    CHECK(json_field(done.body, "output") == "4");
+    CHECK(json_field(done.body, "exitCode") == "0");
+    CHECK(json_field(done.body, "verdict") == "OK");
+
+    const std::string loop = submit(execd.port(), python("while True: pass", R"J(,"timeoutMs":1000)J"));
+    auto tle = wait_done(execd.port(), loop);
+    INFO(tle.body);
+    CHECK(json_field(tle.body, "status") == "completed");
+    CHECK(json_field(tle.body, "error") == "Time Limit Exceeded (program ran too long)");
+    CHECK(json_field(tle.body, "exitCode") == "124");
+    CHECK(json_field(tle.body, "verdict") == "TimeLimitExceeded");
+
+    // Ids are unguessable: 128 random bits, never sequential.
+    std::set<std::string> ids{id, loop};
+    for (int i = 0; i < 5; ++i) ids.insert(submit(execd.port(), kSeedExample));
+    CHECK(ids.size() == 7);
+    CHECK(execd.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stays healthy", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--body-max-bytes",
+                 "100000"});
+    struct Case {
+        std::string body;
+        int status;
+        std::string field;
+        std::string message_part;
+    };
+    const std::vector<Case> cases{
+        {"{not json", 400, "", "not valid JSON"},
+        {"[1,2]", 400, "", "must be a JSON object"},
+        {R"J({"language":5,"code":"x"})J", 400, "language", "must be a string"},
+        {R"J({"language":"python","code":5})J", 400, "code", "must be a string"},
+        {R"J({"language":"python","code":"x","stdin":[]})J", 400, "stdin", "must be a string"},
+        {R"J({"language":"python","code":"x","args":"a"})J", 400, "args", "array"},
+        {R"J({"language":"python","code":"x","priority":"high"})J", 400, "priority", "integer"},
+        {R"J({"language":"python","code":"x","timeoutMs":"3000"})J", 400, "timeoutMs", "integer"},
+        {R"J({"language":"python","code":"x","timeoutMs":2.5})J", 400, "timeoutMs", "integer"},
+        {R"J({"language":"python","code":"x","metadata":[]})J", 400, "metadata", "object"},
+        {R"J({"language":"klingon","code":"x"})J", 400, "language", "unknown language"},
+        {R"J({"code":"x"})J", 400, "language", "required"},
+        {R"J({"language":"python"})J", 400, "code", "exactly one"},
+        {R"J({"language":"python","code":"x","colour":1})J", 400, "colour", "unknown field"},
+        {R"J({"language":"python","code":"x","timeoutMs":-5})J", 400, "timeoutMs", "at least 1"},
+        {R"J({"language":"python","code":"x","timeoutMs":999999999})J", 400, "timeoutMs", "at most 30000"},
+        {R"J({"language":"python","code":"x","memoryMb":4096})J", 400, "memoryMb", "at most 1024"},
+        {R"J({"language":"python","code":"x","pids":0})J", 400, "pids", "at least 1"},
+        {R"J({"language":"python","code":"x","outputBytes":99999999999})J", 400, "outputBytes", "at most"},
+        {R"J({"language":"python","files":[{"name":"../main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"a/main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"..","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"ma\u0000in.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"other.py","content":"x"}]})J", 400, "files", "main.py"},
+        {R"J({"language":"python","code":"!!!","encoding":"base64"})J", 400, "code", "base64"},
+        {R"J({"language":"python","code":"cHJpbnQoMSk=","stdin":"a=b=","encoding":"base64"})J", 400, "stdin", "base64"},
+        {R"J({"language":"python","code":"x","encoding":"rot13"})J", 400, "encoding", "base64"},
+    };
+    for (const auto& c : cases) {
+        auto r = http(execd.port(), "POST", "/v1/jobs", c.body);
+        INFO(c.body << " -> " << r.status << " " << r.body);
+        CHECK(r.status == c.status);
+        CHECK(error_field(r.body, "field") == c.field);
+        CHECK_THAT(error_field(r.body, "message"), Contains(c.message_part));
+    }
+    // Not JSON at all, too big, unknown ids and endpoints.
+    auto media = http(execd.port(), "POST", "/v1/jobs", kSeedExample, {{"Content-Type", "text/plain"}});
+    CHECK(media.status == 415);
+    CHECK(error_field(media.body, "code") == "unsupported_media_type");
+    auto big = http(execd.port(), "POST", "/v1/jobs", python(std::string(200000, 'x')));
+    CHECK(big.status == 413);
+    CHECK(error_field(big.body, "code") == "body_too_large");
+    CHECK(http(execd.port(), "GET", "/v1/jobs/0123456789abcdef0123456789abcdef").status == 404);
+    CHECK(http(execd.port(), "GET", "/v1/jobs/../../etc/passwd").status == 404);
+    CHECK(http(execd.port(), "GET", "/v1/nothing").status == 404);
+    CHECK(http(execd.port(), "PUT", "/v1/jobs").status == 405);
+    CHECK(http(execd.port(), "GET", "/v1/jobs/0123456789abcdef0123456789abcdef?wait=soon").status == 400);
+
+    // Still healthy: it answers and runs a job, base64 both ways.
+    CHECK(http(execd.port(), "GET", "/healthz").status == 200);
+    CHECK(http(execd.port(), "GET", "/readyz").status == 200);
+    const std::string id = submit(execd.port(), R"J({"language":"python","code":"cHJpbnQoMiArIDIp","encoding":"base64"})J");
+    auto done = wait_done(execd.port(), id);
+    CHECK(json_field(done.body, "stdout") == "NAo=");
+    CHECK(json_field(done.body, "encoding") == "base64");
+    // Output that is not UTF-8 still makes valid JSON.
+    const std::string raw = submit(execd.port(), python("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe')"));
+    auto raw_done = wait_done(execd.port(), raw);
+    CHECK(json_field(raw_done.body, "stdout") == "ok \xEF\xBF\xBD\xEF\xBF\xBD");
+    CHECK(execd.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("API tokens: Bearer or X-Auth-Token, else 401", "[daemon]") {
+    RedisServer redis;
+    const std::string token = "s3cret-token-0123456789";
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--token", token});
+    auto none = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
+    CHECK(none.status == 401);
+    CHECK(error_field(none.body, "code") == "unauthorized");
+    auto wrong = http(execd.port(), "POST", "/v1/jobs", kSeedExample,
+                      {{"Content-Type", "application/json"}, {"Authorization", "Bearer nope"}});
+    CHECK(wrong.status == 401);
+    auto bearer = http(execd.port(), "POST", "/v1/jobs", kSeedExample,
+                       {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}});
+    CHECK(bearer.status == 202);
+    auto judge0 = http(execd.port(), "POST", "/v1/jobs", kSeedExample,
+                       {{"Content-Type", "application/json"}, {"X-Auth-Token", token}});
+    CHECK(judge0.status == 202);
+    CHECK(http(execd.port(), "GET", "/v1/languages").status == 401);
+    CHECK(http(execd.port(), "GET", "/healthz").status == 200);
+}
+
+TEST_CASE("execd refuses to listen beyond loopback without tokens", "[daemon]") {
+    const std::string dir = make_temp_dir("execd-refuse");
+    auto p = run_process({EXECD_DAEMON_BINARY, "--listen", "0.0.0.0:0", "--state-dir", dir});
+    CHECK(p.exit_code == 2);
+    CHECK_THAT(p.err, Contains("beyond loopback") && Contains("tokens"));
+}
+
+TEST_CASE("a job of priority 1 submitted after ten of priority 10 runs before them", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
+    const std::string busy = submit(execd.port(), python("import time\ntime.sleep(1.5)"));
+    // Wait until the only worker holds it.
+    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + busy).body, "status") != "running"; ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    std::vector<std::string> low;
+    for (int i = 0; i < 10; ++i) low.push_back(submit(execd.port(), python("print(1)", R"J(,"priority":10)J")));
+    const std::string urgent = submit(execd.port(), python("print(1)", R"J(,"priority":1)J"));
+    for (const auto& id : low) wait_done(execd.port(), id);
+    wait_done(execd.port(), urgent);
+    auto started = [&](const std::string& id) {
+        return std::stoll(redis.command({"HGET", prefix + "job:" + id, "started_ms"}).string);
+    };
+    const long long urgent_start = started(urgent);
+    for (const auto& id : low) CHECK(urgent_start <= started(id));
+    // FIFO within one priority.
+    for (size_t i = 1; i < low.size(); ++i) CHECK(started(low[i - 1]) <= started(low[i]));
+}
+
+TEST_CASE("cancel: a queued job at once, a running one promptly", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
+    const std::string running = submit(execd.port(), python("import time\ntime.sleep(20)", R"J(,"timeoutMs":25000)J"));
+    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + running).body, "status") != "running"; ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    const std::string queued = submit(execd.port(), kSeedExample);
+    auto q = http(execd.port(), "DELETE", "/v1/jobs/" + queued);
+    CHECK(q.status == 200);
+    CHECK(json_field(http(execd.port(), "GET", "/v1/jobs/" + queued).body, "status") == "cancelled");
+    const auto t0 = steady_clock::now();
+    auto r = http(execd.port(), "DELETE", "/v1/jobs/" + running);
+    CHECK(r.status == 202);
+    auto done = wait_done(execd.port(), running);
+    CHECK(json_field(done.body, "status") == "cancelled");
+    CHECK(steady_clock::now() - t0 < seconds(10));
+    CHECK(http(execd.port(), "DELETE", "/v1/jobs/" + running).status == 409);
+    CHECK(box_uid_processes(61000).empty());
+}
+
+TEST_CASE("SIGTERM during a run finishes that job and exits 0", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
+    const std::string id = submit(execd.port(), python("import time\ntime.sleep(1)\nprint('finished')"));
+    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + id).body, "status") != "running"; ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    CHECK(execd.stop(SIGTERM) == 0);
+    CHECK(redis.command({"HGET", prefix + "job:" + id, "status"}).string == "completed");
+    CHECK_THAT(redis.command({"HGET", prefix + "job:" + id, "result"}).string, Contains("finished"));
+}
+
+TEST_CASE("with no Redis configured execd runs its own and keeps queued jobs across restarts", "[daemon]") {
+    const std::string state = make_temp_dir("execd-private");
+    std::vector<std::string> ids;
+    {
+        Execd execd({"--state-dir", state, "--workers", "1"});
+        const std::string first = submit(execd.port(), kSeedExample);
+        CHECK(json_field(wait_done(execd.port(), first).body, "output") == "4");
+        // Queue jobs behind a slow one, then stop before they can run.
+        submit(execd.port(), python("import time\ntime.sleep(1)"));
+        for (int i = 0; i < 5; ++i) ids.push_back(submit(execd.port(), python("print(" + std::to_string(i) + ")")));
+        CHECK(execd.stop(SIGTERM) == 0);
+    }
+    // Its redis-server went with it.
+    CHECK(host_mounts_mentioning(state).empty());
+    std::string procs = run_process({"/usr/bin/pgrep", "-f", state + "/redis.sock"}).out;
+    CHECK(procs.empty());
+
+    Execd again({"--state-dir", state, "--workers", "1"});
+    for (size_t i = 0; i < ids.size(); ++i) {
+        auto done = wait_done(again.port(), ids[i]);
+        CHECK(json_field(done.body, "output") == std::to_string(i));
+    }
+    CHECK(again.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("metrics and languages", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
+    wait_done(execd.port(), submit(execd.port(), kSeedExample));
+    auto m = http(execd.port(), "GET", "/metrics");
+    CHECK(m.status == 200);
+    CHECK_THAT(m.body, Contains("execd_jobs_total{verdict=\"OK\"} 1") && Contains("execd_queue_depth 0") &&
+                           Contains("execd_job_run_seconds_bucket") && Contains("execd_workers 1"));
+    auto l = http(execd.port(), "GET", "/v1/languages");
+    CHECK(l.status == 200);
+    CHECK_THAT(l.body, Contains("\"id\":\"python\"") && Contains("\"usable\":true"));
+}
