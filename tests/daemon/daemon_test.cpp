@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -280,4 +281,91 @@ TEST_CASE("metrics and languages", "[daemon]") {
     auto l = http(execd.port(), "GET", "/v1/languages");
     CHECK(l.status == 200);
     CHECK_THAT(l.body, Contains("\"id\":\"python\"") && Contains("\"usable\":true"));
+}
+
+TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes it, attempts = 2, one result", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd a({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "A"});
+    const std::string id = submit(a.port(), python("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
+    for (int i = 0; i < 300 && redis.command({"HGET", prefix + "job:" + id, "status"}).string != "running"; ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    REQUIRE(redis.command({"HGET", prefix + "job:" + id, "worker"}).string == "A/0");
+    Execd b({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "B"});
+    CHECK(a.stop(SIGKILL) == 128 + SIGKILL);
+
+    auto done = wait_done(b.port(), id);
+    INFO(done.body);
+    CHECK(json_field(done.body, "output") == "finished");
+    CHECK(redis.command({"HGET", prefix + "job:" + id, "attempts"}).string == "2");
+    CHECK(redis.command({"HGET", prefix + "job:" + id, "worker"}).string == "B/0");
+    CHECK(redis.command({"HGET", prefix + "stats", "status:completed"}).string == "1");
+
+    // A burst submitted through B runs on both B and a fresh node C.
+    Execd c({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "C"});
+    std::vector<std::string> burst;
+    for (int i = 0; i < 16; ++i) burst.push_back(submit(b.port(), python("import time\ntime.sleep(0.2)")));
+    std::set<std::string> nodes;
+    for (const auto& j : burst) {
+        wait_done(c.port(), j);
+        nodes.insert(redis.command({"HGET", prefix + "job:" + j, "worker"}).string);
+    }
+    CHECK(nodes.count("B/0") == 1);
+    CHECK(nodes.count("C/0") == 1);
+    CHECK(box_uid_processes(61000).empty());
+}
+
+TEST_CASE("500 concurrent submissions all complete, none lost or duplicated", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2"});
+    constexpr int kThreads = 10, kEach = 50;
+    std::vector<std::vector<std::string>> ids(kThreads);
+    std::vector<std::thread> clients;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t)
+        clients.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                auto r = http(execd.port(), "POST", "/v1/jobs", python("print(" + std::to_string(t * kEach + i) + ")"));
+                if (r.status != 202) ++failures;
+                ids[t].push_back(json_field(r.body, "jobId"));
+            }
+        });
+    for (auto& c : clients) c.join();
+    CHECK(failures == 0);
+    std::set<std::string> unique;
+    for (int t = 0; t < kThreads; ++t)
+        for (int i = 0; i < kEach; ++i) {
+            unique.insert(ids[t][i]);
+            auto done = wait_done(execd.port(), ids[t][i], 300);
+            CHECK(json_field(done.body, "output") == std::to_string(t * kEach + i));
+        }
+    CHECK(unique.size() == kThreads * kEach);
+    CHECK(redis.command({"HGET", prefix + "stats", "status:completed"}).string == std::to_string(kThreads * kEach));
+    CHECK(redis.command({"ZCARD", prefix + "queue"}).integer == 0);
+    CHECK(redis.command({"ZCARD", prefix + "running"}).integer == 0);
+}
+
+TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accepted job lost", "[daemon]") {
+    RedisServer redis(/*append_only=*/true);
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2"});
+    std::vector<std::string> accepted;
+    for (int i = 0; i < 20; ++i) accepted.push_back(submit(execd.port(), python("import time\ntime.sleep(0.1)\nprint(" + std::to_string(i) + ")")));
+    redis.stop();
+    auto gap = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
+    CHECK(gap.status == 503);
+    CHECK(error_field(gap.body, "code") == "unavailable");
+    CHECK(http(execd.port(), "GET", "/readyz").status == 503);
+    CHECK(http(execd.port(), "GET", "/healthz").status == 200);
+    std::this_thread::sleep_for(milliseconds(500));
+    redis.start();
+    accepted.push_back(submit(execd.port(), kSeedExample));
+    for (size_t i = 0; i < accepted.size(); ++i) {
+        auto done = wait_done(execd.port(), accepted[i], 120);
+        INFO(done.body);
+        CHECK(json_field(done.body, "status") == "completed");
+        CHECK(json_field(done.body, "verdict") == "OK");
+    }
+    CHECK(execd.stop(SIGTERM) == 0);
 }
