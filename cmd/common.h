@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "registry.h"
@@ -17,6 +18,9 @@ namespace execd::cli {
 struct GlobalOptions {
     std::string languages_file;  // --languages, else $EXECD_LANGUAGES, else /etc/execd/languages.toml, else embedded
     std::string state_dir;       // --state-dir, else $EXECD_STATE_DIR, else /run/execd
+    std::string server;          // --server URL, else $EXEC_SERVER, else a local daemon if one answers
+    std::string token;           // --token, else $EXEC_TOKEN
+    bool local = false;          // --local: always the embedded engine
 };
 
 // Exit statuses of the CLI itself (the program's own status passes through).
@@ -33,5 +37,26 @@ void print_error(const std::string& message);
 
 void add_run_command(CLI::App& app, GlobalOptions& options);
 void add_languages_command(CLI::App& app, GlobalOptions& options);
+void add_submit_command(CLI::App& app, GlobalOptions& options);
+void add_status_command(CLI::App& app, GlobalOptions& options);
+void add_wait_command(CLI::App& app, GlobalOptions& options);
+void add_cancel_command(CLI::App& app, GlobalOptions& options);
+
+// Reads a source file, the language from --lang or the extension, the
+// caller's stdin (unless a terminal) and the limits into a request.
+struct RunOptions {
+    std::string file;
+    std::vector<std::string> args;
+    std::string language;
+    std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
+    bool json = false;
+};
+JobRequest build_request(const Registry& registry, const RunOptions& opts);
+
+// The POST /v1/jobs body for a request; base64 keeps any bytes intact.
+std::string request_body(const JobRequest& request, bool base64);
+
+// Adds FILE, -- ARGS, --lang and the limit flags to a subcommand.
+void add_job_options(CLI::App* cmd, RunOptions& opts);
 
 }  // namespace execd::cli

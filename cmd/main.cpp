@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
     using namespace execd::cli;
-    CLI::App app{"exec: run code in a secure sandbox", "exec"};
+    CLI::App app{"exec: run code in a secure sandbox, in-process or through an execd daemon", "exec"};
     app.require_subcommand(1);
     app.fallthrough();  // global options are accepted after the subcommand too
     app.set_version_flag("--version", "exec 0.1.0");
@@ -17,8 +17,16 @@ int main(int argc, char** argv) {
     app.add_option("--languages", global.languages_file, "Language registry file (default: $EXECD_LANGUAGES, "
                                                           "/etc/execd/languages.toml, then the built-in one)");
     app.add_option("--state-dir", global.state_dir, "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
+    app.add_option("--server", global.server, "execd server URL (default: $EXEC_SERVER, else a daemon on "
+                                             "127.0.0.1:3001 if one answers, else the embedded engine)");
+    app.add_option("--token", global.token, "API token for the server (default: $EXEC_TOKEN)");
+    app.add_flag("--local", global.local, "Always run in-process with the embedded engine");
     add_run_command(app, global);
     add_languages_command(app, global);
+    add_submit_command(app, global);
+    add_status_command(app, global);
+    add_wait_command(app, global);
+    add_cancel_command(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& done) {

@@ -9,20 +9,14 @@
 #include <iostream>
 #include <sstream>
 
+#include <Poco/JSON/Array.h>
+
+#include "client.h"
 #include "codec.h"
 #include "common.h"
 #include "util/files.h"
 
 namespace execd::cli {
-namespace {
-
-struct RunOptions {
-    std::string file;
-    std::vector<std::string> args;
-    std::string language;
-    std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
-    bool json = false;
-};
 
 std::string read_source(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -32,31 +26,17 @@ std::string read_source(const std::string& path) {
     return ss.str();
 }
 
-int exit_status_for(const JobResult& r) {
-    switch (r.run.verdict) {
-        case Verdict::InternalError: return kExitInternalError;
-        default: return r.run.exit_code.value_or(kExitInternalError);
-    }
-}
-
-int run_command(const GlobalOptions& global, const RunOptions& opts) {
-    Registry registry = load_registry(global);
+JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     const Language* lang = nullptr;
     if (!opts.language.empty()) {
         lang = registry.find(opts.language);
-        if (!lang) {
-            print_error("unknown language '" + opts.language + "' (see `exec languages`)");
-            return kExitUsage;
-        }
+        if (!lang) throw BadRequest("lang", "unknown language '" + opts.language + "' (see `exec languages`)");
     } else {
         std::string ext = std::filesystem::path(opts.file).extension().string();
         lang = registry.by_extension(ext);
-        if (!lang) {
-            print_error("cannot tell the language of '" + opts.file + "' from its extension; use --lang");
-            return kExitUsage;
-        }
+        if (!lang)
+            throw BadRequest("lang", "cannot tell the language of '" + opts.file + "' from its extension; use --lang");
     }
-
     JobRequest req;
     req.language = lang->id;
     req.code = read_source(opts.file);
@@ -67,18 +47,57 @@ int run_command(const GlobalOptions& global, const RunOptions& opts) {
     req.limits.pids = opts.pids;
     req.limits.output_bytes = opts.output_bytes;
     // The caller's stdin is the program's, unless it is a terminal: the
-    // engine is non-interactive and would wait for EOF forever.
-    // A closed fd 0 (some CI runners) is an empty stdin, not an error.
+    // engine is non-interactive and would wait for EOF forever. A closed
+    // fd 0 (some CI runners) is an empty stdin, not an error.
     struct stat st {};
     if (!::isatty(0) && ::fstat(0, &st) == 0) req.stdin_data = read_all(0);
+    return req;
+}
 
+std::string request_body(const JobRequest& r, bool base64) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    auto enc = [&](const std::string& s) { return base64 ? api::base64_encode(s) : api::sanitize_utf8(s); };
+    o->set("language", r.language);
+    o->set("code", enc(r.code));
+    if (!r.stdin_data.empty()) o->set("stdin", enc(r.stdin_data));
+    if (!r.args.empty()) {
+        Poco::JSON::Array::Ptr args = new Poco::JSON::Array;
+        for (const auto& a : r.args) args->add(a);
+        o->set("args", args);
+    }
+    auto put = [&](const char* k, const std::optional<int64_t>& v) {
+        if (v) o->set(k, *v);
+    };
+    put("timeoutMs", r.limits.time_ms);
+    put("cpuMs", r.limits.cpu_ms);
+    put("memoryMb", r.limits.memory_mb);
+    put("pids", r.limits.pids);
+    put("outputBytes", r.limits.output_bytes);
+    if (base64) o->set("encoding", std::string("base64"));
+    return api::stringify(o);
+}
+
+void add_job_options(CLI::App* cmd, RunOptions& opts) {
+    cmd->add_option("file", opts.file, "Source file; the language comes from its extension")->required();
+    cmd->add_option("args", opts.args, "Arguments for the program (after --)");
+    cmd->add_option("-l,--lang", opts.language, "Language id or alias (see `exec languages`)");
+    cmd->add_option("-t,--time", opts.time_ms, "Wall-clock limit in ms (default 3000)")->check(CLI::Range(1, 3600000));
+    cmd->add_option("--cpu", opts.cpu_ms, "CPU time limit in ms (default: the wall limit)")->check(CLI::Range(1, 3600000));
+    cmd->add_option("-m,--memory", opts.memory_mb, "Memory limit in MB (default 128)")->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("-p,--pids", opts.pids, "Process/thread limit (default 50)")->check(CLI::Range(1, 65536));
+    cmd->add_option("-o,--output", opts.output_bytes, "Output limit in bytes (default 4096)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
+}
+
+namespace {
+
+int run_local(const GlobalOptions& global, const Registry& registry, const JobRequest& req, bool json) {
     auto sandbox = make_local_sandbox(global, registry);
     Runner runner(*sandbox, registry);
     JobResult result = runner.run(req);
-
-    if (opts.json) {
+    if (json) {
         std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
-        return exit_status_for(result);
+        return exit_status_for(std::string(verdict_name(result.run.verdict)), result.run.exit_code);
     }
     std::cout.write(result.run.stdout_data.data(), static_cast<std::streamsize>(result.run.stdout_data.size()));
     std::cout.flush();
@@ -90,7 +109,56 @@ int run_command(const GlobalOptions& global, const RunOptions& opts) {
             line += ": " + result.run.message;
         print_error(line);
     }
-    return exit_status_for(result);
+    return exit_status_for(std::string(verdict_name(result.run.verdict)), result.run.exit_code);
+}
+
+// A one-line state display on a terminal: "⠋ queued", cleared at the end.
+class Spinner {
+public:
+    Spinner() : on_(::isatty(2)) {}
+    ~Spinner() {
+        if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
+    }
+    void show(const std::string& state) {
+        if (!on_) return;
+        static const char* frames[] = {"|", "/", "-", "\\"};
+        std::cerr << "\r\033[K" << frames[frame_++ % 4] << " " << state << std::flush;
+        shown_ = true;
+    }
+
+private:
+    bool on_;
+    bool shown_ = false;
+    unsigned frame_ = 0;
+};
+
+int run_remote(const GlobalOptions& global, const std::string& server, const JobRequest& req, bool json) {
+    ServerClient client(server, global.token);
+    // --json prints the server's document as it is; otherwise the bytes
+    // travel as base64 and come out exactly as the program wrote them.
+    const std::string id = client.submit(request_body(req, !json));
+    Poco::JSON::Object::Ptr job;
+    {
+        Spinner spinner;
+        spinner.show("queued");
+        job = client.wait(id, [&](const std::string& state) { spinner.show(state); });
+    }
+    if (json) {
+        job->remove("encoding");
+        std::cout << api::stringify(job) << std::endl;
+        const std::string verdict = job->has("verdict") ? job->getValue<std::string>("verdict") : "InternalError";
+        std::optional<int> code;
+        if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
+        return exit_status_for(verdict, code);
+    }
+    return print_remote_result(job, true);
+}
+
+int run_command(const GlobalOptions& global, const RunOptions& opts) {
+    Registry registry = load_registry(global);
+    JobRequest req = build_request(registry, opts);
+    if (auto server = pick_server(global)) return run_remote(global, *server, req, opts.json);
+    return run_local(global, registry, req, opts.json);
 }
 
 }  // namespace
@@ -98,15 +166,7 @@ int run_command(const GlobalOptions& global, const RunOptions& opts) {
 void add_run_command(CLI::App& app, GlobalOptions& global) {
     auto opts = std::make_shared<RunOptions>();
     CLI::App* cmd = app.add_subcommand("run", "Run a source file in a fresh sandbox");
-    cmd->add_option("file", opts->file, "Source file; the language comes from its extension")->required();
-    cmd->add_option("args", opts->args, "Arguments for the program (after --)");
-    cmd->add_option("-l,--lang", opts->language, "Language id or alias (see `exec languages`)");
-    cmd->add_option("-t,--time", opts->time_ms, "Wall-clock limit in ms (default 3000)")->check(CLI::Range(1, 3600000));
-    cmd->add_option("--cpu", opts->cpu_ms, "CPU time limit in ms (default: the wall limit)")->check(CLI::Range(1, 3600000));
-    cmd->add_option("-m,--memory", opts->memory_mb, "Memory limit in MB (default 128)")->check(CLI::Range(1, 1 << 20));
-    cmd->add_option("-p,--pids", opts->pids, "Process/thread limit (default 50)")->check(CLI::Range(1, 65536));
-    cmd->add_option("-o,--output", opts->output_bytes, "Output limit in bytes (default 4096)")
-        ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
+    add_job_options(cmd, *opts);
     cmd->add_flag("--json", opts->json, "Print the whole result as JSON (the API's GET /v1/jobs/{id} shape)");
     cmd->callback([&global, opts]() { throw CLI::RuntimeError(run_command(global, *opts)); });
 }

@@ -3,7 +3,10 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -368,4 +371,65 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
         CHECK(json_field(done.body, "verdict") == "OK");
     }
     CHECK(execd.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("exec through a server prints what --local prints, for every language", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "2"});
+    const std::string server = "http://127.0.0.1:" + std::to_string(execd.port());
+    const std::string langs = EXECD_SOURCE_DIR "/languages.toml";
+    const auto& registry = repo_registry();
+    for (const auto& lang : registry.languages()) {
+        DYNAMIC_SECTION(lang.id) {
+            std::string file;
+            for (const auto& ext : lang.extensions) {
+                std::string f = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/hello." + ext;
+                if (access(f.c_str(), R_OK) == 0) file = f;
+            }
+            REQUIRE_FALSE(file.empty());
+            auto local = run_process({EXECD_EXEC_BINARY, "--languages", langs, "--local", "run", "--time", "10000", file});
+            auto remote = run_process({EXECD_EXEC_BINARY, "--languages", langs, "--server", server, "run", "--time",
+                                       "10000", file});
+            INFO(local.err << " | " << remote.err);
+            CHECK(local.out == "hello\n");
+            CHECK(remote.out == local.out);
+            CHECK(remote.err == local.err);
+            CHECK(remote.exit_code == local.exit_code);
+        }
+    }
+    // Verdicts and exit statuses match too, and --json has the same fields.
+    const std::string dir = make_temp_dir("execd-cli-remote");
+    const std::string tle = dir + "/loop.py", exit3 = dir + "/exit3.py";
+    std::ofstream(tle) << "while True: pass\n";
+    std::ofstream(exit3) << "import sys\nprint('out')\nsys.exit(3)\n";
+    for (const auto& f : {tle, exit3}) {
+        auto local = run_process({EXECD_EXEC_BINARY, "--local", "run", "--time", "1000", f});
+        auto remote = run_process({EXECD_EXEC_BINARY, "--server", server, "run", "--time", "1000", f});
+        CHECK(remote.out == local.out);
+        CHECK(remote.err == local.err);
+        CHECK(remote.exit_code == local.exit_code);
+        auto lj = run_process({EXECD_EXEC_BINARY, "--local", "run", "--json", "--time", "1000", f});
+        auto rj = run_process({EXECD_EXEC_BINARY, "--server", server, "run", "--json", "--time", "1000", f});
+        for (const char* field : {"status", "language", "verdict", "stdout", "stderr", "exitCode", "output", "error", "message"})
+            CHECK(json_field(rj.out, field) == json_field(lj.out, field));
+        CHECK(rj.exit_code == lj.exit_code);
+    }
+    // submit, status, wait, cancel.
+    auto id = run_process({EXECD_EXEC_BINARY, "--server", server, "submit", exit3});
+    CHECK(id.exit_code == 0);
+    const std::string job = id.out.substr(0, id.out.find('\n'));
+    CHECK(job.size() == 32);
+    auto waited = run_process({EXECD_EXEC_BINARY, "--server", server, "wait", job});
+    CHECK(waited.out == "out\n");
+    CHECK(waited.exit_code == 3);
+    auto status = run_process({EXECD_EXEC_BINARY, "--server", server, "status", job});
+    CHECK(json_field(status.out, "verdict") == "RuntimeError");
+    auto slow = run_process({EXECD_EXEC_BINARY, "--server", server, "submit", "--time", "20000", tle});
+    const std::string slow_id = slow.out.substr(0, slow.out.find('\n'));
+    auto cancelled = run_process({EXECD_EXEC_BINARY, "--server", server, "cancel", slow_id});
+    CHECK(cancelled.exit_code == 0);
+    CHECK((cancelled.out == "cancelled\n" || cancelled.out == "cancelling\n"));
+    auto no_server = run_process({EXECD_EXEC_BINARY, "--local", "submit", exit3});
+    CHECK(no_server.exit_code == 2);
+    CHECK_THAT(no_server.err, Contains("needs a server"));
 }

@@ -1,0 +1,28 @@
+// exec submit FILE [-- ARGS...]: queue a job on a server and print its id.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "client.h"
+
+namespace execd::cli {
+namespace {
+
+int submit_command(const GlobalOptions& global, const RunOptions& opts) {
+    auto server = pick_server(global);
+    if (!server) throw BadRequest("server", "submit needs a server: --server URL or EXEC_SERVER");
+    Registry registry = load_registry(global);
+    ServerClient client(*server, global.token);
+    std::cout << client.submit(request_body(build_request(registry, opts), true)) << std::endl;
+    return 0;
+}
+
+}  // namespace
+
+void add_submit_command(CLI::App& app, GlobalOptions& global) {
+    auto opts = std::make_shared<RunOptions>();
+    CLI::App* cmd = app.add_subcommand("submit", "Queue a source file on an execd server and print the job id");
+    add_job_options(cmd, *opts);
+    cmd->callback([&global, opts]() { throw CLI::RuntimeError(submit_command(global, *opts)); });
+}
+
+}  // namespace execd::cli
