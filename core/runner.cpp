@@ -79,7 +79,7 @@ Limits Runner::run_limits(const Language& language, const JobRequest& request) c
     return l;
 }
 
-JobResult Runner::run(const JobRequest& request) {
+JobResult Runner::run(const JobRequest& request, Box* given_box) {
     const Language* lang = registry_.find(request.language);
     if (!lang) throw BadRequest("language", "unknown language '" + request.language + "'");
     if (!lang->usable())
@@ -94,10 +94,14 @@ JobResult Runner::run(const JobRequest& request) {
 
     JobResult result;
     result.language = lang->id;
-    std::unique_ptr<Box> box;
+    std::unique_ptr<Box> owned_box;
+    Box* box = given_box;
     std::optional<WorkDir> work;
     try {
-        box = sandbox_.acquire_box();
+        if (!box) {
+            owned_box = sandbox_.acquire_box();
+            box = owned_box.get();
+        }
         work.emplace(sandbox_.make_work_dir(box->uid()));
         if (request.files.empty()) {
             work->add_file(lang->source, request.code);

@@ -69,8 +69,10 @@ public:
     Runner(Sandbox& sandbox, const Registry& registry) : sandbox_(sandbox), registry_(registry) {}
 
     // Runs a whole job. Throws BadRequest for a request it cannot run; every
-    // other failure is an InternalError result, never an exception.
-    JobResult run(const JobRequest& request);
+    // other failure is an InternalError result, never an exception. With
+    // `box`, the job runs in that box (a worker keeps one for its lifetime,
+    // so its cgroups are made once); without, a box is taken for the job.
+    JobResult run(const JobRequest& request, Box* box = nullptr);
 
     // The limits the run step will get for this request (after validation).
     Limits run_limits(const Language& language, const JobRequest& request) const;

@@ -46,7 +46,18 @@ int WorkerPool::drain(int64_t timeout_ms) {
 
 void WorkerPool::work(int index) {
     const std::string worker = node_ + "/" + std::to_string(index);
+    // One box for this worker's lifetime: its uid and cgroups are made once.
+    std::unique_ptr<Box> box;
     while (!stopping_) {
+        if (!box) {
+            try {
+                box = sandbox_.acquire_box();
+            } catch (const std::exception& e) {
+                spdlog::error("worker {}: no box: {}", worker, e.what());
+                std::this_thread::sleep_for(milliseconds(1000));
+                continue;
+            }
+        }
         std::optional<PoppedJob> job;
         try {
             job = store_.pop(worker);
@@ -59,11 +70,15 @@ void WorkerPool::work(int index) {
             std::this_thread::sleep_for(milliseconds(500));
             continue;
         }
-        process(*job, worker);
+        process(*job, worker, box.get());
+        if (box->broken()) {
+            spdlog::error("worker {}: box slot {} is broken; taking a new one", worker, box->slot());
+            box.reset();
+        }
     }
 }
 
-void WorkerPool::process(const PoppedJob& job, const std::string& worker) {
+void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* box) {
     auto active = std::make_shared<Active>();
     active->worker = worker;
     {
@@ -83,7 +98,7 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker) {
         sub.request.cancel = &active->cancel;
         auto registry = registry_();
         Runner runner(sandbox_, *registry);
-        JobResult result = runner.run(sub.request);
+        JobResult result = runner.run(sub.request, box);
         if (result.cancelled) {
             final_state = JobState::Cancelled;
             result_json = R"({"status":"cancelled"})";

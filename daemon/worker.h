@@ -40,7 +40,7 @@ public:
 private:
     void work(int index);
     void keep_leases();
-    void process(const PoppedJob& job, const std::string& worker);
+    void process(const PoppedJob& job, const std::string& worker, Box* box);
 
     JobStore& store_;
     Sandbox& sandbox_;

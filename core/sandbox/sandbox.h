@@ -63,6 +63,10 @@ public:
     int slot() const noexcept { return slot_; }
     uid_t uid() const noexcept { return uid_; }
 
+    // An earlier run could not empty this box's cgroup; it refuses to run
+    // again and should be replaced.
+    bool broken() const noexcept { return broken_; }
+
     // Runs one program to completion under `policy` and measures it. Never
     // throws for anything the program does; a sandbox failure comes back as
     // RunOutcome::internal_error with a message naming the step and errno.
