@@ -114,10 +114,16 @@ daemon::Reply RedisServer::command(const std::vector<std::string>& args) {
 Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_dir("execd-daemon")) {
     log_ = dir_ + "/log";
     const std::string port_file = dir_ + "/port";
-    std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file,
-                                  "--languages", EXECD_SOURCE_DIR "/languages.toml"};
-    bool has_state = false;
-    for (const auto& a : args) has_state |= a == "--state-dir";
+    std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file};
+    bool has_state = false, has_languages = false;
+    for (const auto& a : args) {
+        has_state |= a == "--state-dir";
+        has_languages |= a == "--languages";
+    }
+    if (!has_languages) {
+        argv.push_back("--languages");
+        argv.push_back(EXECD_SOURCE_DIR "/languages.toml");
+    }
     if (!has_state) {
         argv.push_back("--state-dir");
         argv.push_back(dir_ + "/state");

@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <fstream>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -432,4 +435,77 @@ TEST_CASE("exec through a server prints what --local prints, for every language"
     auto no_server = run_process({EXECD_EXEC_BINARY, "--local", "submit", exit3});
     CHECK(no_server.exit_code == 2);
     CHECK_THAT(no_server.err, Contains("needs a server"));
+}
+
+TEST_CASE("--role api and --role worker split the parts across processes", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd api({"--redis", redis.url(), "--key-prefix", prefix, "--role", "api"});
+    const std::string id = submit(api.port(), kSeedExample);
+    std::this_thread::sleep_for(milliseconds(300));
+    CHECK(json_field(http(api.port(), "GET", "/v1/jobs/" + id).body, "status") == "queued");  // nobody runs it yet
+    Execd worker({"--redis", redis.url(), "--key-prefix", prefix, "--role", "worker", "--workers", "1"},
+                 /*worker_only=*/true);
+    CHECK(json_field(wait_done(api.port(), id).body, "output") == "4");
+    CHECK(api.stop(SIGTERM) == 0);
+    CHECK(worker.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("SIGHUP reloads languages.toml and keeps the old one when the new one is invalid", "[daemon]") {
+    RedisServer redis;
+    const std::string dir = make_temp_dir("execd-reload");
+    const std::string file = dir + "/languages.toml";
+    const std::string original = read_text(EXECD_SOURCE_DIR "/languages.toml");
+    std::ofstream(file) << original;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--languages", file});
+    CHECK_THAT(http(execd.port(), "GET", "/v1/languages").body, Contains("\"id\":\"python\""));
+
+    // A new language under a new id: visible after SIGHUP.
+    std::ofstream(file) << original
+                        << "\n[language.python2x]\nname = \"Python again\"\nextensions = [\"py2x\"]\n"
+                           "source = \"main.py\"\nrun = [\"/usr/bin/python3\", \"main.py\"]\n";
+    ::kill(execd.pid(), SIGHUP);
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; ++i) {
+        seen = http(execd.port(), "GET", "/v1/languages").body.find("python2x") != std::string::npos;
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    CHECK(seen);
+    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), R"J({"language":"python2x","code":"print(7)"})J")).body,
+                     "output") == "7");
+
+    // A broken file: refused, logged, the previous registry stays.
+    std::ofstream(file) << "[language.x]\nname = 5\n";
+    ::kill(execd.pid(), SIGHUP);
+    std::this_thread::sleep_for(milliseconds(500));
+    CHECK_THAT(read_text(execd.log_path()), Contains("keeping the old ones") && Contains("languages.toml:2"));
+    CHECK_THAT(http(execd.port(), "GET", "/v1/languages").body, Contains("python2x"));
+    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), kSeedExample)).body, "output") == "4");
+    CHECK(execd.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("execd tells systemd it is ready through NOTIFY_SOCKET", "[daemon]") {
+    RedisServer redis;
+    const std::string path = make_temp_dir("execd-notify") + "/notify.sock";
+    int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "1000000", 1);
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    std::string received;
+    timeval tv{5, 0};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    for (int i = 0; i < 4; ++i) {
+        ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+        if (n > 0) received.append(buf, static_cast<size_t>(n)).append("\n");
+    }
+    CHECK_THAT(received, Contains("READY=1") && Contains("WATCHDOG=1"));
+    CHECK(execd.stop(SIGTERM) == 0);
+    ::close(sock);
 }
