@@ -21,7 +21,7 @@ struct Submission {
     JobRequest request;            // code/stdin/files as bytes (already decoded)
     int priority = 10;             // lower runs first
     Encoding encoding = Encoding::Utf8;
-    std::string metadata_json;     // the client's metadata object, echoed back
+    std::string metadata_json;     // the client's metadata object (validated, not stored)
 };
 
 // Parses and validates a POST /v1/jobs body against the registry and the

@@ -182,6 +182,19 @@ bool is_loopback_host(const std::string& host) {
 }
 
 void validate_config(const Config& c) {
+    auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
+        if (v < lo || v > hi)
+            throw std::runtime_error(std::string(name) + " must be between " + std::to_string(lo) + " and " +
+                                     std::to_string(hi) + ", not " + std::to_string(v));
+    };
+    range("workers", c.workers, 0, 1024);
+    range("lease_ms", c.lease_ms, 1000, 3'600'000);
+    range("attempts", c.attempts, 1, 100);
+    range("backoff_ms", c.backoff_ms, 0, 3'600'000);
+    range("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000);
+    range("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
+    range("queue_max", c.queue_max, 1, int64_t{1} << 32);
+    range("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
     auto [host, port] = split_host_port(c.listen);
     (void)port;
     if (!is_loopback_host(host) && c.tokens.empty() && !c.insecure)

@@ -50,7 +50,7 @@ public:
             res.content_type = "application/json";
             res.body = api::error_json("internal", "internal error", "");
         }
-        out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
+        out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
         out.setContentType(res.content_type);
         out.setContentLength(static_cast<std::streamsize>(res.body.size()));
         if (res.status == 413) out.setKeepAlive(false);  // the rest of the body was not read

@@ -24,8 +24,7 @@ struct ServerContext {
     std::function<std::shared_ptr<const Registry>()> registry;
     Metrics& metrics;
     std::atomic<bool>& draining;
-    std::function<std::string()> worker_summary;  // "2/4 busy" for /metrics; empty on api-only nodes
-    std::function<int()> workers_busy;
+    std::function<int()> workers_busy;            // empty on api-only nodes
     std::function<int()> workers_total;
 };
 

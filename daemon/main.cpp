@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
         "--token", [&](const std::vector<std::string>& t) { overrides["--token"] = [&config, t] { config.tokens = t; }; },
         "API token (repeatable); requests then need Authorization: Bearer <token>");
     app.add_option("--role", role_text, "api, worker or all (default all)")->check(CLI::IsMember({"api", "worker", "all"}));
-    app.add_flag("--insecure", config.insecure, "Allow listening beyond loopback without API tokens");
+    app.add_flag_callback("--insecure", [&] { overrides["--insecure"] = [&config] { config.insecure = true; }; },
+                          "Allow listening beyond loopback without API tokens");
     app.add_option("--port-file", port_file, "Write the bound TCP port to this file once listening");
     std::string node_name;
     app.add_option("--node-name", node_name, "Name of this node in logs and leases (default host:pid)");
@@ -147,8 +148,15 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
 
+    std::unique_ptr<RegistryHolder> registry_holder;
     try {
-        RegistryHolder registry(config.languages);
+        registry_holder = std::make_unique<RegistryHolder>(config.languages);
+    } catch (const std::exception& e) {
+        spdlog::critical("languages: {}", e.what());
+        return 2;
+    }
+    try {
+        RegistryHolder& registry = *registry_holder;
         const bool runs_workers = config.role != Role::Api;
         // The sandbox first, while this is the only thread: it moves the
         // process into a private mount namespace, which threads made later share.
@@ -186,7 +194,7 @@ int main(int argc, char** argv) {
             workers->start();
             spdlog::info("{} workers started", workers->size());
         }
-        ServerContext ctx{config, store, registry_fn, metrics, draining, nullptr, nullptr, nullptr};
+        ServerContext ctx{config, store, registry_fn, metrics, draining, nullptr, nullptr};
         if (workers) {
             ctx.workers_busy = [&workers] { return workers->busy(); };
             ctx.workers_total = [&workers] { return workers->size(); };

@@ -29,7 +29,6 @@ struct Metrics {
     std::atomic<uint64_t> submitted{0};
     std::atomic<uint64_t> rejected{0};
     Histogram run_seconds;      // time in the sandbox, per job run on this node
-    Histogram queue_seconds;    // submit to start, per job run on this node
 };
 
 }  // namespace execd::daemon

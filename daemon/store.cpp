@@ -190,7 +190,10 @@ std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) 
         std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(wait_ms) / 1000.0);
         Reply r = c->blocking({"BLPOP", key("done:" + id), timeout}, wait_ms);
         // Put the signal back for any other waiter on the same job.
-        if (r.kind == Reply::Kind::Array) c->command({"RPUSH", key("done:" + id), "1"});
+        if (r.kind == Reply::Kind::Array) {
+            c->command({"RPUSH", key("done:" + id), "1"});
+            c->command({"EXPIRE", key("done:" + id), std::to_string(settings_.result_ttl_s)});
+        }
     }
     return get(id);
 }

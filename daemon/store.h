@@ -73,7 +73,7 @@ public:
     void retry(const std::string& id, const std::string& exhausted_json);
 
     // Returns expired leases to the queue (or fails them when out of
-    // attempts) and releases delayed retries. Run by every node each second.
+    // attempts) and releases delayed retries. Run by every node twice a second.
     int reap(const std::string& lost_json);
 
     int64_t queue_depth();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sandbox/policy.h"
 
@@ -67,7 +68,14 @@ public:
     // created if missing. Throws SystemFailure.
     virtual std::unique_ptr<BoxCgroup> make_box(int box_id) = 0;
 
-    // "cgroup v1 (/sys/fs/cgroup/memory/execd, …)" for logs and `exec doctor`.
+    // Ids of the box cgroups that exist now ("box-<id>"), whoever made them.
+    virtual std::vector<int> existing_boxes() const = 0;
+
+    // Kills whatever is left in box `box_id`'s cgroups and removes them: for
+    // boxes a crashed execd process left behind.
+    virtual void remove_box(int box_id) = 0;
+
+    // "cgroup v1 (/sys/fs/cgroup/memory/execd, …)" for logs.
     virtual std::string describe() const = 0;
 
     virtual int version() const = 0;
@@ -80,6 +88,9 @@ std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_r
 // Parses "key value" lines (memory.events, pids.events, cpu.stat, oom_control)
 // and returns the value of `key`, or 0 when the key is absent.
 int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept;
+
+// The ids of the "box-<id>" directories below `parent`.
+std::vector<int> list_box_dirs(const std::string& parent);
 
 // Reads a small knob through a kept fd with pread (no path walk). -1 on error.
 int64_t pread_int(int fd) noexcept;

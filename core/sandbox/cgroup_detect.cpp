@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -21,6 +22,21 @@ std::unique_ptr<CgroupManager> CgroupManager::detect() {
         throw_errno("statfs", kCgroupRoot, "is /sys/fs/cgroup mounted?");
     if (fs.f_type == CGROUP2_SUPER_MAGIC) return make_cgroup_v2_manager(kCgroupRoot);
     return make_cgroup_v1_manager(kCgroupRoot);
+}
+
+std::vector<int> list_box_dirs(const std::string& parent) {
+    std::vector<int> ids;
+    DIR* d = ::opendir(parent.c_str());
+    if (!d) return ids;
+    while (dirent* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name.rfind("box-", 0) != 0) continue;
+        int id = 0;
+        auto [ptr, ec] = std::from_chars(name.data() + 4, name.data() + name.size(), id);
+        if (ec == std::errc() && ptr == name.data() + name.size()) ids.push_back(id);
+    }
+    ::closedir(d);
+    return ids;
 }
 
 int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept {

@@ -195,6 +195,22 @@ public:
         return "cgroup v1 (" + root_ + "/{memory,pids,cpuacct}/" + kParent + ")";
     }
 
+    std::vector<int> existing_boxes() const override {
+        std::vector<int> ids;
+        for (const char* c : {"memory", "pids", "cpuacct"})
+            for (int id : list_box_dirs(root_ + "/" + c + "/" + kParent))
+                if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+        return ids;
+    }
+
+    void remove_box(int box_id) override {
+        // Constructing and destroying the box kills its tasks and removes it.
+        try {
+            make_box(box_id);
+        } catch (const SystemFailure&) {
+        }
+    }
+
     int version() const override { return 1; }
 
 private:

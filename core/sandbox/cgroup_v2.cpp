@@ -182,6 +182,10 @@ public:
 
     std::string describe() const override { return "cgroup v2 (" + parent_ + ")"; }
 
+    std::vector<int> existing_boxes() const override { return list_box_dirs(parent_); }
+
+    void remove_box(int box_id) override { make_box(box_id); }  // the destructor kills and removes
+
     int version() const override { return 2; }
 
 private:

@@ -157,6 +157,7 @@ Sandbox::Sandbox(SandboxConfig config)
         throw_errno("geteuid", "", "the native sandbox needs root (or use a running execd daemon)");
     }
     cgroups_ = CgroupManager::detect();
+    remove_stale_boxes();
     netns_ = make_empty_netns();
     layout_ = prepare_root(config_.state_dir, config_.binds);
     work_area_ = Fd(::open(layout_.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -169,6 +170,32 @@ Sandbox::Sandbox(SandboxConfig config)
 }
 
 Sandbox::~Sandbox() = default;
+
+Fd Sandbox::lock_slot(int slot) {
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket", "AF_UNIX");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string name = "execd-box-" + std::to_string(config_.uid_base) + "-" + std::to_string(slot);
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+        if (errno == EADDRINUSE) return Fd();
+        throw_errno("bind", "@" + name);
+    }
+    return sock;
+}
+
+void Sandbox::remove_stale_boxes() {
+    // A box whose slot nobody holds was left by a process that died without
+    // cleaning up (kill -9): empty and remove it, so nothing outlives a crash.
+    for (int id : cgroups_->existing_boxes()) {
+        const int slot = id - static_cast<int>(config_.uid_base);
+        if (slot < 0 || slot >= config_.max_slots) continue;
+        Fd lock = lock_slot(slot);
+        if (lock) cgroups_->remove_box(id);
+    }
+}
 
 std::string Sandbox::describe() const {
     return "native sandbox, " + cgroups_->describe() + ", root " + layout_.root_dir;
@@ -183,17 +210,8 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
     for (int slot = 0; slot < config_.max_slots; ++slot) {
         // An abstract unix socket name is a lock the kernel drops when its
         // holder dies, and it leaves no file behind.
-        Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!sock) throw_errno("socket", "AF_UNIX");
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::string name = "execd-box-" + std::to_string(config_.uid_base) + "-" + std::to_string(slot);
-        std::memcpy(addr.sun_path + 1, name.data(), name.size());
-        socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-        if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-            if (errno == EADDRINUSE) continue;
-            throw_errno("bind", "@" + name);
-        }
+        Fd sock = lock_slot(slot);
+        if (!sock) continue;
         // Cgroups are named by uid, which is unique per box across processes.
         return std::unique_ptr<Box>(
             new Box(*this, slot, std::move(sock), cgroups_->make_box(static_cast<int>(config_.uid_base) + slot)));

@@ -112,6 +112,9 @@ public:
 
 private:
     friend class Box;
+    // The slot's lock, or an empty Fd when another process holds it.
+    Fd lock_slot(int slot);
+    void remove_stale_boxes();
     SandboxConfig config_;
     std::unique_ptr<CgroupManager> cgroups_;
     Fd netns_;

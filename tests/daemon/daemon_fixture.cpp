@@ -152,7 +152,9 @@ Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_d
 }
 
 Execd::~Execd() {
-    if (pid_ > 0) stop(SIGKILL);
+    // Politely first: a killed execd leaves its box cgroups for the next
+    // execd process to clean up.
+    if (pid_ > 0 && stop(SIGTERM) < 0) stop(SIGKILL);
 }
 
 int Execd::stop(int sig) {

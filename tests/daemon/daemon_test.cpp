@@ -509,3 +509,62 @@ TEST_CASE("execd tells systemd it is ready through NOTIFY_SOCKET", "[daemon]") {
     CHECK(execd.stop(SIGTERM) == 0);
     ::close(sock);
 }
+
+TEST_CASE("infrastructure failures are retried with backoff, then reported as InternalError", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    const std::string file = make_temp_dir("execd-retry") + "/languages.toml";
+    // "./missing" passes the registry's checks but cannot be executed: the
+    // sandbox fails at execve, which is the engine's failure, not the program's.
+    std::ofstream(file) << read_text(EXECD_SOURCE_DIR "/languages.toml")
+                        << "\n[language.broken]\nname = \"Broken\"\nextensions = [\"broken\"]\n"
+                           "source = \"main.broken\"\nrun = [\"./missing\"]\n";
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--languages", file,
+                 "--backoff-ms", "100"});
+    const auto t0 = steady_clock::now();
+    const std::string id = submit(execd.port(), R"J({"language":"broken","code":"x"})J");
+    auto done = wait_done(execd.port(), id);
+    INFO(done.body);
+    CHECK(json_field(done.body, "verdict") == "InternalError");
+    CHECK_THAT(json_field(done.body, "message"), Contains("execve") && Contains("ENOENT"));
+    CHECK(redis.command({"HGET", prefix + "job:" + id, "attempts"}).string == "3");
+    CHECK(steady_clock::now() - t0 >= milliseconds(300));  // 100 ms, then 200 ms of backoff
+    // A verdict on the program is never retried.
+    const std::string tle = submit(execd.port(), python("while True: pass", R"J(,"timeoutMs":500)J"));
+    wait_done(execd.port(), tle);
+    CHECK(redis.command({"HGET", prefix + "job:" + tle, "attempts"}).string == "1");
+}
+
+TEST_CASE("the private redis-server is restarted if it dies; the API also listens on a unix socket", "[daemon]") {
+    const std::string state = make_temp_dir("execd-private-restart");
+    const std::string sock = state + "/api.sock";
+    Execd execd({"--state-dir", state, "--workers", "1", "--unix-socket", sock});
+    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), kSeedExample)).body, "output") == "4");
+    auto pids = run_process({"/usr/bin/pgrep", "-f", state + "/redis.sock"}).out;
+    REQUIRE_FALSE(pids.empty());
+    ::kill(std::stoi(pids), SIGKILL);
+    std::string id;
+    for (int i = 0; i < 100 && id.empty(); ++i) {
+        auto r = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
+        if (r.status == 202) id = json_field(r.body, "jobId");
+        else std::this_thread::sleep_for(milliseconds(100));
+    }
+    REQUIRE_FALSE(id.empty());
+    CHECK(json_field(wait_done(execd.port(), id).body, "output") == "4");
+    CHECK_THAT(read_text(execd.log_path()), Contains("restarted"));
+
+    // Plain HTTP/1.0 over the unix socket.
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string request = "GET /healthz HTTP/1.0\r\nHost: execd\r\n\r\n";
+    REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    CHECK_THAT(reply, Catch::Matchers::StartsWith("HTTP/1.0 200") && Contains(R"J({"status":"ok"})J"));
+    CHECK(execd.stop(SIGTERM) == 0);
+}
