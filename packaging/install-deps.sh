@@ -4,6 +4,7 @@
 #
 #   packaging/install-deps.sh            build dependencies + all toolchains
 #   packaging/install-deps.sh --build    build dependencies only
+#   packaging/install-deps.sh --print    print the package names, install nothing
 #
 # Needs root. Safe to run again.
 set -euo pipefail
@@ -19,6 +20,11 @@ if [ "${1:-}" != --build ]; then
     # Every `packages = ["a", "b"]` line of the registry, one name per word.
     mapfile -t toolchains < <(sed -n 's/^[[:space:]]*packages[[:space:]]*=[[:space:]]*\[\(.*\)\].*/\1/p' "$registry" \
                               | tr ',' '\n' | tr -d ' "' | sed '/^$/d' | sort -u)
+fi
+
+if [ "${1:-}" = --print ]; then
+    printf '%s\n' "${build[@]}" "${toolchains[@]}"
+    exit 0
 fi
 
 if [ "$(id -u)" != 0 ]; then
