@@ -113,6 +113,13 @@ int exit_status_for(const std::string& verdict, std::optional<int> exit_code) {
     return *exit_code;
 }
 
+int exit_status_of(const Poco::JSON::Object::Ptr& job) {
+    const std::string verdict = job->has("verdict") ? job->getValue<std::string>("verdict") : "InternalError";
+    std::optional<int> code;
+    if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
+    return exit_status_for(verdict, code);
+}
+
 int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64) {
     if (job->getValue<std::string>("status") == "cancelled") {
         print_error("the job was cancelled");
@@ -130,11 +137,9 @@ int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64) {
     std::cerr.write(err.data(), static_cast<std::streamsize>(err.size()));
     const std::string verdict = job->getValue<std::string>("verdict");
     const std::string message = job->has("message") ? job->getValue<std::string>("message") : "";
-    std::optional<int> code;
-    if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
     if (verdict == "CompileError") std::cerr << message;
     if (verdict != "OK") print_error(verdict + (verdict != "CompileError" && !message.empty() ? ": " + message : ""));
-    return exit_status_for(verdict, code);
+    return exit_status_of(job);
 }
 
 }  // namespace execd::cli

@@ -48,4 +48,7 @@ int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64);
 // The exit status for a verdict name and exit code, as locally.
 int exit_status_for(const std::string& verdict, std::optional<int> exit_code);
 
+// The same, read from a finished job's JSON document.
+int exit_status_of(const Poco::JSON::Object::Ptr& job);
+
 }  // namespace execd::cli

@@ -146,10 +146,7 @@ int run_remote(const GlobalOptions& global, const std::string& server, const Job
     if (json) {
         job->remove("encoding");
         std::cout << api::stringify(job) << std::endl;
-        const std::string verdict = job->has("verdict") ? job->getValue<std::string>("verdict") : "InternalError";
-        std::optional<int> code;
-        if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
-        return exit_status_for(verdict, code);
+        return exit_status_of(job);
     }
     return print_remote_result(job, true);
 }

@@ -20,10 +20,7 @@ void add_wait_command(CLI::App& app, GlobalOptions& global) {
         auto job = ServerClient(*server, global.token).wait(*id, nullptr);
         if (*json) {
             std::cout << api::stringify(job) << std::endl;
-            const std::string verdict = job->has("verdict") ? job->getValue<std::string>("verdict") : "InternalError";
-            std::optional<int> code;
-            if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
-            throw CLI::RuntimeError(exit_status_for(verdict, code));
+            throw CLI::RuntimeError(exit_status_of(job));
         }
         const bool base64 = job->has("encoding") && job->getValue<std::string>("encoding") == "base64";
         throw CLI::RuntimeError(print_remote_result(job, base64));
