@@ -7,41 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "compile_cache.h"
+#include "job.h"
 #include "registry.h"
 #include "sandbox/sandbox.h"
 #include "verdict.h"
 
 namespace execd {
-
-struct SourceFile {
-    std::string name;
-    std::string content;
-};
-
-struct JobRequest {
-    std::string language;               // id or alias
-    std::string code;                   // written to the language's source file...
-    std::vector<SourceFile> files;      // ...or these (the entry point is the source file)
-    std::string stdin_data;
-    std::vector<std::string> args;      // appended to the run argv
-    LimitOverrides limits;              // the request's own limits over the language's
-    const std::atomic<bool>* cancel = nullptr;  // stops the job when it turns true
-};
-
-struct StepResult {
-    Verdict verdict = Verdict::InternalError;
-    std::optional<int> exit_code;       // none for InternalError
-    std::string stdout_data, stderr_data;
-    int64_t time_ms = 0, cpu_ms = 0, memory_kb = 0;
-    std::string message;                // why, for anything but OK
-};
-
-struct JobResult {
-    std::string language;               // resolved id
-    StepResult run;                     // the verdict of the job (CompileError lives here too)
-    std::optional<StepResult> compile;  // present for compiled languages
-    bool cancelled = false;             // stopped through JobRequest::cancel; no verdict applies
-};
 
 // A request the runner refuses before any box runs (unknown language, bad
 // file name). `field` names the request field at fault.
@@ -66,7 +38,9 @@ StepResult judge(const RunOutcome& outcome, const Limits& limits);
 
 class Runner {
 public:
-    Runner(Sandbox& sandbox, const Registry& registry) : sandbox_(sandbox), registry_(registry) {}
+    // `cache` (optional) keeps compiled artifacts across jobs.
+    Runner(Sandbox& sandbox, const Registry& registry, CompileCache* cache = nullptr)
+        : sandbox_(sandbox), registry_(registry), cache_(cache) {}
 
     // Runs a whole job. Throws BadRequest for a request it cannot run; every
     // other failure is an InternalError result, never an exception. With
@@ -77,9 +51,14 @@ public:
     // The limits the run step will get for this request (after validation).
     Limits run_limits(const Language& language, const JobRequest& request) const;
 
+    // Compile steps this runner has run (cache hits do not count).
+    uint64_t compile_steps() const noexcept { return compile_steps_; }
+
 private:
     Sandbox& sandbox_;
     const Registry& registry_;
+    CompileCache* cache_;
+    uint64_t compile_steps_ = 0;
 };
 
 }  // namespace execd

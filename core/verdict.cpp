@@ -21,6 +21,8 @@ constexpr std::array kTable{
     Row{Verdict::OutputLimitExceeded, "OutputLimitExceeded", "Output Limit Exceeded (program printed too much)"},
     Row{Verdict::ProcessLimitExceeded, "ProcessLimitExceeded", "Process Limit Exceeded (too many processes or threads)"},
     Row{Verdict::WrongAnswer, "WrongAnswer", "Wrong Answer"},
+    Row{Verdict::CheckerError, "CheckerError", "Checker Error (the checker program failed, not the program)"},
+    Row{Verdict::Skipped, "Skipped", "Skipped (an earlier test failed)"},
     Row{Verdict::InternalError, "InternalError", "Internal Error (the sandbox failed, not the program)"},
 };
 

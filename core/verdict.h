@@ -15,6 +15,8 @@ enum class Verdict {
     OutputLimitExceeded,
     ProcessLimitExceeded,
     WrongAnswer,
+    CheckerError,     // a test's checker program failed (crashed, timed out, bad status); not the program's fault
+    Skipped,          // a test not run because an earlier one failed and the job stops at the first failure
     InternalError,
 };
 

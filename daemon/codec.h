@@ -38,6 +38,15 @@ Submission request_from_json(const std::string& json);
 // Utf8 mode; Base64 mode carries the bytes exactly.
 Poco::JSON::Object::Ptr completed_job_json(const JobResult& result, Encoding encoding);
 
+// The POST /v1/jobs body for a request (what `exec` sends a server): every
+// field parse_submission reads, in `encoding`.
+std::string submission_body(const JobRequest& request, Encoding encoding);
+
+// A finished job's document (completed_job_json's shape, either encoding)
+// back into a result, so a client renders a server's result exactly as a
+// local one. Throws std::runtime_error naming what is missing.
+JobResult job_result_from_json(const Poco::JSON::Object& job);
+
 // Serialises compactly (no whitespace).
 std::string stringify(const Poco::JSON::Object::Ptr& object);
 
