@@ -1,0 +1,389 @@
+#include "testdir.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <toml.hpp>
+
+#include "util/files.h"
+
+namespace execd::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSettingsFile = "tests.toml";
+constexpr size_t kMaxTestName = 128;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// See the header: these names end up in places where other characters mean
+// something (TOML keys, TAP's '#', XML attributes, terminal output).
+bool is_safe_test_name(const std::string& name) {
+    if (name.empty() || name.size() > kMaxTestName || name[0] == '.') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '_' || c == '+' ||
+               c == '-';
+    });
+}
+
+std::string read_whole(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw TestDirError(path + ": cannot read: " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw TestDirError(path + ": read failed");
+    return ss.str();
+}
+
+// The keys of one tests.toml table, refusing anything it was not asked for.
+class TableReader {
+public:
+    TableReader(const std::string& origin, const toml::value& table, std::string what)
+        : origin_(origin), table_(table), what_(std::move(what)) {
+        if (!table.is_table()) fail(table, what_ + " must be a table");
+    }
+
+    [[noreturn]] void fail(const toml::value& at, const std::string& reason) const {
+        throw TestDirError(origin_ + ":" + std::to_string(at.location().line()) + ": " + reason);
+    }
+
+    void reject_unknown(const std::set<std::string>& known) const {
+        for (const auto& [key, value] : table_.as_table())
+            if (!known.count(key)) fail(value, what_ + ": unknown key '" + key + "'");
+    }
+
+    // For a key the table may hold but that makes no sense with the rest of it.
+    void refuse(const std::string& key, const std::string& why) const {
+        if (const toml::value* v = get(key)) fail(*v, what_ + ": '" + key + "' " + why);
+    }
+
+    const toml::value* get(const std::string& key) const {
+        const auto& t = table_.as_table();
+        auto it = t.find(key);
+        return it == t.end() ? nullptr : &it->second;
+    }
+
+    std::optional<std::string> string(const std::string& key) const {
+        const toml::value* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_string()) fail(*v, what_ + ": '" + key + "' must be a string");
+        return v->as_string().str;
+    }
+
+    std::optional<bool> boolean(const std::string& key) const {
+        const toml::value* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_boolean()) fail(*v, what_ + ": '" + key + "' must be true or false");
+        return v->as_boolean();
+    }
+
+    std::optional<int64_t> integer(const std::string& key, int64_t min, int64_t max) const {
+        const toml::value* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_integer()) fail(*v, what_ + ": '" + key + "' must be an integer");
+        const int64_t n = v->as_integer();
+        if (n < min || n > max)
+            fail(*v, what_ + ": '" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+        return n;
+    }
+
+    // A tolerance: `abs_tolerance = 0` is a TOML integer, and should work too.
+    std::optional<double> tolerance(const std::string& key) const {
+        const toml::value* v = get(key);
+        if (!v) return std::nullopt;
+        double d = 0;
+        if (v->is_floating())
+            d = v->as_floating();
+        else if (v->is_integer())
+            d = static_cast<double>(v->as_integer());
+        else
+            fail(*v, what_ + ": '" + key + "' must be a number");
+        if (!std::isfinite(d) || d < 0) fail(*v, what_ + ": '" + key + "' must be a finite number >= 0");
+        return d;
+    }
+
+    std::vector<std::string> strings(const std::string& key) const {
+        std::vector<std::string> out;
+        const toml::value* v = get(key);
+        if (!v) return out;
+        if (!v->is_array()) fail(*v, what_ + ": '" + key + "' must be an array of strings");
+        for (const auto& item : v->as_array()) {
+            if (!item.is_string()) fail(item, what_ + ": '" + key + "' must hold only strings");
+            out.push_back(item.as_string().str);
+        }
+        return out;
+    }
+
+    // A table inside this one (or inside the file), for errors with the same origin.
+    TableReader nested(const toml::value& v, std::string what) const {
+        return TableReader(origin_, v, std::move(what));
+    }
+
+    // The same keys and ranges as the registry's limits tables.
+    LimitOverrides limits(const std::string& key, const std::string& what) const {
+        const toml::value* v = get(key);
+        if (!v) return {};
+        TableReader r = nested(*v, what);
+        r.reject_unknown({"time_ms", "cpu_ms", "memory_mb", "pids", "output_bytes"});
+        LimitOverrides o;
+        o.time_ms = r.integer("time_ms", 1, 3'600'000);
+        o.cpu_ms = r.integer("cpu_ms", 1, 3'600'000);
+        o.memory_mb = r.integer("memory_mb", 1, 1 << 20);
+        o.pids = r.integer("pids", 1, 1 << 16);
+        o.output_bytes = r.integer("output_bytes", 1, int64_t{1} << 32);
+        return o;
+    }
+
+private:
+    const std::string& origin_;
+    const toml::value& table_;
+    std::string what_;
+};
+
+// checker_kind_from_name belongs to the checker module; the names are part of
+// the tests.toml format documented in testdir.h, so they are spelled here.
+std::optional<CheckerKind> checker_kind(const std::string& name) {
+    static const std::map<std::string, CheckerKind> kKinds{{"exact", CheckerKind::Exact},
+                                                           {"lines", CheckerKind::Lines},
+                                                           {"tokens", CheckerKind::Tokens},
+                                                           {"float", CheckerKind::Float},
+                                                           {"program", CheckerKind::Program}};
+    auto it = kKinds.find(name);
+    if (it == kKinds.end()) return std::nullopt;
+    return it->second;
+}
+
+// A path below the test directory: relative, and no component that could
+// climb out of it.
+bool is_safe_relative_path(const std::string& path) {
+    if (path.empty() || path[0] == '/') return false;
+    size_t start = 0;
+    while (true) {
+        const size_t slash = path.find('/', start);
+        const std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (!is_safe_file_name(part)) return false;
+        if (slash == std::string::npos) return true;
+        start = slash + 1;
+    }
+}
+
+CheckerSpec read_checker(const TableReader& top, const std::string& dir, const Registry& registry) {
+    CheckerSpec spec;
+    const toml::value* v = top.get("checker");
+    if (!v) return spec;
+    TableReader r = top.nested(*v, "[checker]");
+    r.reject_unknown({"type", "abs_tolerance", "rel_tolerance", "file", "language", "limits"});
+    const std::string type = r.string("type").value_or("lines");
+    auto kind = checker_kind(type);
+    if (!kind)
+        r.fail(*r.get("type"), "[checker]: unknown type '" + type + "' (exact, lines, tokens, float or program)");
+    spec.kind = *kind;
+
+    if (spec.kind == CheckerKind::Float) {
+        if (auto t = r.tolerance("abs_tolerance")) spec.abs_tolerance = *t;
+        if (auto t = r.tolerance("rel_tolerance")) spec.rel_tolerance = *t;
+    } else {
+        r.refuse("abs_tolerance", "applies only to type = \"float\"");
+        r.refuse("rel_tolerance", "applies only to type = \"float\"");
+    }
+
+    if (spec.kind != CheckerKind::Program) {
+        for (const char* key : {"file", "language", "limits"}) r.refuse(key, "applies only to type = \"program\"");
+        return spec;
+    }
+    const auto file = r.string("file");
+    if (!file) r.fail(*v, "[checker]: type = \"program\" needs 'file', the checker's source");
+    if (!is_safe_relative_path(*file))
+        r.fail(*r.get("file"), "[checker]: 'file' must be a path inside the test directory, not '" + *file + "'");
+    const Language* lang = nullptr;
+    if (auto name = r.string("language")) {
+        lang = registry.find(*name);
+        if (!lang) r.fail(*r.get("language"), "[checker]: unknown language '" + *name + "' (see `exec languages`)");
+    } else {
+        lang = registry.by_extension(fs::path(*file).extension().string());
+        if (!lang)
+            r.fail(*r.get("file"),
+                   "[checker]: cannot tell the language of '" + *file + "' from its extension; set 'language'");
+    }
+    spec.language = lang->id;
+    spec.limits = r.limits("limits", "[checker] limits");  // before reading: file errors come after TOML ones
+    spec.code = read_whole(dir + "/" + *file);
+    return spec;
+}
+
+struct Settings {
+    CheckerSpec checker;
+    LimitOverrides limits;
+    bool stop_on_failure = false;
+    struct PerTest {
+        int line = 0;  // of its [tests.NAME] header
+        std::optional<int64_t> time_ms, memory_mb;
+        std::vector<std::string> args;
+    };
+    std::map<std::string, PerTest> tests;
+};
+
+// Parses tests.toml.
+Settings read_settings(const toml::value& root, const std::string& origin, const std::string& dir,
+                       const Registry& registry) {
+    Settings s;
+    TableReader top(origin, root, "top level");
+    top.reject_unknown({"stop_on_failure", "limits", "checker", "tests"});
+    s.stop_on_failure = top.boolean("stop_on_failure").value_or(false);
+    s.limits = top.limits("limits", "[limits]");
+    s.checker = read_checker(top, dir, registry);
+    if (const toml::value* tests = top.get("tests")) {
+        if (!tests->is_table()) top.fail(*tests, "'tests' must hold [tests.NAME] tables");
+        for (const auto& [name, value] : tests->as_table()) {
+            const std::string what = "[tests." + name + "]";
+            TableReader r = top.nested(value, what);
+            r.reject_unknown({"time_ms", "memory_mb", "args"});
+            Settings::PerTest t;
+            t.line = static_cast<int>(value.location().line());
+            t.time_ms = r.integer("time_ms", 1, 3'600'000);
+            t.memory_mb = r.integer("memory_mb", 1, 1 << 20);
+            t.args = r.strings("args");
+            s.tests.emplace(name, std::move(t));
+        }
+    }
+    return s;
+}
+
+toml::value parse_settings(const std::string& text, const std::string& origin) {
+    try {
+        std::istringstream in(text);
+        return toml::parse(in, origin);
+    } catch (const toml::syntax_error& e) {
+        // As for the registry: file:line and toml11's one-line reason first,
+        // its multi-line excerpt after.
+        std::string detail = e.what();
+        std::string reason = detail.substr(0, detail.find('\n'));
+        if (reason.rfind("[error] ", 0) == 0) reason.erase(0, 8);
+        throw TestDirError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason + "\n" +
+                           detail);
+    } catch (const std::exception& e) {
+        throw TestDirError(origin + ": " + e.what());
+    }
+}
+
+struct Files {
+    std::string in, expected;  // paths; expected may be empty
+};
+
+// Only names ending in these are test files; anything else in the directory
+// is someone else's (sources, the checker, notes).
+const char* test_file_extension(const std::string& file_name) {
+    for (const char* ext : {".in", ".out", ".ans"}) {
+        const size_t n = std::strlen(ext);
+        if (file_name.size() > n && file_name.compare(file_name.size() - n, n, ext) == 0) return ext;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    int leading_zeros = 0;  // the first digit run that differs only in leading zeros
+    while (i < a.size() && j < b.size()) {
+        if (!is_digit(a[i]) || !is_digit(b[j])) {
+            if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+            ++i, ++j;
+            continue;
+        }
+        const size_t a_start = i, b_start = j;
+        while (i < a.size() && is_digit(a[i])) ++i;
+        while (j < b.size() && is_digit(b[j])) ++j;
+        size_t a_value = a_start, b_value = b_start;  // past the leading zeros, keeping one digit
+        while (a_value + 1 < i && a[a_value] == '0') ++a_value;
+        while (b_value + 1 < j && b[b_value] == '0') ++b_value;
+        const size_t a_len = i - a_value, b_len = j - b_value;
+        if (a_len != b_len) return a_len < b_len;
+        if (int c = a.compare(a_value, a_len, b, b_value, b_len)) return c < 0;
+        if (leading_zeros == 0 && i - a_start != j - b_start) leading_zeros = i - a_start < j - b_start ? -1 : 1;
+    }
+    if (i < a.size() || j < b.size()) return j < b.size();
+    return leading_zeros < 0;
+}
+
+TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec) throw TestDirError(dir + ": cannot read the test directory: " + ec.message());
+
+    std::map<std::string, Files> found;
+    bool has_settings = false;
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        const std::string file_name = it->path().filename().string();
+        if (file_name == kSettingsFile) has_settings = true;
+        if (file_name.empty() || file_name[0] == '.') continue;
+        const char* ext = test_file_extension(file_name);
+        if (!ext) continue;
+        const std::string path = dir + "/" + file_name;
+        const std::string name = file_name.substr(0, file_name.size() - std::strlen(ext));
+        if (!is_safe_test_name(name))
+            throw TestDirError(path + ": test names use only letters, digits and . _ + - (at most " +
+                               std::to_string(kMaxTestName) + " bytes)");
+        // A FIFO or device would block or never end; follow a symlink, since
+        // the directory is the caller's own.
+        if (!it->is_regular_file(ec)) throw TestDirError(path + ": not a regular file");
+        Files& f = found[name];
+        if (std::strcmp(ext, ".in") == 0) {
+            f.in = path;
+        } else if (!f.expected.empty()) {
+            throw TestDirError(path + ": test '" + name + "' already has " + f.expected +
+                               "; keep one of .out and .ans");
+        } else {
+            f.expected = path;
+        }
+    }
+    if (ec) throw TestDirError(dir + ": cannot read the test directory: " + ec.message());
+
+    std::vector<std::string> names;
+    for (const auto& [name, files] : found) {
+        if (files.in.empty()) throw TestDirError(files.expected + ": expected output without " + name + ".in");
+        names.push_back(name);
+    }
+    if (names.empty())
+        throw TestDirError(dir + ": no tests (a test is NAME.in, with NAME.out or NAME.ans for its expected output)");
+    std::sort(names.begin(), names.end(), natural_less);
+
+    TestSuite suite;
+    Settings settings;
+    if (has_settings) {
+        const std::string origin = dir + "/" + kSettingsFile;
+        settings = read_settings(parse_settings(read_whole(origin), origin), origin, dir, registry);
+        for (const auto& [name, per_test] : settings.tests)
+            if (!found.count(name))
+                throw TestDirError(origin + ":" + std::to_string(per_test.line) + ": [tests." + name +
+                                   "]: no test named '" + name + "' (" + name + ".in is missing)");
+        suite.checker = std::move(settings.checker);
+        suite.limits = settings.limits;
+        suite.stop_on_failure = settings.stop_on_failure;
+    }
+
+    for (const auto& name : names) {
+        const Files& files = found.at(name);
+        TestCase t;
+        t.name = name;
+        t.stdin_data = read_whole(files.in);
+        if (!files.expected.empty()) t.expected_output = read_whole(files.expected);
+        if (auto per = settings.tests.find(name); per != settings.tests.end()) {
+            t.time_ms = per->second.time_ms;
+            t.memory_mb = per->second.memory_mb;
+            t.args = per->second.args;
+        }
+        suite.tests.push_back(std::move(t));
+    }
+    return suite;
+}
+
+}  // namespace execd::cli
