@@ -15,14 +15,25 @@ Registry load_registry(const GlobalOptions& options) {
     return Registry::embedded();
 }
 
-std::unique_ptr<Sandbox> make_local_sandbox(const GlobalOptions& options, const Registry& registry) {
+LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry) {
     SandboxConfig config;
     if (!options.state_dir.empty())
         config.state_dir = options.state_dir;
     else if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env)
         config.state_dir = env;
     config.binds = registry.sandbox_binds();
-    return std::make_unique<Sandbox>(config);
+    LocalEngine engine;
+    engine.sandbox = std::make_unique<Sandbox>(config);
+    if (!options.no_cache) {
+        try {
+            CompileCacheConfig cc;
+            cc.dir = config.state_dir + "/cache";
+            engine.cache = std::make_unique<CompileCache>(cc);
+        } catch (const std::exception& e) {
+            print_error(std::string("compile cache off: ") + e.what());
+        }
+    }
+    return engine;
 }
 
 void print_error(const std::string& message) { std::cerr << "exec: " << message << std::endl; }

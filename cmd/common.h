@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "compile_cache.h"
 #include "registry.h"
 #include "runner.h"
 #include "sandbox/sandbox.h"
@@ -21,6 +22,7 @@ struct GlobalOptions {
     std::string server;          // --server URL, else $EXEC_SERVER, else a local daemon if one answers
     std::string token;           // --token, else $EXEC_TOKEN
     bool local = false;          // --local: always the embedded engine
+    bool no_cache = false;       // --no-cache: compile every time, keep nothing
 };
 
 // Exit statuses of the CLI itself (the program's own status passes through).
@@ -29,8 +31,16 @@ inline constexpr int kExitUsage = 2;
 // Loads the registry from the first place that has one. Throws RegistryError.
 Registry load_registry(const GlobalOptions& options);
 
-// The in-process engine (the embedded default). Throws on failure.
-std::unique_ptr<Sandbox> make_local_sandbox(const GlobalOptions& options, const Registry& registry);
+// The in-process engine (the embedded default): the sandbox, and the
+// compile cache it shares with a daemon on this host (<state dir>/cache).
+struct LocalEngine {
+    std::unique_ptr<Sandbox> sandbox;
+    std::unique_ptr<CompileCache> cache;   // null with --no-cache or when it cannot be opened
+};
+
+// Throws when the sandbox cannot be set up; a cache that cannot be opened
+// only costs recompiles (and a warning).
+LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry);
 
 // Prints "exec: <message>" to stderr.
 void print_error(const std::string& message);
@@ -41,20 +51,20 @@ void add_submit_command(CLI::App& app, GlobalOptions& options);
 void add_status_command(CLI::App& app, GlobalOptions& options);
 void add_wait_command(CLI::App& app, GlobalOptions& options);
 void add_cancel_command(CLI::App& app, GlobalOptions& options);
+void add_test_command(CLI::App& app, GlobalOptions& options);
 
-// Reads a source file, the language from --lang or the extension, the
-// caller's stdin (unless a terminal) and the limits into a request.
+// Reads a source file (or a directory of them: the language from --lang or
+// the entry point found there), the language from --lang or the extension,
+// the caller's stdin (unless a terminal) and the limits into a request.
 struct RunOptions {
     std::string file;
     std::vector<std::string> args;
     std::string language;
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
     bool json = false;
+    bool read_stdin = true;      // the caller's stdin becomes the program's (not for `exec test`)
 };
 JobRequest build_request(const Registry& registry, const RunOptions& opts);
-
-// The POST /v1/jobs body for a request; base64 keeps any bytes intact.
-std::string request_body(const JobRequest& request, bool base64);
 
 // Adds FILE, -- ARGS, --lang and the limit flags to a subcommand.
 void add_job_options(CLI::App* cmd, RunOptions& opts);

@@ -21,12 +21,14 @@ int main(int argc, char** argv) {
                                              "127.0.0.1:3001 if one answers, else the embedded engine)");
     app.add_option("--token", global.token, "API token for the server (default: $EXEC_TOKEN)");
     app.add_flag("--local", global.local, "Always run in-process with the embedded engine");
+    app.add_flag("--no-cache", global.no_cache, "Do not use the compile cache (in-process runs)");
     add_run_command(app, global);
     add_languages_command(app, global);
     add_submit_command(app, global);
     add_status_command(app, global);
     add_wait_command(app, global);
     add_cancel_command(app, global);
+    add_test_command(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& done) {

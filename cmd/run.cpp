@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -26,11 +27,55 @@ std::string read_source(const std::string& path) {
     return ss.str();
 }
 
+namespace {
+
+// A solution directory: its regular files, one directory level down at most
+// (dot files skipped), as the job's files.
+std::vector<SourceFile> read_solution_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::vector<SourceFile> files;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const fs::path rel = fs::relative(it->path(), dir);
+        if (rel.filename().string().front() == '.') {
+            if (it->is_directory()) it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory()) {
+            if (it.depth() >= 1)
+                throw BadRequest("file", it->path().string() + ": a solution's directories go one level down at most");
+            continue;
+        }
+        if (!it->is_regular_file()) continue;
+        files.push_back(SourceFile{rel.string(), read_source(it->path().string())});
+    }
+    if (ec) throw BadRequest("file", "cannot read " + dir + ": " + ec.message());
+    std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.name < b.name; });
+    return files;
+}
+
+}  // namespace
+
 JobRequest build_request(const Registry& registry, const RunOptions& opts) {
+    const bool is_dir = std::filesystem::is_directory(opts.file);
+    std::vector<SourceFile> files;
+    if (is_dir) files = read_solution_dir(opts.file);
     const Language* lang = nullptr;
     if (!opts.language.empty()) {
         lang = registry.find(opts.language);
         if (!lang) throw BadRequest("lang", "unknown language '" + opts.language + "' (see `exec languages`)");
+    } else if (is_dir) {
+        // The first language (in registry order) whose entry point is there.
+        for (const auto& l : registry.languages()) {
+            for (const auto& f : files)
+                if (f.name == l.source) lang = &l;
+            if (lang) break;
+        }
+        if (!lang)
+            throw BadRequest("lang", "cannot tell the language of directory '" + opts.file +
+                                         "': no file is a language's entry point (main.py, Main.java, main.c, ...); "
+                                         "use --lang");
     } else {
         std::string ext = std::filesystem::path(opts.file).extension().string();
         lang = registry.by_extension(ext);
@@ -39,7 +84,13 @@ JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     }
     JobRequest req;
     req.language = lang->id;
-    req.code = read_source(opts.file);
+    if (is_dir) {
+        if (std::none_of(files.begin(), files.end(), [&](const SourceFile& f) { return f.name == lang->source; }))
+            throw BadRequest("file", "'" + opts.file + "' has no " + lang->source + ", the entry point for " + lang->id);
+        req.files = std::move(files);
+    } else {
+        req.code = read_source(opts.file);
+    }
     req.args = opts.args;
     req.limits.time_ms = opts.time_ms;
     req.limits.cpu_ms = opts.cpu_ms;
@@ -50,35 +101,14 @@ JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     // engine is non-interactive and would wait for EOF forever. A closed
     // fd 0 (some CI runners) is an empty stdin, not an error.
     struct stat st {};
-    if (!::isatty(0) && ::fstat(0, &st) == 0) req.stdin_data = read_all(0);
+    if (opts.read_stdin && !::isatty(0) && ::fstat(0, &st) == 0) req.stdin_data = read_all(0);
     return req;
 }
 
-std::string request_body(const JobRequest& r, bool base64) {
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    auto enc = [&](const std::string& s) { return base64 ? api::base64_encode(s) : api::sanitize_utf8(s); };
-    o->set("language", r.language);
-    o->set("code", enc(r.code));
-    if (!r.stdin_data.empty()) o->set("stdin", enc(r.stdin_data));
-    if (!r.args.empty()) {
-        Poco::JSON::Array::Ptr args = new Poco::JSON::Array;
-        for (const auto& a : r.args) args->add(a);
-        o->set("args", args);
-    }
-    auto put = [&](const char* k, const std::optional<int64_t>& v) {
-        if (v) o->set(k, *v);
-    };
-    put("timeoutMs", r.limits.time_ms);
-    put("cpuMs", r.limits.cpu_ms);
-    put("memoryMb", r.limits.memory_mb);
-    put("pids", r.limits.pids);
-    put("outputBytes", r.limits.output_bytes);
-    if (base64) o->set("encoding", std::string("base64"));
-    return api::stringify(o);
-}
-
 void add_job_options(CLI::App* cmd, RunOptions& opts) {
-    cmd->add_option("file", opts.file, "Source file; the language comes from its extension")->required();
+    cmd->add_option("file", opts.file,
+                    "Source file (the language comes from its extension) or a directory of sources")
+        ->required();
     cmd->add_option("args", opts.args, "Arguments for the program (after --)");
     cmd->add_option("-l,--lang", opts.language, "Language id or alias (see `exec languages`)");
     cmd->add_option("-t,--time", opts.time_ms, "Wall-clock limit in ms (default 3000)")->check(CLI::Range(1, 3600000));
@@ -92,8 +122,8 @@ void add_job_options(CLI::App* cmd, RunOptions& opts) {
 namespace {
 
 int run_local(const GlobalOptions& global, const Registry& registry, const JobRequest& req, bool json) {
-    auto sandbox = make_local_sandbox(global, registry);
-    Runner runner(*sandbox, registry);
+    LocalEngine engine = make_local_engine(global, registry);
+    Runner runner(*engine.sandbox, registry, engine.cache.get());
     JobResult result = runner.run(req);
     if (json) {
         std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
@@ -136,7 +166,7 @@ int run_remote(const GlobalOptions& global, const std::string& server, const Job
     ServerClient client(server, global.token);
     // --json prints the server's document as it is; otherwise the bytes
     // travel as base64 and come out exactly as the program wrote them.
-    const std::string id = client.submit(request_body(req, !json));
+    const std::string id = client.submit(api::submission_body(req, json ? api::Encoding::Utf8 : api::Encoding::Base64));
     Poco::JSON::Object::Ptr job;
     {
         Spinner spinner;

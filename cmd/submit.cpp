@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "client.h"
+#include "codec.h"
 
 namespace execd::cli {
 namespace {
@@ -12,7 +13,8 @@ int submit_command(const GlobalOptions& global, const RunOptions& opts) {
     if (!server) throw BadRequest("server", "submit needs a server: --server URL or EXEC_SERVER");
     Registry registry = load_registry(global);
     ServerClient client(*server, global.token);
-    std::cout << client.submit(request_body(build_request(registry, opts), true)) << std::endl;
+    const JobRequest request = build_request(registry, opts);
+    std::cout << client.submit(api::submission_body(request, api::Encoding::Base64)) << std::endl;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "checker.h"
 #include "util/files.h"
 
 namespace execd::cli {
@@ -148,19 +149,6 @@ private:
     std::string what_;
 };
 
-// checker_kind_from_name belongs to the checker module; the names are part of
-// the tests.toml format documented in testdir.h, so they are spelled here.
-std::optional<CheckerKind> checker_kind(const std::string& name) {
-    static const std::map<std::string, CheckerKind> kKinds{{"exact", CheckerKind::Exact},
-                                                           {"lines", CheckerKind::Lines},
-                                                           {"tokens", CheckerKind::Tokens},
-                                                           {"float", CheckerKind::Float},
-                                                           {"program", CheckerKind::Program}};
-    auto it = kKinds.find(name);
-    if (it == kKinds.end()) return std::nullopt;
-    return it->second;
-}
-
 // A path below the test directory: relative, and no component that could
 // climb out of it.
 bool is_safe_relative_path(const std::string& path) {
@@ -182,7 +170,7 @@ CheckerSpec read_checker(const TableReader& top, const std::string& dir, const R
     TableReader r = top.nested(*v, "[checker]");
     r.reject_unknown({"type", "abs_tolerance", "rel_tolerance", "file", "language", "limits"});
     const std::string type = r.string("type").value_or("lines");
-    auto kind = checker_kind(type);
+    auto kind = checker_kind_from_name(type);
     if (!kind)
         r.fail(*r.get("type"), "[checker]: unknown type '" + type + "' (exact, lines, tokens, float or program)");
     spec.kind = *kind;

@@ -46,6 +46,11 @@ public:
     // it first). Never throws: a cache failure only costs a recompile.
     bool store(const std::string& key, int work_dir_fd) noexcept;
 
+    // A small value remembered across processes under `key` (64 hex digits),
+    // such as a compiler's version by the identity of its binary.
+    std::optional<std::string> recall(const std::string& key) const;
+    void remember(const std::string& key, const std::string& value) noexcept;
+
     // Bytes held by all entries (a scan).
     int64_t size_bytes() const;
 

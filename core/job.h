@@ -49,7 +49,7 @@ struct TestCase {
 
 struct StepResult {
     Verdict verdict = Verdict::InternalError;
-    std::optional<int> exit_code;       // none for InternalError, Skipped, CheckerError
+    std::optional<int> exit_code;       // none for InternalError and Skipped
     std::string stdout_data, stderr_data;
     int64_t time_ms = 0, cpu_ms = 0, memory_kb = 0;
     std::string message;                // why, for anything but OK

@@ -270,6 +270,8 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
         l.compile = r.strings("compile", false, false);
         l.run = r.strings("run", true, true);
         check_argv(origin, *r.get("run"), what + " run", l.run);
+        if (std::find(l.run.begin(), l.run.end(), "{sources}") != l.run.end())
+            fail(origin, *r.get("run"), what + ": '{sources}' belongs in compile, not run");
         if (const auto* c = r.get("compile")) check_argv(origin, *c, what + " compile", l.compile);
         l.env = r.env("env");
         l.binds = r.strings("binds", false, false);

@@ -1,9 +1,16 @@
 #include "runner.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
+#include "checker.h"
 #include "util/files.h"
+#include "util/sha256.h"
+#include "util/sys_error.h"
 
 namespace execd {
 
@@ -79,85 +86,264 @@ Limits Runner::run_limits(const Language& language, const JobRequest& request) c
     return l;
 }
 
+namespace {
+
+// The compile argv with "{sources}" replaced by every submitted file the
+// language claims by extension (sorted, so the key and the build are stable),
+// or by its source file when none is claimed.
+std::vector<std::string> expand_compile_argv(const Language& lang, const std::vector<SourceFile>& files) {
+    std::vector<std::string> sources;
+    for (const auto& f : files) {
+        const auto dot = f.name.rfind('.');
+        if (dot == std::string::npos) continue;
+        const std::string ext = f.name.substr(dot + 1);
+        if (std::find(lang.extensions.begin(), lang.extensions.end(), ext) != lang.extensions.end())
+            sources.push_back(f.name);
+    }
+    std::sort(sources.begin(), sources.end());
+    if (sources.empty()) sources.push_back(lang.source);
+    std::vector<std::string> argv;
+    for (const auto& a : lang.compile) {
+        if (a == "{sources}")
+            argv.insert(argv.end(), sources.begin(), sources.end());
+        else
+            argv.push_back(a);
+    }
+    return argv;
+}
+
+// What identifies the compiler: its binary (device, inode, size, mtime, so a
+// package upgrade changes it) and the version it reports. The version is
+// probed once per binary identity and remembered in the cache.
+std::string compiler_identity(const Language& lang, CompileCache& cache) {
+    struct stat st {};
+    std::string id = lang.compile[0];
+    if (::stat(lang.compile[0].c_str(), &st) == 0)
+        id += ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+              ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    Sha256 memo_key;
+    memo_key.field("compiler version");
+    memo_key.field(lang.id);
+    memo_key.field(id);
+    for (const auto& a : lang.version_cmd) memo_key.field(a);
+    const std::string key = memo_key.hex();
+    if (auto version = cache.recall(key)) return id + "\n" + *version;
+    std::string version = lang.probe_version();
+    cache.remember(key, version);
+    return id + "\n" + version;
+}
+
+// The cache key of a compile: everything the compile step reads.
+std::string compile_key(const Language& lang, const std::vector<std::string>& argv,
+                        const std::map<std::string, std::string>& env, std::vector<SourceFile> files,
+                        CompileCache& cache) {
+    Sha256 h;
+    h.field("execd compile v1");
+    h.field(lang.id);
+    h.field(compiler_identity(lang, cache));
+    h.field("argv");
+    for (const auto& a : argv) h.field(a);
+    h.field("env");
+    for (const auto& [k, v] : env) {
+        h.field(k);
+        h.field(v);
+    }
+    h.field("binds");
+    for (const auto& b : lang.binds) h.field(b);
+    h.field("files");
+    std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.name < b.name; });
+    for (const auto& f : files) {
+        h.field(f.name);
+        h.field(f.content);
+    }
+    return h.hex();
+}
+
+std::map<std::string, std::string> environment_for(const Language& lang) {
+    std::map<std::string, std::string> env = base_environment();
+    for (const auto& [k, v] : lang.env) env[k] = v;
+    return env;
+}
+
+// The job's verdict for a failed compile step.
+StepResult compile_error(const StepResult& step) {
+    StepResult r;
+    r.verdict = Verdict::CompileError;
+    r.exit_code = step.exit_code;
+    r.time_ms = step.time_ms;
+    r.cpu_ms = step.cpu_ms;
+    r.memory_kb = step.memory_kb;
+    std::string out = step.stdout_data + step.stderr_data;
+    r.message = step.verdict == Verdict::RuntimeError ? out : step.message + "\n" + out;
+    return r;
+}
+
+void validate_file_names(const std::vector<SourceFile>& files, const std::string& field) {
+    for (const auto& f : files) {
+        const auto slash = f.name.find('/');
+        bool ok = slash == std::string::npos
+                      ? is_safe_file_name(f.name)
+                      : is_safe_file_name(f.name.substr(0, slash)) && is_safe_file_name(f.name.substr(slash + 1));
+        if (!ok)
+            throw BadRequest(field, "file name '" + f.name +
+                                        "' is not allowed (one directory level at most; no '..', empty parts or NUL)");
+    }
+}
+
+// Keeps the first `keep` bytes; says whether anything was cut.
+bool truncate_to(std::string& s, size_t keep) {
+    if (s.size() <= keep) return false;
+    s.resize(keep);
+    return true;
+}
+
+// The files a checker program finds in /box, named on its command line in
+// this order (testlib's: input, the program's output, the expected answer).
+constexpr const char* kCheckerInput = "input.txt";
+constexpr const char* kCheckerActual = "actual.txt";
+constexpr const char* kCheckerExpected = "expected.txt";
+
+}  // namespace
+
+// A program ready to run: the directory its runs mount at /box.
+struct Runner::Prepared {
+    enum class State { Ready, CompileFailed, Failed, Cancelled };
+    State state = State::Ready;
+    std::optional<WorkDir> work;               // written (and compiled) here...
+    std::optional<CompileCache::Lease> lease;  // ...or taken from the compile cache
+    std::optional<StepResult> compile;
+    StepResult failure;                        // CompileFailed: the CompileError; Failed: the InternalError
+    bool cached = false;
+
+    const std::string& dir() const { return lease ? lease->path() : work->path(); }
+};
+
+Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceFile>& files, Box& box,
+                                 const std::atomic<bool>* cancel, const std::string& field) {
+    Prepared p;
+    const std::map<std::string, std::string> env = environment_for(lang);
+    std::vector<std::string> argv;
+    std::string key;
+    try {
+        if (lang.compiled()) {
+            argv = expand_compile_argv(lang, files);
+            if (cache_) {
+                key = compile_key(lang, argv, env, files, *cache_);
+                if (auto lease = cache_->find(key)) {
+                    p.lease = std::move(lease);
+                    p.cached = true;
+                    StepResult step;
+                    step.verdict = Verdict::OK;
+                    step.exit_code = 0;
+                    p.compile = step;
+                    return p;
+                }
+            }
+        }
+        p.work.emplace(sandbox_.make_work_dir(box.uid()));
+        for (const auto& f : files) p.work->add_file(f.name, f.content);
+    } catch (const std::invalid_argument& e) {
+        throw BadRequest(field, e.what());
+    } catch (const std::exception& e) {
+        p.state = Prepared::State::Failed;
+        p.failure.verdict = Verdict::InternalError;
+        p.failure.message = e.what();
+        return p;
+    }
+    if (!lang.compiled()) return p;
+
+    RunPolicy compile;
+    compile.argv = argv;
+    compile.env = env;
+    compile.work_dir = p.work->path();
+    compile.work_access = WorkDirAccess::Writable;
+    compile.tmpfs_mb = 256;
+    compile.cancel = cancel;
+    compile.limits = lang.compile_limits.apply(default_compile_limits());
+    if (lang.compile_limits.time_ms && !lang.compile_limits.cpu_ms) compile.limits.cpu_ms = compile.limits.time_ms;
+    RunOutcome compiled = box.run(compile);
+    ++compile_steps_;
+    if (compiled.cancelled) {
+        p.state = Prepared::State::Cancelled;
+        return p;
+    }
+    StepResult step = judge(compiled, compile.limits);
+    p.compile = step;
+    if (step.verdict == Verdict::InternalError) {
+        p.state = Prepared::State::Failed;
+        p.failure = step;
+    } else if (step.verdict != Verdict::OK) {
+        p.state = Prepared::State::CompileFailed;
+        p.failure = compile_error(step);
+    } else if (cache_) {
+        cache_->store(key, p.work->fd());
+    }
+    return p;
+}
+
 JobResult Runner::run(const JobRequest& request, Box* given_box) {
     const Language* lang = registry_.find(request.language);
     if (!lang) throw BadRequest("language", "unknown language '" + request.language + "'");
     if (!lang->usable())
         throw BadRequest("language", "language '" + lang->id + "' is not installed on this host");
-    for (const auto& f : request.files) {
-        const auto slash = f.name.find('/');
-        bool ok = slash == std::string::npos
-                      ? is_safe_file_name(f.name)
-                      : is_safe_file_name(f.name.substr(0, slash)) && is_safe_file_name(f.name.substr(slash + 1));
-        if (!ok) throw BadRequest("files", "file name '" + f.name + "' is not allowed (no '/', '..' or NUL)");
+    validate_file_names(request.files, "files");
+    if (request.checker.kind == CheckerKind::Program) {
+        const Language* checker = registry_.find(request.checker.language);
+        if (!checker)
+            throw BadRequest("checker.language", "unknown checker language '" + request.checker.language + "'");
+        if (!checker->usable())
+            throw BadRequest("checker.language", "language '" + checker->id + "' is not installed on this host");
+        validate_file_names(request.checker.files, "checker.files");
+        for (const auto& f : request.checker.files)
+            for (const char* reserved : {kCheckerInput, kCheckerActual, kCheckerExpected})
+                if (f.name == reserved)
+                    throw BadRequest("checker.files", std::string("'") + reserved +
+                                                          "' is reserved for the data the checker is given");
     }
 
     JobResult result;
     result.language = lang->id;
     std::unique_ptr<Box> owned_box;
     Box* box = given_box;
-    std::optional<WorkDir> work;
-    try {
-        if (!box) {
+    if (!box) {
+        try {
             owned_box = sandbox_.acquire_box();
-            box = owned_box.get();
+        } catch (const std::exception& e) {
+            result.run.verdict = Verdict::InternalError;
+            result.run.message = e.what();
+            return result;
         }
-        work.emplace(sandbox_.make_work_dir(box->uid()));
-        if (request.files.empty()) {
-            work->add_file(lang->source, request.code);
-        } else {
-            for (const auto& f : request.files) work->add_file(f.name, f.content);
-        }
-    } catch (const std::invalid_argument& e) {
-        throw BadRequest("files", e.what());
-    } catch (const std::exception& e) {
-        result.run.verdict = Verdict::InternalError;
-        result.run.message = e.what();
-        return result;
+        box = owned_box.get();
     }
 
-    std::map<std::string, std::string> env = base_environment();
-    for (const auto& [k, v] : lang->env) env[k] = v;
-
-    if (lang->compiled()) {
-        RunPolicy compile;
-        compile.argv = lang->compile;
-        compile.env = env;
-        compile.work_dir = work->path();
-        compile.work_access = WorkDirAccess::Writable;
-        compile.tmpfs_mb = 256;
-        compile.cancel = request.cancel;
-        compile.limits = lang->compile_limits.apply(default_compile_limits());
-        if (lang->compile_limits.time_ms && !lang->compile_limits.cpu_ms) compile.limits.cpu_ms = compile.limits.time_ms;
-        RunOutcome compiled = box->run(compile);
-        if (compiled.cancelled) {
+    std::vector<SourceFile> files = request.files;
+    if (files.empty()) files.push_back(SourceFile{lang->source, request.code});
+    Prepared program = prepare(*lang, files, *box, request.cancel, "files");
+    result.compile = program.compile;
+    result.cached = program.cached;
+    switch (program.state) {
+        case Prepared::State::Cancelled:
             result.cancelled = true;
             result.run.message = "cancelled";
             return result;
-        }
-        StepResult step = judge(compiled, compile.limits);
-        result.compile = step;
-        if (step.verdict == Verdict::InternalError) {
-            result.run = step;
+        case Prepared::State::CompileFailed:
+        case Prepared::State::Failed:
+            result.run = program.failure;
             return result;
-        }
-        if (step.verdict != Verdict::OK) {
-            result.run.verdict = Verdict::CompileError;
-            result.run.exit_code = step.exit_code;
-            result.run.time_ms = step.time_ms;
-            result.run.cpu_ms = step.cpu_ms;
-            result.run.memory_kb = step.memory_kb;
-            std::string out = step.stdout_data + step.stderr_data;
-            result.run.message = step.verdict == Verdict::RuntimeError ? out : step.message + "\n" + out;
-            return result;
-        }
+        case Prepared::State::Ready:
+            break;
+    }
+
+    if (!request.tests.empty()) {
+        run_tests(*lang, request, program.dir(), *box, result);
+        return result;
     }
 
     RunPolicy run;
     run.argv = lang->run;
     run.argv.insert(run.argv.end(), request.args.begin(), request.args.end());
-    run.env = env;
-    run.work_dir = work->path();
+    run.env = environment_for(*lang);
+    run.work_dir = program.dir();
     run.work_access = WorkDirAccess::ReadOnly;
     run.tmpfs_mb = lang->run_tmpfs_mb;
     run.limits = run_limits(*lang, request);
@@ -168,6 +354,213 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
     result.run = judge(outcome, run.limits);
     if (result.cancelled) result.run.message = "cancelled";
     return result;
+}
+
+void Runner::run_tests(const Language& lang, const JobRequest& request, const std::string& dir, Box& box,
+                       JobResult& result) {
+    const size_t total = request.tests.size();
+    auto skip_all = [&](const std::string& why) {
+        for (const auto& t : request.tests) {
+            TestResult tr;
+            tr.name = t.name;
+            tr.result.verdict = Verdict::Skipped;
+            tr.result.message = why;
+            result.tests.push_back(std::move(tr));
+        }
+    };
+
+    // A checker program is prepared once per job, in its own directory: the
+    // program under test never sees the expected output, and the checker
+    // never sees the program's files.
+    const CheckerSpec& checker = request.checker;
+    const Language* checker_lang = nullptr;
+    std::optional<Prepared> checker_program;
+    std::optional<WorkDir> checker_copy;  // a writable copy when the checker came from the cache
+    WorkDir* checker_dir = nullptr;
+    if (checker.kind == CheckerKind::Program) {
+        checker_lang = registry_.find(checker.language);
+        std::vector<SourceFile> files = checker.files;
+        if (files.empty()) files.push_back(SourceFile{checker_lang->source, checker.code});
+        checker_program.emplace(prepare(*checker_lang, files, box, request.cancel, "checker.files"));
+        switch (checker_program->state) {
+            case Prepared::State::Cancelled:
+                result.cancelled = true;
+                result.run.message = "cancelled";
+                return;
+            case Prepared::State::Failed:
+                result.run = checker_program->failure;
+                return;
+            case Prepared::State::CompileFailed:
+                result.run.verdict = Verdict::CheckerError;
+                result.run.message = "the checker did not compile:\n" + checker_program->failure.message;
+                skip_all("the checker did not compile");
+                return;
+            case Prepared::State::Ready:
+                break;
+        }
+        if (checker_program->lease) {
+            try {
+                checker_copy.emplace(sandbox_.make_work_dir(box.uid()));
+                Fd from(::open(checker_program->lease->path().c_str(),
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!from) throw_errno("open", checker_program->lease->path());
+                copy_tree_at(from.get(), checker_copy->fd(), int64_t{1} << 30);
+            } catch (const std::exception& e) {
+                result.run.verdict = Verdict::InternalError;
+                result.run.message = std::string("preparing the checker: ") + e.what();
+                return;
+            }
+            checker_dir = &*checker_copy;
+        } else {
+            checker_dir = &*checker_program->work;
+        }
+    }
+
+    const Limits base = run_limits(lang, request);
+    const std::map<std::string, std::string> env = environment_for(lang);
+    bool failed = false;
+    size_t failed_index = 0;
+    for (size_t i = 0; i < total; ++i) {
+        const TestCase& t = request.tests[i];
+        TestResult tr;
+        tr.name = t.name;
+        if (failed && request.stop_on_failure) {
+            tr.result.verdict = Verdict::Skipped;
+            tr.result.message = "skipped: test '" + result.failed_test + "' failed";
+            result.tests.push_back(std::move(tr));
+            continue;
+        }
+        if (request.cancel && request.cancel->load()) {
+            result.cancelled = true;
+            result.run.message = "cancelled";
+            return;
+        }
+
+        RunPolicy run;
+        run.argv = lang.run;
+        run.argv.insert(run.argv.end(), request.args.begin(), request.args.end());
+        run.argv.insert(run.argv.end(), t.args.begin(), t.args.end());
+        run.env = env;
+        run.work_dir = dir;
+        run.work_access = WorkDirAccess::ReadOnly;
+        run.tmpfs_mb = lang.run_tmpfs_mb;
+        run.limits = base;
+        if (t.time_ms) {
+            run.limits.time_ms = *t.time_ms;
+            if (!request.limits.cpu_ms) run.limits.cpu_ms = *t.time_ms;
+        }
+        if (t.memory_mb) run.limits.memory_mb = *t.memory_mb;
+        // A test's output must be compared whole: without an explicit limit
+        // it may print up to twice its expected output.
+        if (!request.limits.output_bytes && t.expected_output) {
+            const int64_t wanted = 2 * static_cast<int64_t>(t.expected_output->size()) + 1024;
+            run.limits.output_bytes = std::max(base.output_bytes, std::min(wanted, request.max_output_bytes));
+        }
+        run.stdin_data = t.stdin_data;
+        run.cancel = request.cancel;
+        RunOutcome outcome = box.run(run);
+        if (outcome.cancelled) {
+            result.cancelled = true;
+            result.run.message = "cancelled";
+            return;
+        }
+        StepResult step = judge(outcome, run.limits);
+
+        if (step.verdict == Verdict::OK && t.expected_output) {
+            if (checker.kind != CheckerKind::Program) {
+                CheckResult c = compare_output(checker, *t.expected_output, step.stdout_data);
+                if (!c.accepted) {
+                    step.verdict = Verdict::WrongAnswer;
+                    step.message = c.message;
+                }
+            } else {
+                RunPolicy check;
+                try {
+                    checker_dir->replace_file(kCheckerInput, t.stdin_data);
+                    checker_dir->replace_file(kCheckerActual, step.stdout_data);
+                    checker_dir->replace_file(kCheckerExpected, *t.expected_output);
+                } catch (const std::exception& e) {
+                    step.verdict = Verdict::InternalError;
+                    step.message = std::string("writing the checker's files: ") + e.what();
+                }
+                if (step.verdict == Verdict::OK) {
+                    check.argv = checker_lang->run;
+                    check.argv.insert(check.argv.end(), {kCheckerInput, kCheckerActual, kCheckerExpected});
+                    check.env = environment_for(*checker_lang);
+                    check.work_dir = checker_dir->path();
+                    check.work_access = WorkDirAccess::ReadOnly;
+                    check.tmpfs_mb = checker_lang->run_tmpfs_mb;
+                    check.limits = run_limits(*checker_lang, JobRequest{});
+                    check.limits = checker.limits.apply(check.limits);
+                    if (checker.limits.time_ms && !checker.limits.cpu_ms) check.limits.cpu_ms = check.limits.time_ms;
+                    check.cancel = request.cancel;
+                    RunOutcome checked = box.run(check);
+                    if (checked.cancelled) {
+                        result.cancelled = true;
+                        result.run.message = "cancelled";
+                        return;
+                    }
+                    StepResult verdict = judge(checked, check.limits);
+                    std::string said = verdict.stdout_data + verdict.stderr_data;
+                    truncate_to(said, 1024);
+                    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+                    if (verdict.verdict == Verdict::InternalError) {
+                        step.verdict = Verdict::InternalError;
+                        step.message = "running the checker: " + verdict.message;
+                    } else if (verdict.verdict == Verdict::OK) {
+                        step.message = said;  // a checker may comment on an accepted answer
+                    } else if (verdict.verdict == Verdict::RuntimeError && verdict.exit_code &&
+                               (*verdict.exit_code == 1 || *verdict.exit_code == 2)) {
+                        step.verdict = Verdict::WrongAnswer;
+                        step.message = said.empty() ? "the checker rejected the output" : said;
+                    } else {
+                        step.verdict = Verdict::CheckerError;
+                        step.message = "the checker failed (" + verdict.message + ")" + (said.empty() ? "" : ": " + said);
+                    }
+                }
+            }
+        }
+
+        tr.output_truncated = truncate_to(step.stdout_data, kTestOutputKeepBytes);
+        tr.output_truncated = truncate_to(step.stderr_data, kTestOutputKeepBytes) || tr.output_truncated;
+        result.run.time_ms += step.time_ms;
+        result.run.cpu_ms += step.cpu_ms;
+        result.run.memory_kb = std::max(result.run.memory_kb, step.memory_kb);
+        tr.result = std::move(step);
+        result.tests.push_back(tr);
+        if (request.on_test) request.on_test(result.tests.back(), i, total);
+
+        if (tr.result.verdict == Verdict::InternalError) {
+            // The engine failed: the whole job is retried, so stop here.
+            const StepResult totals = result.run;
+            result.run = tr.result;
+            result.run.message = "test '" + t.name + "': " + tr.result.message;
+            result.run.time_ms = totals.time_ms;
+            result.run.cpu_ms = totals.cpu_ms;
+            result.run.memory_kb = totals.memory_kb;
+            result.failed_test = t.name;
+            return;
+        }
+        if (tr.result.verdict != Verdict::OK && !failed) {
+            failed = true;
+            failed_index = i;
+            result.failed_test = t.name;
+        }
+    }
+
+    const StepResult totals = result.run;
+    if (failed) {
+        const TestResult& first = result.tests[failed_index];
+        result.run = first.result;
+        result.run.message = "test '" + first.name + "': " + first.result.message;
+    } else {
+        result.run = StepResult{};
+        result.run.verdict = Verdict::OK;
+        result.run.exit_code = 0;
+    }
+    result.run.time_ms = totals.time_ms;
+    result.run.cpu_ms = totals.cpu_ms;
+    result.run.memory_kb = totals.memory_kb;
 }
 
 }  // namespace execd

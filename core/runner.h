@@ -55,6 +55,13 @@ public:
     uint64_t compile_steps() const noexcept { return compile_steps_; }
 
 private:
+    struct Prepared;
+    // Writes `files`, then compiles them (or takes the artifact from the
+    // cache): the directory the program's runs mount at /box.
+    Prepared prepare(const Language& language, const std::vector<SourceFile>& files, Box& box,
+                     const std::atomic<bool>* cancel, const std::string& field);
+    void run_tests(const Language& language, const JobRequest& request, const std::string& dir, Box& box,
+                   JobResult& result);
     Sandbox& sandbox_;
     const Registry& registry_;
     CompileCache* cache_;

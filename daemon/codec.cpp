@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api_error.h"
+#include "checker.h"
 #include "util/files.h"
 
 namespace execd::api {
@@ -116,6 +117,23 @@ Poco::JSON::Object::Ptr completed_job_json(const JobResult& r, Encoding e) {
         Poco::JSON::Object::Ptr c = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
         put_step(*c, *r.compile, e);
         o->set("compile", c);
+        o->set("cached", r.cached);
+    }
+    if (!r.tests.empty()) {
+        if (!r.failed_test.empty()) o->set("failedTest", encode(r.failed_test, Encoding::Utf8));
+        int64_t passed = 0;
+        Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
+        for (const auto& t : r.tests) {
+            Poco::JSON::Object::Ptr to = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            to->set("name", encode(t.name, Encoding::Utf8));
+            put_step(*to, t.result, e);
+            if (!t.result.message.empty()) to->set("message", encode(t.result.message, Encoding::Utf8));
+            if (t.output_truncated) to->set("outputTruncated", true);
+            if (t.result.verdict == Verdict::OK) ++passed;
+            tests->add(to);
+        }
+        o->set("testsPassed", passed);
+        o->set("tests", tests);
     }
     if (e == Encoding::Base64) o->set("encoding", std::string("base64"));
     return o;
@@ -232,6 +250,183 @@ std::string error_json(const std::string& code, const std::string& message, cons
     return stringify(outer);
 }
 
+namespace {
+
+// A submitted file name: one directory level at most ("lib/util.c"), each
+// part a safe name (no "..", no NUL), no backslash.
+bool valid_submitted_name(const std::string& name) {
+    if (name.find('\\') != std::string::npos) return false;
+    const auto slash = name.find('/');
+    if (slash == std::string::npos) return is_safe_file_name(name);
+    return is_safe_file_name(name.substr(0, slash)) && is_safe_file_name(name.substr(slash + 1));
+}
+
+const Poco::JSON::Array& want_array(const Var& v, const std::string& field, const std::string& of) {
+    if (v.type() != typeid(Poco::JSON::Array::Ptr)) bad(field, "'" + field + "' must be an array of " + of);
+    return *v.extract<Poco::JSON::Array::Ptr>();
+}
+
+const Object& want_object(const Var& v, const std::string& field, const std::string& what) {
+    if (v.type() != typeid(Object::Ptr)) bad(field, "'" + field + "' must be an object " + what);
+    return *v.extract<Object::Ptr>();
+}
+
+void reject_unknown(const Object& o, const std::set<std::string>& known, const std::string& where) {
+    for (const auto& name : o.getNames())
+        if (!known.count(name)) {
+            const std::string field = where.empty() ? name : where + "." + name;
+            bad(field, "unknown field '" + printable(name) + "'" + (where.empty() ? "" : " in " + where));
+        }
+}
+
+std::vector<SourceFile> parse_files(const Var& v, const std::string& field, const Language& lang, Encoding encoding,
+                                    const daemon::Maxima& max, int64_t& total) {
+    const auto& arr = want_array(v, field, "{name, content} objects");
+    if (arr.size() == 0) bad(field, "'" + field + "' must not be empty");
+    if (static_cast<int64_t>(arr.size()) > max.files)
+        bad(field, "'" + field + "' may hold at most " + std::to_string(max.files) + " entries");
+    std::vector<SourceFile> files;
+    std::set<std::string> names;
+    bool has_entry = false;
+    for (size_t i = 0; i < arr.size(); ++i) {
+        const std::string where = field + "[" + std::to_string(i) + "]";
+        const Object& f = want_object(arr.get(static_cast<unsigned>(i)), where, "with name and content");
+        reject_unknown(f, {"name", "content"}, where);
+        if (!f.has("name") || !f.has("content")) bad(where, "'" + where + "' needs name and content");
+        SourceFile sf;
+        sf.name = want_string(f.get("name"), where + ".name");
+        if (!valid_submitted_name(sf.name))
+            bad(where + ".name", "file name '" + printable(sf.name) +
+                                     "' is not allowed (one directory level at most; no '..', '\\' or NUL)");
+        if (!names.insert(sf.name).second) bad(where + ".name", "file name '" + sf.name + "' appears twice");
+        sf.content = decode(want_string(f.get("content"), where + ".content"), encoding, where + ".content");
+        total += static_cast<int64_t>(sf.content.size());
+        if (sf.name == lang.source) has_entry = true;
+        files.push_back(std::move(sf));
+    }
+    // A file and a directory of the same name cannot both exist in /box.
+    for (const auto& f : files) {
+        const auto slash = f.name.find('/');
+        if (slash != std::string::npos && names.count(f.name.substr(0, slash)))
+            bad(field, "'" + f.name.substr(0, slash) + "' is both a file and a directory");
+    }
+    if (!has_entry) bad(field, "one file must be named '" + lang.source + "', the entry point for " + lang.id);
+    return files;
+}
+
+std::optional<int64_t> bounded(const Object& o, const char* key, const std::string& field, int64_t maximum) {
+    if (!o.has(key)) return std::nullopt;
+    int64_t v = want_integer(o.get(key), field);
+    if (v < 1) bad(field, "'" + field + "' must be at least 1");
+    if (v > maximum)
+        bad(field, "'" + field + "' must be at most " + std::to_string(maximum) + " (the operator's maximum)");
+    return v;
+}
+
+double want_tolerance(const Var& v, const std::string& field) {
+    if (!v.isNumeric() || v.isBoolean()) bad(field, "'" + field + "' must be a number");
+    double d = v.convert<double>();
+    if (!(d >= 0) || d > 1e300) bad(field, "'" + field + "' must be a non-negative finite number");
+    return d;
+}
+
+CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encoding, const daemon::Maxima& max) {
+    const Object& c = want_object(v, "checker", "such as {\"type\": \"tokens\"}");
+    reject_unknown(c, {"type", "absTolerance", "relTolerance", "language", "code", "files", "timeoutMs", "memoryMb"},
+                   "checker");
+    CheckerSpec spec;
+    if (!c.has("type")) bad("checker.type", "'checker.type' is required");
+    const std::string type = want_string(c.get("type"), "checker.type");
+    auto kind = checker_kind_from_name(type);
+    if (!kind)
+        bad("checker.type", "'checker.type' must be one of exact, lines, tokens, float, program (not '" +
+                                printable(type) + "')");
+    spec.kind = *kind;
+    const bool tolerant = spec.kind == CheckerKind::Float, program = spec.kind == CheckerKind::Program;
+    for (const char* k : {"absTolerance", "relTolerance"})
+        if (c.has(k) && !tolerant) bad(std::string("checker.") + k, std::string("'") + k + "' is only for type float");
+    for (const char* k : {"language", "code", "files", "timeoutMs", "memoryMb"})
+        if (c.has(k) && !program) bad(std::string("checker.") + k, std::string("'") + k + "' is only for type program");
+    if (c.has("absTolerance")) spec.abs_tolerance = want_tolerance(c.get("absTolerance"), "checker.absTolerance");
+    if (c.has("relTolerance")) spec.rel_tolerance = want_tolerance(c.get("relTolerance"), "checker.relTolerance");
+    if (program) {
+        if (!c.has("language")) bad("checker.language", "a program checker needs 'language'");
+        const std::string language = want_string(c.get("language"), "checker.language");
+        const Language* lang = registry.find(language);
+        if (!lang) bad("checker.language", "unknown checker language '" + printable(language) + "'");
+        if (!lang->usable()) bad("checker.language", "language '" + lang->id + "' is not installed on this host");
+        spec.language = lang->id;
+        if (c.has("code") == c.has("files"))
+            bad("checker.code", "a program checker needs exactly one of 'code' and 'files'");
+        int64_t total = 0;
+        if (c.has("code")) {
+            spec.code = decode(want_string(c.get("code"), "checker.code"), encoding, "checker.code");
+            total = static_cast<int64_t>(spec.code.size());
+        } else {
+            spec.files = parse_files(c.get("files"), "checker.files", *lang, encoding, max, total);
+            for (const auto& f : spec.files)
+                if (f.name == "input.txt" || f.name == "actual.txt" || f.name == "expected.txt")
+                    bad("checker.files", "'" + f.name + "' is reserved for the data the checker is given");
+        }
+        if (total > max.code_bytes)
+            bad("checker.code", "the checker is " + std::to_string(total) + " bytes; the maximum is " +
+                                    std::to_string(max.code_bytes));
+        spec.limits.time_ms = bounded(c, "timeoutMs", "checker.timeoutMs", max.time_ms);
+        spec.limits.memory_mb = bounded(c, "memoryMb", "checker.memoryMb", max.memory_mb);
+    }
+    return spec;
+}
+
+std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const daemon::Maxima& max) {
+    const auto& arr = want_array(v, "tests", "test objects");
+    if (arr.size() == 0) bad("tests", "'tests' must not be empty");
+    if (static_cast<int64_t>(arr.size()) > max.tests)
+        bad("tests", "'tests' holds " + std::to_string(arr.size()) + " tests; the maximum is " +
+                         std::to_string(max.tests) + " per job");
+    std::vector<TestCase> tests;
+    std::set<std::string> names;
+    for (size_t i = 0; i < arr.size(); ++i) {
+        const std::string where = "tests[" + std::to_string(i) + "]";
+        const Object& t = want_object(arr.get(static_cast<unsigned>(i)), where, "such as {\"stdin\", \"expectedOutput\"}");
+        reject_unknown(t, {"name", "stdin", "expectedOutput", "args", "timeoutMs", "memoryMb"}, where);
+        TestCase tc;
+        tc.name = t.has("name") ? want_string(t.get("name"), where + ".name") : std::to_string(i + 1);
+        if (tc.name.empty() || tc.name.size() > 200 || printable(tc.name) != tc.name)
+            bad(where + ".name", "a test name must be 1 to 200 printable characters");
+        if (!names.insert(tc.name).second) bad(where + ".name", "test name '" + tc.name + "' appears twice");
+        if (t.has("stdin")) {
+            tc.stdin_data = decode(want_string(t.get("stdin"), where + ".stdin"), encoding, where + ".stdin");
+            if (static_cast<int64_t>(tc.stdin_data.size()) > max.stdin_bytes)
+                bad(where + ".stdin", "'" + where + ".stdin' is larger than the maximum of " +
+                                          std::to_string(max.stdin_bytes) + " bytes");
+        }
+        if (t.has("expectedOutput")) {
+            tc.expected_output =
+                decode(want_string(t.get("expectedOutput"), where + ".expectedOutput"), encoding, where + ".expectedOutput");
+            if (static_cast<int64_t>(tc.expected_output->size()) > max.output_bytes)
+                bad(where + ".expectedOutput", "'" + where + ".expectedOutput' is " +
+                                                   std::to_string(tc.expected_output->size()) +
+                                                   " bytes; the output maximum is " + std::to_string(max.output_bytes));
+        }
+        if (t.has("args")) {
+            const auto& args = want_array(t.get("args"), where + ".args", "strings");
+            if (static_cast<int64_t>(args.size()) > max.args)
+                bad(where + ".args", "'" + where + ".args' may hold at most " + std::to_string(max.args) + " entries");
+            for (size_t k = 0; k < args.size(); ++k) {
+                std::string a = want_string(args.get(static_cast<unsigned>(k)), where + ".args");
+                if (a.find('\0') != std::string::npos) bad(where + ".args", "arguments may not contain NUL");
+                tc.args.push_back(std::move(a));
+            }
+        }
+        tc.time_ms = bounded(t, "timeoutMs", where + ".timeoutMs", max.time_ms);
+        tc.memory_mb = bounded(t, "memoryMb", where + ".memoryMb", max.memory_mb);
+        tests.push_back(std::move(tc));
+    }
+    return tests;
+}
+
+}  // namespace
+
 Submission parse_submission(const std::string& body, const Registry& registry, const daemon::Maxima& max) {
     Var root;
     try {
@@ -245,11 +440,10 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
     if (root.type() != typeid(Object::Ptr)) throw ApiError(400, "invalid_json", "the body must be a JSON object");
     const Object& o = *root.extract<Object::Ptr>();
 
-    static const std::set<std::string> known{"language", "code",  "files",   "stdin",       "args",
-                                             "priority", "timeoutMs", "cpuMs", "memoryMb",  "pids",
-                                             "outputBytes", "encoding", "metadata"};
-    for (const auto& name : o.getNames())
-        if (!known.count(name)) bad(name, "unknown field '" + name + "'");
+    reject_unknown(o,
+                   {"language", "code", "files", "stdin", "args", "priority", "timeoutMs", "cpuMs", "memoryMb", "pids",
+                    "outputBytes", "encoding", "metadata", "tests", "checker", "stopOnFailure"},
+                   "");
 
     Submission s;
     if (o.has("encoding")) {
@@ -271,33 +465,7 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
         s.request.code = decode(want_string(o.get("code"), "code"), s.encoding, "code");
         total = static_cast<int64_t>(s.request.code.size());
     } else {
-        Var files = o.get("files");
-        if (files.type() != typeid(Poco::JSON::Array::Ptr)) bad("files", "'files' must be an array");
-        const auto& arr = *files.extract<Poco::JSON::Array::Ptr>();
-        if (arr.size() == 0) bad("files", "'files' must not be empty");
-        if (static_cast<int64_t>(arr.size()) > max.files)
-            bad("files", "'files' may hold at most " + std::to_string(max.files) + " entries");
-        std::set<std::string> names;
-        bool has_entry = false;
-        for (size_t i = 0; i < arr.size(); ++i) {
-            const std::string where = "files[" + std::to_string(i) + "]";
-            Var item = arr.get(static_cast<unsigned>(i));
-            if (item.type() != typeid(Object::Ptr)) bad(where, "'" + where + "' must be an object with name and content");
-            const Object& f = *item.extract<Object::Ptr>();
-            for (const auto& n : f.getNames())
-                if (n != "name" && n != "content") bad(where + "." + n, "unknown field '" + n + "' in " + where);
-            if (!f.has("name") || !f.has("content")) bad(where, "'" + where + "' needs name and content");
-            SourceFile sf;
-            sf.name = want_string(f.get("name"), where + ".name");
-            if (!is_safe_file_name(sf.name) || sf.name.find('\\') != std::string::npos)
-                bad(where + ".name", "file name '" + printable(sf.name) + "' is not allowed (no '/', '..' or NUL)");
-            if (!names.insert(sf.name).second) bad(where + ".name", "file name '" + sf.name + "' appears twice");
-            sf.content = decode(want_string(f.get("content"), where + ".content"), s.encoding, where + ".content");
-            total += static_cast<int64_t>(sf.content.size());
-            if (sf.name == lang->source) has_entry = true;
-            s.request.files.push_back(std::move(sf));
-        }
-        if (!has_entry) bad("files", "one file must be named '" + lang->source + "', the entry point for " + lang->id);
+        s.request.files = parse_files(o.get("files"), "files", *lang, s.encoding, max, total);
     }
     if (total > max.code_bytes)
         bad(has_code ? "code" : "files", "the code is " + std::to_string(total) + " bytes; the maximum is " +
@@ -329,6 +497,20 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
     s.request.limits.memory_mb = limit(o, "memoryMb", max.memory_mb);
     s.request.limits.pids = limit(o, "pids", max.pids);
     s.request.limits.output_bytes = limit(o, "outputBytes", max.output_bytes);
+    if (o.has("tests")) {
+        if (o.has("stdin")) bad("stdin", "with 'tests', stdin is given per test (tests[i].stdin)");
+        s.request.tests = parse_tests(o.get("tests"), s.encoding, max);
+        s.request.max_output_bytes = max.output_bytes;
+    }
+    if (o.has("checker")) {
+        if (!o.has("tests")) bad("checker", "'checker' needs 'tests' to check");
+        s.request.checker = parse_checker(o.get("checker"), registry, s.encoding, max);
+    }
+    if (o.has("stopOnFailure")) {
+        if (!o.get("stopOnFailure").isBoolean()) bad("stopOnFailure", "'stopOnFailure' must be true or false");
+        if (!o.has("tests")) bad("stopOnFailure", "'stopOnFailure' needs 'tests'");
+        s.request.stop_on_failure = o.get("stopOnFailure").extract<bool>();
+    }
     if (o.has("metadata")) {
         Var m = o.get("metadata");
         if (m.type() != typeid(Object::Ptr)) bad("metadata", "'metadata' must be an object");
@@ -367,6 +549,42 @@ std::string request_to_json(const Submission& s) {
     put("outputBytes", r.limits.output_bytes);
     o->set("priority", s.priority);
     o->set("encoding", std::string(s.encoding == Encoding::Base64 ? "base64" : "utf8"));
+    if (!r.tests.empty()) {
+        Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
+        for (const auto& t : r.tests) {
+            Object::Ptr to = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            to->set("name", base64_encode(t.name));
+            to->set("stdin", base64_encode(t.stdin_data));
+            if (t.expected_output) to->set("expectedOutput", base64_encode(*t.expected_output));
+            Poco::JSON::Array::Ptr targs = new Poco::JSON::Array;
+            for (const auto& a : t.args) targs->add(base64_encode(a));
+            to->set("args", targs);
+            if (t.time_ms) to->set("timeMs", *t.time_ms);
+            if (t.memory_mb) to->set("memoryMb", *t.memory_mb);
+            tests->add(to);
+        }
+        o->set("tests", tests);
+        o->set("stopOnFailure", r.stop_on_failure);
+        o->set("maxOutputBytes", r.max_output_bytes);
+        const CheckerSpec& c = r.checker;
+        Object::Ptr co = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        co->set("type", std::string(checker_kind_name(c.kind)));
+        co->set("absTolerance", c.abs_tolerance);
+        co->set("relTolerance", c.rel_tolerance);
+        co->set("language", c.language);
+        co->set("code", base64_encode(c.code));
+        Poco::JSON::Array::Ptr cfiles = new Poco::JSON::Array;
+        for (const auto& f : c.files) {
+            Object::Ptr fo = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            fo->set("name", base64_encode(f.name));
+            fo->set("content", base64_encode(f.content));
+            cfiles->add(fo);
+        }
+        co->set("files", cfiles);
+        if (c.limits.time_ms) co->set("timeMs", *c.limits.time_ms);
+        if (c.limits.memory_mb) co->set("memoryMb", *c.limits.memory_mb);
+        o->set("checker", co);
+    }
     return stringify(o);
 }
 
@@ -401,9 +619,167 @@ Submission request_from_json(const std::string& json) {
         s.request.limits.output_bytes = get("outputBytes");
         s.priority = o.getValue<int>("priority");
         s.encoding = o.getValue<std::string>("encoding") == "base64" ? Encoding::Base64 : Encoding::Utf8;
+        if (o.has("tests")) {
+            const auto& tests = *o.getArray("tests");
+            for (size_t i = 0; i < tests.size(); ++i) {
+                const auto& t = *tests.getObject(static_cast<unsigned>(i));
+                TestCase tc;
+                tc.name = b64(t.get("name"));
+                tc.stdin_data = b64(t.get("stdin"));
+                if (t.has("expectedOutput")) tc.expected_output = b64(t.get("expectedOutput"));
+                const auto& targs = *t.getArray("args");
+                for (size_t k = 0; k < targs.size(); ++k) tc.args.push_back(b64(targs.get(static_cast<unsigned>(k))));
+                if (t.has("timeMs")) tc.time_ms = t.getValue<int64_t>("timeMs");
+                if (t.has("memoryMb")) tc.memory_mb = t.getValue<int64_t>("memoryMb");
+                s.request.tests.push_back(std::move(tc));
+            }
+            s.request.stop_on_failure = o.getValue<bool>("stopOnFailure");
+            s.request.max_output_bytes = o.getValue<int64_t>("maxOutputBytes");
+            const auto& c = *o.getObject("checker");
+            auto kind = checker_kind_from_name(c.getValue<std::string>("type"));
+            if (!kind) throw std::runtime_error("unknown checker type in a stored request");
+            CheckerSpec& spec = s.request.checker;
+            spec.kind = *kind;
+            spec.abs_tolerance = c.getValue<double>("absTolerance");
+            spec.rel_tolerance = c.getValue<double>("relTolerance");
+            spec.language = c.getValue<std::string>("language");
+            spec.code = b64(c.get("code"));
+            const auto& cfiles = *c.getArray("files");
+            for (size_t k = 0; k < cfiles.size(); ++k) {
+                const auto& f = *cfiles.getObject(static_cast<unsigned>(k));
+                spec.files.push_back(SourceFile{b64(f.get("name")), b64(f.get("content"))});
+            }
+            if (c.has("timeMs")) spec.limits.time_ms = c.getValue<int64_t>("timeMs");
+            if (c.has("memoryMb")) spec.limits.memory_mb = c.getValue<int64_t>("memoryMb");
+        }
         return s;
     } catch (const Poco::Exception& e) {
         throw std::runtime_error("corrupt stored request: " + e.displayText());
+    }
+}
+
+// ------------------------------------------------------------- clients
+
+std::string submission_body(const JobRequest& r, Encoding e) {
+    Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    auto enc = [&](const std::string& text) { return encode(text, e); };
+    auto files_json = [&](const std::vector<SourceFile>& files) {
+        Poco::JSON::Array::Ptr arr = new Poco::JSON::Array;
+        for (const auto& f : files) {
+            Object::Ptr fo = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            fo->set("name", f.name);
+            fo->set("content", enc(f.content));
+            arr->add(fo);
+        }
+        return arr;
+    };
+    auto strings = [](const std::vector<std::string>& items) {
+        Poco::JSON::Array::Ptr arr = new Poco::JSON::Array;
+        for (const auto& a : items) arr->add(a);
+        return arr;
+    };
+    o->set("language", r.language);
+    if (r.files.empty())
+        o->set("code", enc(r.code));
+    else
+        o->set("files", files_json(r.files));
+    if (!r.stdin_data.empty()) o->set("stdin", enc(r.stdin_data));
+    if (!r.args.empty()) o->set("args", strings(r.args));
+    auto put = [&](Object& target, const char* k, const std::optional<int64_t>& v) {
+        if (v) target.set(k, *v);
+    };
+    put(*o, "timeoutMs", r.limits.time_ms);
+    put(*o, "cpuMs", r.limits.cpu_ms);
+    put(*o, "memoryMb", r.limits.memory_mb);
+    put(*o, "pids", r.limits.pids);
+    put(*o, "outputBytes", r.limits.output_bytes);
+    if (!r.tests.empty()) {
+        Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
+        for (const auto& t : r.tests) {
+            Object::Ptr to = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            to->set("name", t.name);
+            if (!t.stdin_data.empty()) to->set("stdin", enc(t.stdin_data));
+            if (t.expected_output) to->set("expectedOutput", enc(*t.expected_output));
+            if (!t.args.empty()) to->set("args", strings(t.args));
+            put(*to, "timeoutMs", t.time_ms);
+            put(*to, "memoryMb", t.memory_mb);
+            tests->add(to);
+        }
+        o->set("tests", tests);
+        if (r.stop_on_failure) o->set("stopOnFailure", true);
+        const CheckerSpec& c = r.checker;
+        Object::Ptr co = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        co->set("type", std::string(checker_kind_name(c.kind)));
+        if (c.kind == CheckerKind::Float) {
+            co->set("absTolerance", c.abs_tolerance);
+            co->set("relTolerance", c.rel_tolerance);
+        }
+        if (c.kind == CheckerKind::Program) {
+            co->set("language", c.language);
+            if (c.files.empty())
+                co->set("code", enc(c.code));
+            else
+                co->set("files", files_json(c.files));
+            put(*co, "timeoutMs", c.limits.time_ms);
+            put(*co, "memoryMb", c.limits.memory_mb);
+        }
+        o->set("checker", co);
+    }
+    if (e == Encoding::Base64) o->set("encoding", std::string("base64"));
+    return stringify(o);
+}
+
+namespace {
+
+StepResult step_from_json(const Object& o, Encoding e) {
+    auto text = [&](const char* k, Encoding how) -> std::string {
+        if (!o.has(k) || o.get(k).isEmpty()) return {};
+        std::string v = o.getValue<std::string>(k);
+        if (how == Encoding::Utf8) return v;
+        auto bytes = base64_decode(v);
+        if (!bytes) throw std::runtime_error(std::string("'") + k + "' is not valid base64");
+        return *bytes;
+    };
+    StepResult r;
+    auto verdict = verdict_from_name(o.getValue<std::string>("verdict"));
+    if (!verdict) throw std::runtime_error("unknown verdict '" + o.getValue<std::string>("verdict") + "'");
+    r.verdict = *verdict;
+    r.stdout_data = text("stdout", e);
+    r.stderr_data = text("stderr", e);
+    if (o.has("exitCode") && !o.get("exitCode").isEmpty()) r.exit_code = o.getValue<int>("exitCode");
+    if (o.has("timeMs")) r.time_ms = o.getValue<int64_t>("timeMs");
+    if (o.has("cpuMs")) r.cpu_ms = o.getValue<int64_t>("cpuMs");
+    if (o.has("memoryKb")) r.memory_kb = o.getValue<int64_t>("memoryKb");
+    r.message = text("message", Encoding::Utf8);
+    return r;
+}
+
+}  // namespace
+
+JobResult job_result_from_json(const Object& job) {
+    try {
+        const Encoding e =
+            job.has("encoding") && job.getValue<std::string>("encoding") == "base64" ? Encoding::Base64 : Encoding::Utf8;
+        JobResult r;
+        r.language = job.has("language") ? job.getValue<std::string>("language") : "";
+        r.run = step_from_json(job, e);
+        if (job.has("compile")) r.compile = step_from_json(*job.getObject("compile"), e);
+        if (job.has("cached")) r.cached = job.getValue<bool>("cached");
+        if (job.has("failedTest")) r.failed_test = job.getValue<std::string>("failedTest");
+        if (job.has("tests")) {
+            const auto& tests = *job.getArray("tests");
+            for (size_t i = 0; i < tests.size(); ++i) {
+                const auto& t = *tests.getObject(static_cast<unsigned>(i));
+                TestResult tr;
+                tr.name = t.getValue<std::string>("name");
+                tr.result = step_from_json(t, e);
+                tr.output_truncated = t.has("outputTruncated") && t.getValue<bool>("outputTruncated");
+                r.tests.push_back(std::move(tr));
+            }
+        }
+        return r;
+    } catch (const Poco::Exception& ex) {
+        throw std::runtime_error("the server's result is not in the expected shape: " + ex.displayText());
     }
 }
 

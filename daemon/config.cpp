@@ -103,7 +103,7 @@ void load_config_file(const std::string& path, Config& c) {
     } catch (const std::exception& e) {
         throw std::runtime_error(path + ": " + e.what());
     }
-    const std::set<std::string> sections{"server", "redis", "paths", "workers", "jobs", "limits"};
+    const std::set<std::string> sections{"server", "redis", "paths", "workers", "jobs", "limits", "cache"};
     for (const auto& [key, value] : root.as_table())
         if (!sections.count(key)) fail(path, value, "unknown section [" + key + "]");
     {
@@ -141,6 +141,11 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
         s.get("queue_max", c.queue_max, 1, int64_t{1} << 32);
     }
+    {
+        Section s(path, root, "cache");
+        s.get("dir", c.cache_dir);
+        s.get("max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
+    }
     if (root.as_table().count("limits")) {
         const toml::value& limits = root.as_table().at("limits");
         Section outer(path, limits, "max");
@@ -154,6 +159,7 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("stdin_bytes", c.maxima.stdin_bytes, 0, int64_t{1} << 32);
         s.get("files", c.maxima.files, 1, 4096);
         s.get("args", c.maxima.args, 0, 4096);
+        s.get("tests", c.maxima.tests, 1, 100000);
         for (const auto& [key, value] : limits.as_table())
             if (key != "max") fail(path, value, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");
     }

@@ -20,6 +20,7 @@ struct Maxima {
     int64_t stdin_bytes = 16 << 20;
     int64_t files = 64;
     int64_t args = 64;
+    int64_t tests = 500;               // tests in one job
 };
 
 struct Config {
@@ -32,6 +33,8 @@ struct Config {
     std::string key_prefix = "execd:";
     std::string state_dir = "/var/lib/execd";
     std::string sandbox_dir = "/run/execd";
+    std::string cache_dir;                     // compile cache; empty = <sandbox_dir>/cache
+    int64_t cache_max_mb = 512;                // 0 turns the compile cache off
     std::string languages;                     // registry file; empty = /etc/execd/languages.toml or built-in
     Role role = Role::All;
     int workers = 0;                           // 0 = one per CPU

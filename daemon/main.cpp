@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
     flag("--redis", config.redis_url, "redis://host:port or unix:///path (default: a private redis-server)");
     flag("--state-dir", config.state_dir, "State directory (private Redis data) (default /var/lib/execd)");
     flag("--sandbox-dir", config.sandbox_dir, "Sandbox state directory (default /run/execd)");
+    flag("--cache-dir", config.cache_dir, "Compile cache directory (default <sandbox dir>/cache)");
+    flag("--cache-mb", config.cache_max_mb, "Compile cache size cap in MB; 0 turns it off (default 512)");
     flag("--languages", config.languages, "Language registry file");
     flag("--workers", config.workers, "Worker threads (default: one per CPU)");
     flag("--lease-ms", config.lease_ms, "Lease of a running job before another node takes it over");
@@ -161,12 +163,20 @@ int main(int argc, char** argv) {
         // The sandbox first, while this is the only thread: it moves the
         // process into a private mount namespace, which threads made later share.
         std::unique_ptr<Sandbox> sandbox;
+        std::unique_ptr<CompileCache> cache;
         if (runs_workers) {
             SandboxConfig sc;
             sc.state_dir = config.sandbox_dir;
             sc.binds = registry.get()->sandbox_binds();
             sandbox = std::make_unique<Sandbox>(sc);
             spdlog::info("{}", sandbox->describe());
+            if (config.cache_max_mb > 0) {
+                CompileCacheConfig cc;
+                cc.dir = config.cache_dir.empty() ? config.sandbox_dir + "/cache" : config.cache_dir;
+                cc.max_bytes = config.cache_max_mb << 20;
+                cache = std::make_unique<CompileCache>(cc);
+                spdlog::info("compile cache: {} (up to {} MB)", cc.dir, config.cache_max_mb);
+            }
         }
         std::unique_ptr<RedisSupervisor> private_redis;
         if (config.redis_url.empty()) {
@@ -190,7 +200,8 @@ int main(int argc, char** argv) {
         std::unique_ptr<WorkerPool> workers;
         if (runs_workers) {
             int n = config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
-            workers = std::make_unique<WorkerPool>(store, *sandbox, registry_fn, metrics, node_name, std::max(1, n));
+            workers = std::make_unique<WorkerPool>(store, *sandbox, cache.get(), registry_fn, metrics, node_name,
+                                                   std::max(1, n));
             workers->start();
             spdlog::info("{} workers started", workers->size());
         }

@@ -28,6 +28,9 @@ struct Metrics {
     std::atomic<uint64_t> http_requests{0};
     std::atomic<uint64_t> submitted{0};
     std::atomic<uint64_t> rejected{0};
+    std::atomic<uint64_t> compile_steps{0};       // compiler runs (a job with a checker program may have two)
+    std::atomic<uint64_t> compile_cache_hits{0};  // jobs whose program came from the compile cache
+    std::atomic<uint64_t> tests_run{0};           // test cases finished (Skipped ones included)
     Histogram run_seconds;      // time in the sandbox, per job run on this node
 };
 

@@ -11,9 +11,10 @@ namespace execd::daemon {
 
 using namespace std::chrono;
 
-WorkerPool::WorkerPool(JobStore& store, Sandbox& sandbox, std::function<std::shared_ptr<const Registry>()> registry,
-                       Metrics& metrics, std::string node_name, int workers)
-    : store_(store), sandbox_(sandbox), registry_(std::move(registry)), metrics_(metrics),
+WorkerPool::WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache,
+                       std::function<std::shared_ptr<const Registry>()> registry, Metrics& metrics,
+                       std::string node_name, int workers)
+    : store_(store), sandbox_(sandbox), cache_(cache), registry_(std::move(registry)), metrics_(metrics),
       node_(std::move(node_name)), count_(workers) {}
 
 WorkerPool::~WorkerPool() { drain(0); }
@@ -97,8 +98,11 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         api::Submission sub = api::request_from_json(job.request_json);
         sub.request.cancel = &active->cancel;
         auto registry = registry_();
-        Runner runner(sandbox_, *registry);
+        Runner runner(sandbox_, *registry, cache_);
         JobResult result = runner.run(sub.request, box);
+        metrics_.compile_steps += runner.compile_steps();
+        if (result.cached) ++metrics_.compile_cache_hits;
+        metrics_.tests_run += result.tests.size();
         if (result.cancelled) {
             final_state = JobState::Cancelled;
             result_json = R"({"status":"cancelled"})";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "metrics.h"
+#include "compile_cache.h"
 #include "registry.h"
 #include "sandbox/sandbox.h"
 #include "store.h"
@@ -23,7 +24,8 @@ namespace execd::daemon {
 class WorkerPool {
 public:
     // `registry` is read at the start of each job, so a reload applies to the next one.
-    WorkerPool(JobStore& store, Sandbox& sandbox, std::function<std::shared_ptr<const Registry>()> registry,
+    // `cache` (may be null) keeps compiled artifacts across jobs.
+    WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache, std::function<std::shared_ptr<const Registry>()> registry,
                Metrics& metrics, std::string node_name, int workers);
     ~WorkerPool();
 
@@ -44,6 +46,7 @@ private:
 
     JobStore& store_;
     Sandbox& sandbox_;
+    CompileCache* cache_;
     std::function<std::shared_ptr<const Registry>()> registry_;
     Metrics& metrics_;
     std::string node_;

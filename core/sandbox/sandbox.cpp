@@ -62,18 +62,6 @@ Fd make_empty_netns() {
     return empty;
 }
 
-std::string random_hex(size_t bytes) {
-    unsigned char buf[32];
-    if (bytes > sizeof buf) bytes = sizeof buf;
-    if (::getrandom(buf, bytes, 0) != static_cast<ssize_t>(bytes)) throw_errno("getrandom", std::to_string(bytes));
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < bytes; ++i) {
-        out += digits[buf[i] >> 4];
-        out += digits[buf[i] & 15];
-    }
-    return out;
-}
 
 struct Pipe {
     Fd read, write;
@@ -101,7 +89,7 @@ std::string mount_stage_name(int stage) {
 // ---------------------------------------------------------------- WorkDir
 
 WorkDir::WorkDir(int parent_fd, std::string name, std::string path, uid_t owner)
-    : parent_fd_(parent_fd), name_(std::move(name)), path_(std::move(path)) {
+    : parent_fd_(parent_fd), name_(std::move(name)), path_(std::move(path)), owner_(owner) {
     if (::mkdirat(parent_fd_, name_.c_str(), 0700) != 0) throw_errno("mkdir", path_);
     dir_ = open_dir_at(parent_fd_, name_);
     if (::fchown(dir_.get(), owner, owner) != 0) throw_errno("fchown", path_);
@@ -124,9 +112,22 @@ void WorkDir::add_file(const std::string& name, std::string_view content, unsign
     const std::string sub = name.substr(0, slash), leaf = name.substr(slash + 1);
     if (!is_safe_file_name(sub) || !is_safe_file_name(leaf))
         throw std::invalid_argument("unsafe file name: " + name);
-    if (::mkdirat(dir_.get(), sub.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdirat", sub);
+    const bool made = ::mkdirat(dir_.get(), sub.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) throw_errno("mkdirat", sub);
     Fd subdir = open_dir_at(dir_.get(), sub);
+    // The compile step writes its output next to the sources (javac puts
+    // util/Greeter.class beside util/Greeter.java): the box owns the directory.
+    if (made && ::fchown(subdir.get(), owner_, owner_) != 0) throw_errno("fchown", sub);
     create_file_at(subdir.get(), leaf, content, mode);
+}
+
+void WorkDir::replace_file(const std::string& name, std::string_view content, unsigned mode) {
+    if (!is_safe_file_name(name)) throw std::invalid_argument("unsafe file name: " + name);
+    if (int err = remove_tree_at(dir_.get(), name); err != 0) {
+        errno = err;
+        throw_errno("unlinkat", name);
+    }
+    create_file_at(dir_.get(), name, content, mode);
 }
 
 std::string WorkDir::read_file(const std::string& name, size_t max_bytes) const {

@@ -37,9 +37,16 @@ public:
 
     const std::string& path() const noexcept { return path_; }
 
+    // The directory itself (for *_at work by the owner).
+    int fd() const noexcept { return dir_.get(); }
+
     // Writes a file below the work dir; `name` may hold one directory level
     // ("src/a.c"). Refuses unsafe names and existing entries. Throws.
     void add_file(const std::string& name, std::string_view content, unsigned mode = 0644);
+
+    // Removes `name` (a single component) and writes it anew; for data files
+    // the supervisor swaps between runs. Throws.
+    void replace_file(const std::string& name, std::string_view content, unsigned mode = 0644);
 
     // Reads a regular file the program produced, never through a symlink,
     // up to `max_bytes`. Throws SystemFailure.
@@ -50,6 +57,7 @@ private:
     WorkDir(int parent_fd, std::string name, std::string path, uid_t owner);
     int parent_fd_ = -1;   // the work area, owned by the Sandbox
     std::string name_, path_;
+    uid_t owner_;
     Fd dir_;
     bool moved_from_ = false;
 };

@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <vector>
 
 #include "util/sys_error.h"
@@ -113,6 +115,124 @@ int remove_tree_at(int dirfd, const std::string& name) noexcept {
     ::close(sub);
     if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT && err == 0) err = errno;
     return err;
+}
+
+namespace {
+
+// The names in the directory open at `dirfd` (without "." and ".."), read
+// through a duplicate so the caller's fd keeps its position.
+std::vector<std::string> list_dir(int dirfd) {
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) throw_errno("fcntl", "F_DUPFD");
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        ::close(dup);
+        throw_errno("fdopendir", "");
+    }
+    ::rewinddir(d);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    ::closedir(d);
+    return names;
+}
+
+void copy_file_at(int src_dirfd, int dst_dirfd, const std::string& name, const struct stat& st, int64_t& budget) {
+    if (st.st_size > budget) throw std::length_error("the files pass the size limit");
+    Fd in(::openat(src_dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!in) throw_errno("openat", name);
+    const unsigned mode = (st.st_mode & 0111) ? 0755 : 0644;
+    Fd out(::openat(dst_dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!out) throw_errno("openat", name);
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(in.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read", name);
+        }
+        if (n == 0) break;
+        // The source may grow while we read; the budget still holds.
+        budget -= n;
+        if (budget < 0) throw std::length_error("the files grew past the size limit");
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                throw_errno("write", name);
+            }
+            done += w;
+        }
+    }
+    if (::fchmod(out.get(), mode) != 0) throw_errno("fchmod", name);
+}
+
+void copy_tree(int src_dirfd, int dst_dirfd, int64_t& budget, int depth) {
+    if (depth > 16) throw std::length_error("the directory tree is deeper than 16 levels");
+    for (const auto& name : list_dir(src_dirfd)) {
+        struct stat st {};
+        if (::fstatat(src_dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue;
+            throw_errno("fstatat", name);
+        }
+        if (S_ISREG(st.st_mode)) {
+            copy_file_at(src_dirfd, dst_dirfd, name, st, budget);
+        } else if (S_ISDIR(st.st_mode)) {
+            if (::mkdirat(dst_dirfd, name.c_str(), 0755) != 0) throw_errno("mkdirat", name);
+            Fd from = open_dir_at(src_dirfd, name);
+            Fd to = open_dir_at(dst_dirfd, name);
+            copy_tree(from.get(), to.get(), budget, depth + 1);
+            if (::fchmod(to.get(), 0755) != 0) throw_errno("fchmod", name);
+        }
+        // Symlinks, fifos, sockets and devices are not part of an artifact.
+    }
+}
+
+int64_t tree_bytes(int dirfd, int depth) noexcept {
+    if (depth > 64) return 0;
+    int64_t total = 0;
+    try {
+        for (const auto& name : list_dir(dirfd)) {
+            struct stat st {};
+            if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            if (S_ISREG(st.st_mode)) {
+                total += st.st_size;
+            } else if (S_ISDIR(st.st_mode)) {
+                int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0) continue;
+                total += tree_bytes(sub, depth + 1);
+                ::close(sub);
+            }
+        }
+    } catch (const std::exception&) {
+        // Sizes are advisory (cache accounting); an unreadable part counts as empty.
+    }
+    return total;
+}
+
+}  // namespace
+
+int64_t copy_tree_at(int src_dirfd, int dst_dirfd, int64_t max_bytes) {
+    int64_t budget = max_bytes;
+    copy_tree(src_dirfd, dst_dirfd, budget, 0);
+    return max_bytes - budget;
+}
+
+int64_t tree_bytes_at(int dirfd) noexcept { return tree_bytes(dirfd, 0); }
+
+std::string random_hex(size_t bytes) {
+    unsigned char buf[32];
+    if (bytes > sizeof buf) bytes = sizeof buf;
+    if (::getrandom(buf, bytes, 0) != static_cast<ssize_t>(bytes)) throw_errno("getrandom", std::to_string(bytes));
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < bytes; ++i) {
+        out += digits[buf[i] >> 4];
+        out += digits[buf[i] & 15];
+    }
+    return out;
 }
 
 bool is_safe_file_name(std::string_view name) noexcept {

@@ -3,6 +3,7 @@
 // symbolic link (the class of bug behind CVE-2024-28185 in Judge0).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,24 @@ void create_file_at(int dirfd, const std::string& name, std::string_view data, u
 // symlink. Missing entries are fine. Returns 0 or the first errno met.
 int remove_tree_at(int dirfd, const std::string& name) noexcept;
 
+// Copies the tree below `src_dirfd` into `dst_dirfd` (which should be
+// empty): regular files and directories only, never through a symlink (other
+// entries are skipped). Copies are owned by the caller; directories get 0755
+// and files 0644, or 0755 when any execute bit was set, so no set-id bit or
+// odd mode survives. Throws std::length_error when the files pass
+// `max_bytes` or the tree is deeper than 16 levels, SystemFailure on I/O
+// errors. Returns the bytes copied.
+int64_t copy_tree_at(int src_dirfd, int dst_dirfd, int64_t max_bytes);
+
+// The bytes of the regular files below `dirfd`, never following a symlink.
+int64_t tree_bytes_at(int dirfd) noexcept;
+
 // Whether `name` is a safe single path component for a file in a work dir:
 // non-empty, no '/', no NUL, not "." or "..", at most 255 bytes.
 bool is_safe_file_name(std::string_view name) noexcept;
+
+// `bytes` random bytes (at most 32) as lowercase hex, for unguessable names. Throws SystemFailure.
+std::string random_hex(size_t bytes);
 
 // Reads all of `fd` until EOF. Throws SystemFailure.
 std::string read_all(int fd);

@@ -29,6 +29,15 @@ void metrics(ServerContext& ctx, const Request&, Response& res) {
     line("# HELP execd_http_requests_total HTTP requests served by this node.");
     line("# TYPE execd_http_requests_total counter");
     line("execd_http_requests_total " + std::to_string(ctx.metrics.http_requests.load()));
+    line("# HELP execd_compile_steps_total Compiler runs on this node.");
+    line("# TYPE execd_compile_steps_total counter");
+    line("execd_compile_steps_total " + std::to_string(ctx.metrics.compile_steps.load()));
+    line("# HELP execd_compile_cache_hits_total Jobs on this node whose program came from the compile cache.");
+    line("# TYPE execd_compile_cache_hits_total counter");
+    line("execd_compile_cache_hits_total " + std::to_string(ctx.metrics.compile_cache_hits.load()));
+    line("# HELP execd_tests_total Test cases finished on this node.");
+    line("# TYPE execd_tests_total counter");
+    line("execd_tests_total " + std::to_string(ctx.metrics.tests_run.load()));
     if (ctx.workers_total) {
         line("# HELP execd_workers Worker threads on this node.");
         line("# TYPE execd_workers gauge");

@@ -115,10 +115,16 @@ Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_d
     log_ = dir_ + "/log";
     const std::string port_file = dir_ + "/port";
     std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file};
-    bool has_state = false, has_languages = false;
+    bool has_state = false, has_languages = false, has_cache = false;
     for (const auto& a : args) {
         has_state |= a == "--state-dir";
         has_languages |= a == "--languages";
+        has_cache |= a == "--cache-dir";
+    }
+    // A private compile cache: what one test compiled never hides another's compile.
+    if (!has_cache) {
+        argv.push_back("--cache-dir");
+        argv.push_back(dir_ + "/cache");
     }
     if (!has_languages) {
         argv.push_back("--languages");

@@ -1,0 +1,149 @@
+// exec test SOLUTION --tests DIR: compile the solution once, run it on every
+// NAME.in of DIR, compare with NAME.out, and report (a table, JUnit XML, TAP
+// or JSON). Exit status 0 only when every test passed.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "client.h"
+#include "codec.h"
+#include "common.h"
+#include "report.h"
+#include "testdir.h"
+
+namespace execd::cli {
+namespace {
+
+// Exit statuses of `exec test` (usage errors are kExitUsage).
+constexpr int kExitTestsFailed = 1;
+
+struct TestOptions {
+    RunOptions run;
+    std::string tests_dir;
+    std::string junit_file;
+    std::string suite_name;
+    bool tap = false;
+    bool stop_on_failure = false;
+};
+
+// The request: the solution, the directory's tests and settings, and the
+// command line's limits over the directory's.
+JobRequest build_test_request(const Registry& registry, const TestOptions& opts) {
+    RunOptions run = opts.run;
+    run.read_stdin = false;  // each test has its own stdin
+    JobRequest req = build_request(registry, run);
+    TestSuite suite = load_test_dir(opts.tests_dir, registry);
+    req.tests = std::move(suite.tests);
+    req.checker = std::move(suite.checker);
+    req.stop_on_failure = suite.stop_on_failure || opts.stop_on_failure;
+    auto over = [](std::optional<int64_t>& flag, const std::optional<int64_t>& dir) {
+        if (!flag) flag = dir;
+    };
+    over(req.limits.time_ms, suite.limits.time_ms);
+    over(req.limits.cpu_ms, suite.limits.cpu_ms);
+    over(req.limits.memory_mb, suite.limits.memory_mb);
+    over(req.limits.pids, suite.limits.pids);
+    over(req.limits.output_bytes, suite.limits.output_bytes);
+    return req;
+}
+
+// "[3/5] three  WrongAnswer" on the terminal while tests run; cleared after.
+class ProgressLine {
+public:
+    ProgressLine() : on_(::isatty(2)) {}
+    ~ProgressLine() {
+        if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
+    }
+    void show(const std::string& text) {
+        if (!on_) return;
+        std::cerr << "\r\033[K" << text.substr(0, 100) << std::flush;
+        shown_ = true;
+    }
+
+private:
+    bool on_;
+    bool shown_ = false;
+};
+
+JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRequest& req) {
+    LocalEngine engine = make_local_engine(global, registry);
+    Runner runner(*engine.sandbox, registry, engine.cache.get());
+    ProgressLine progress;
+    progress.show(req.language + ": compiling / starting");
+    size_t failed = 0;
+    req.on_test = [&](const TestResult& t, size_t index, size_t total) {
+        if (t.result.verdict != Verdict::OK) ++failed;
+        progress.show("[" + std::to_string(index + 1) + "/" + std::to_string(total) + "] " + t.name + "  " +
+                      std::string(verdict_name(t.result.verdict)) +
+                      (failed ? "  (" + std::to_string(failed) + " failed)" : ""));
+    };
+    JobResult result = runner.run(req);
+    req.on_test = nullptr;
+    return result;
+}
+
+JobResult run_remote(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
+    ServerClient client(server, global.token);
+    const std::string id = client.submit(api::submission_body(req, api::Encoding::Base64));
+    ProgressLine progress;
+    progress.show("queued on " + server);
+    auto job = client.wait(id, [&](const std::string& state) {
+        progress.show(state + " on " + server + " (" + std::to_string(req.tests.size()) + " tests)");
+    });
+    if (job->has("status") && job->getValue<std::string>("status") == "cancelled")
+        throw std::runtime_error("job " + id + " was cancelled");
+    return api::job_result_from_json(*job);
+}
+
+int test_command(const GlobalOptions& global, const TestOptions& opts) {
+    Registry registry = load_registry(global);
+    JobRequest req = build_test_request(registry, opts);
+    JobResult result;
+    if (auto server = pick_server(global))
+        result = run_remote(global, *server, req);
+    else
+        result = run_local(global, registry, req);
+
+    if (!opts.junit_file.empty()) {
+        std::ofstream out(opts.junit_file, std::ios::binary | std::ios::trunc);
+        const std::string suite = opts.suite_name.empty() ? opts.run.file : opts.suite_name;
+        out << junit_xml(req, result, suite);
+        if (!out.flush()) throw std::runtime_error("cannot write " + opts.junit_file);
+    }
+    if (opts.run.json) {
+        std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
+    } else if (opts.tap) {
+        std::cout << tap(req, result) << std::flush;
+    } else {
+        print_table(std::cout, req, result, ::isatty(1) ? TableColor::Ansi : TableColor::Plain);
+        std::cout.flush();
+    }
+    if (result.run.verdict == Verdict::OK) return 0;
+    if (result.run.verdict == Verdict::InternalError) {
+        print_error("internal error: " + result.run.message);
+        return kExitInternalError;
+    }
+    return kExitTestsFailed;
+}
+
+}  // namespace
+
+void add_test_command(CLI::App& app, GlobalOptions& global) {
+    auto opts = std::make_shared<TestOptions>();
+    CLI::App* cmd = app.add_subcommand("test", "Compile a solution once and run it against a directory of tests");
+    add_job_options(cmd, opts->run);
+    cmd->add_option("-T,--tests", opts->tests_dir, "Directory of NAME.in / NAME.out pairs (and tests.toml)")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    cmd->add_option("--junit", opts->junit_file, "Also write a JUnit XML report to this file");
+    cmd->add_option("--suite", opts->suite_name, "Test suite name in the JUnit report (default: the solution's path)");
+    auto* tap_flag = cmd->add_flag("--tap", opts->tap, "Print TAP version 13 instead of the table");
+    cmd->add_flag("--json", opts->run.json, "Print the result as JSON (the API's shape) instead of the table")
+        ->excludes(tap_flag);
+    cmd->add_flag("-x,--stop-on-failure", opts->stop_on_failure, "Skip the remaining tests after the first failure");
+    cmd->callback([&global, opts]() { throw CLI::RuntimeError(test_command(global, *opts)); });
+}
+
+}  // namespace execd::cli

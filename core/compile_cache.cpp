@@ -1,0 +1,192 @@
+#include "compile_cache.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <vector>
+
+#include "util/files.h"
+#include "util/sys_error.h"
+
+namespace execd {
+namespace {
+
+bool is_key(const std::string& name) {
+    return name.size() == 64 &&
+           std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+struct EntryInfo {
+    std::string name;
+    timespec used{};
+    int64_t bytes = 0;
+};
+
+// Entries in `dirfd` by last use, oldest first.
+std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftovers) {
+    std::vector<EntryInfo> out;
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return out;
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        ::close(dup);
+        return out;
+    }
+    ::rewinddir(d);
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (!is_key(name)) {
+            if (leftovers && (name.rfind("tmp.", 0) == 0 || name.rfind("trash.", 0) == 0)) leftovers->push_back(name);
+            continue;
+        }
+        struct stat st {};
+        if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
+        EntryInfo info{name, st.st_mtim, 0};
+        int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+            info.bytes = tree_bytes_at(sub);
+            ::close(sub);
+        }
+        out.push_back(std::move(info));
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(), [](const EntryInfo& a, const EntryInfo& b) {
+        return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec : a.used.tv_nsec < b.used.tv_nsec;
+    });
+    return out;
+}
+
+}  // namespace
+
+CompileCache::CompileCache(CompileCacheConfig config) : config_(std::move(config)) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.dir, ec);
+    if (ec) {
+        errno = ec.value();
+        throw_errno("mkdir", config_.dir);
+    }
+    dir_ = Fd(::open(config_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir_) throw_errno("open", config_.dir);
+    struct stat st {};
+    if (::fstat(dir_.get(), &st) != 0) throw_errno("fstat", config_.dir);
+    // Entries are mounted into boxes by path: nobody but root may plant or
+    // swap one, and boxes may not list the directory.
+    if (st.st_uid != 0 || (st.st_mode & 0022)) {
+        errno = EPERM;
+        throw_errno("check", config_.dir, "the compile cache directory must be owned by root and not group/world-writable");
+    }
+    ::fchmod(dir_.get(), 0711);
+
+    // A store or an eviction cut short by a crash leaves tmp.*/trash.*
+    // behind; another process may be using a fresh tmp.*, so only old ones go.
+    std::vector<std::string> leftovers;
+    list_entries(dir_.get(), &leftovers);
+    const time_t now = ::time(nullptr);
+    for (const auto& name : leftovers) {
+        struct stat lst {};
+        if (::fstatat(dir_.get(), name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (name.rfind("trash.", 0) == 0 || now - lst.st_mtim.tv_sec > 3600) remove_tree_at(dir_.get(), name);
+    }
+}
+
+std::optional<CompileCache::Lease> CompileCache::find(const std::string& key) {
+    if (!is_key(key)) return std::nullopt;
+    Fd entry(::openat(dir_.get(), key.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!entry) return std::nullopt;
+    // Eviction takes the lock exclusively before it renames an entry away, so
+    // once we hold it shared, the entry stays where it is until the lease ends.
+    while (::flock(entry.get(), LOCK_SH) != 0)
+        if (errno != EINTR) return std::nullopt;
+    struct stat held {}, named {};
+    if (::fstat(entry.get(), &held) != 0 ||
+        ::fstatat(dir_.get(), key.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 || held.st_ino != named.st_ino ||
+        held.st_dev != named.st_dev)
+        return std::nullopt;  // evicted between our open and our lock
+    ::futimens(entry.get(), nullptr);  // most recently used (the directory's mtime)
+    return Lease(config_.dir + "/" + key, std::move(entry));
+}
+
+bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
+    if (!is_key(key) || config_.max_bytes <= 0) return false;
+    std::string tmp;
+    try {
+        tmp = "tmp." + random_hex(12);
+        if (::mkdirat(dir_.get(), tmp.c_str(), 0700) != 0) return false;
+        Fd dst = open_dir_at(dir_.get(), tmp);
+        const int64_t limit = std::min(config_.max_entry_bytes, config_.max_bytes);
+        copy_tree_at(work_dir_fd, dst.get(), limit);
+        // Boxes run as other uids: they may read and search, never write.
+        if (::fchmod(dst.get(), 0755) != 0) throw_errno("fchmod", tmp);
+    } catch (const std::exception&) {
+        if (!tmp.empty()) remove_tree_at(dir_.get(), tmp);
+        return false;
+    }
+    // rename() of a directory onto an existing non-empty one fails, so the
+    // first process to store a key wins and nobody's lease is disturbed.
+    if (::renameat(dir_.get(), tmp.c_str(), dir_.get(), key.c_str()) != 0) {
+        remove_tree_at(dir_.get(), tmp);
+        return false;
+    }
+    evict_to(config_.max_bytes);
+    return true;
+}
+
+void CompileCache::evict_to(int64_t max_bytes) noexcept {
+    try {
+        auto entries = list_entries(dir_.get(), nullptr);
+        int64_t total = 0;
+        for (const auto& e : entries) total += e.bytes;
+        for (const auto& e : entries) {
+            if (total <= max_bytes) break;
+            Fd entry(::openat(dir_.get(), e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!entry) continue;
+            if (::flock(entry.get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use: keep it
+            const std::string trash = "trash." + random_hex(12);
+            if (::renameat(dir_.get(), e.name.c_str(), dir_.get(), trash.c_str()) != 0) continue;
+            entry.reset();
+            remove_tree_at(dir_.get(), trash);
+            total -= e.bytes;
+        }
+    } catch (const std::exception&) {
+        // Eviction is best effort; the next store tries again.
+    }
+}
+
+std::optional<std::string> CompileCache::recall(const std::string& key) const {
+    if (!is_key(key)) return std::nullopt;
+    Fd fd(::openat(dir_.get(), ("memo/" + key).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    try {
+        return read_all(fd.get());
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+void CompileCache::remember(const std::string& key, const std::string& value) noexcept {
+    if (!is_key(key)) return;
+    try {
+        if (::mkdirat(dir_.get(), "memo", 0700) != 0 && errno != EEXIST) return;
+        Fd memo = open_dir_at(dir_.get(), "memo");
+        // Written whole under a temporary name, then renamed: readers never see half a value.
+        const std::string tmp = "tmp." + random_hex(8);
+        create_file_at(memo.get(), tmp, value, 0600);
+        if (::renameat(memo.get(), tmp.c_str(), memo.get(), key.c_str()) != 0) ::unlinkat(memo.get(), tmp.c_str(), 0);
+    } catch (const std::exception&) {
+    }
+}
+
+int64_t CompileCache::size_bytes() const {
+    int64_t total = 0;
+    for (const auto& e : list_entries(dir_.get(), nullptr)) total += e.bytes;
+    return total;
+}
+
+}  // namespace execd
