@@ -154,6 +154,7 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("stdin_bytes", c.maxima.stdin_bytes, 0, int64_t{1} << 32);
         s.get("files", c.maxima.files, 1, 4096);
         s.get("args", c.maxima.args, 0, 4096);
+        s.get("batch", c.maxima.batch, 1, 10000);
         for (const auto& [key, value] : limits.as_table())
             if (key != "max") fail(path, value, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");
     }

@@ -20,6 +20,7 @@ struct Maxima {
     int64_t stdin_bytes = 16 << 20;
     int64_t files = 64;
     int64_t args = 64;
+    int64_t batch = 100;               // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
 };
 
 struct Config {
