@@ -104,7 +104,13 @@ private:
         if (p == "/v1/languages" && m == "GET") return handlers::get_languages(ctx_, req, res);
         if (p == "/v1/jobs" || p == "/v1/jobs/") {
             if (m == "POST") return handlers::post_job(ctx_, req, res);
+            if (m == "GET") return handlers::get_jobs(ctx_, req, res);
             throw api::ApiError(405, "method_not_allowed", m + " is not allowed on /v1/jobs");
+        }
+        // Before the job prefix below; "batch" can never be a job id (32 hex digits).
+        if (p == "/v1/jobs/batch") {
+            if (m == "POST") return handlers::post_jobs_batch(ctx_, req, res);
+            throw api::ApiError(405, "method_not_allowed", m + " is not allowed on /v1/jobs/batch");
         }
         const std::string prefix = "/v1/jobs/";
         if (p.rfind(prefix, 0) == 0) {

@@ -31,18 +31,36 @@ local function finish(prefix, id, final, result, ttl, verdict)
 end
 )LUA";
 
+// Takes (id, request, priority) triples after the prefix and the maximum.
+// The room check covers the whole batch, so a batch is queued entirely or
+// not at all; a single submission is a batch of one.
 const Script kSubmit(kPrelude + R"LUA(
-local prefix, id, request, priority, queue_max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-if redis.call('ZCARD', prefix .. 'queue') >= queue_max then return -1 end
-local seq = redis.call('INCR', prefix .. 'seq')
-local score = string.format('%.0f', priority * 1e12 + seq)
-local jk = prefix .. 'job:' .. id
-redis.call('HSET', jk, 'request', request, 'status', 'queued', 'priority', priority, 'score', score,
-           'attempts', 0, 'created_ms', now_ms())
-redis.call('ZADD', prefix .. 'queue', score, id)
-redis.call('RPUSH', prefix .. 'wake', '1')
+local prefix, queue_max = ARGV[1], tonumber(ARGV[2])
+local n = (#ARGV - 2) / 3
+if redis.call('ZCARD', prefix .. 'queue') + n > queue_max then return -1 end
+local now = now_ms()
+for i = 0, n - 1 do
+  local id, request, priority = ARGV[3 + 3 * i], ARGV[4 + 3 * i], tonumber(ARGV[5 + 3 * i])
+  local seq = redis.call('INCR', prefix .. 'seq')
+  local score = string.format('%.0f', priority * 1e12 + seq)
+  local jk = prefix .. 'job:' .. id
+  redis.call('HSET', jk, 'request', request, 'status', 'queued', 'priority', priority, 'score', score,
+             'attempts', 0, 'created_ms', now)
+  redis.call('ZADD', prefix .. 'queue', score, id)
+  redis.call('RPUSH', prefix .. 'wake', '1')
+end
 redis.call('LTRIM', prefix .. 'wake', -64, -1)
 return 1
+)LUA");
+
+// Read-only: each job's fields, as HMGET gives them, in the order asked.
+const Script kGetAll(R"LUA(
+local prefix = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  out[#out + 1] = redis.call('HMGET', prefix .. 'job:' .. ARGV[i], 'status', 'result', 'attempts')
+end
+return out
 )LUA");
 
 const Script kPop(kPrelude + R"LUA(
@@ -147,6 +165,16 @@ JobState parse_state(const std::string& s) {
     return JobState::Queued;
 }
 
+// An HMGET of status, result, attempts; nullopt when the job hash is gone.
+std::optional<StoredJob> stored_job(const Reply& r) {
+    if (r.elements.size() != 3 || r.elements[0].nil()) return std::nullopt;
+    StoredJob j;
+    j.state = parse_state(r.elements[0].string);
+    j.result_json = r.elements[1].string;
+    j.attempts = r.elements[2].nil() ? 0 : std::atoi(r.elements[2].string.c_str());
+    return j;
+}
+
 }  // namespace
 
 const char* job_state_name(JobState s) noexcept {
@@ -162,23 +190,40 @@ const char* job_state_name(JobState s) noexcept {
 JobStore::JobStore(RedisPool& pool, StoreSettings settings) : pool_(pool), settings_(std::move(settings)) {}
 
 bool JobStore::submit(const std::string& id, const std::string& request_json, int priority) {
+    return submit_all({NewJob{id, request_json, priority}});
+}
+
+bool JobStore::submit_all(const std::vector<NewJob>& jobs) {
+    if (jobs.empty()) return true;
+    std::vector<std::string> args{settings_.prefix, std::to_string(settings_.queue_max)};
+    args.reserve(2 + 3 * jobs.size());
+    for (const auto& j : jobs) {
+        args.push_back(j.id);
+        args.push_back(j.request_json);
+        args.push_back(std::to_string(j.priority));
+    }
     auto c = pool_.take();
-    Reply r = checked(c->eval(kSubmit, {},
-                              {settings_.prefix, id, request_json, std::to_string(priority),
-                               std::to_string(settings_.queue_max)}),
-                      "submit");
+    Reply r = checked(c->eval(kSubmit, {}, args), "submit");
     return r.integer == 1;
 }
 
 std::optional<StoredJob> JobStore::get(const std::string& id) {
     auto c = pool_.take();
-    Reply r = checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts"}), "get");
-    if (r.elements.size() != 3 || r.elements[0].nil()) return std::nullopt;
-    StoredJob j;
-    j.state = parse_state(r.elements[0].string);
-    j.result_json = r.elements[1].string;
-    j.attempts = r.elements[2].nil() ? 0 : std::atoi(r.elements[2].string.c_str());
-    return j;
+    return stored_job(checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts"}), "get"));
+}
+
+std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::string>& ids) {
+    std::vector<std::optional<StoredJob>> out;
+    if (ids.empty()) return out;
+    std::vector<std::string> args{settings_.prefix};
+    args.insert(args.end(), ids.begin(), ids.end());
+    auto c = pool_.take();
+    Reply r = checked(c->eval(kGetAll, {}, args), "get");
+    if (r.elements.size() != ids.size()) throw RedisUnavailable("get: expected " + std::to_string(ids.size()) +
+                                                                " replies, got " + std::to_string(r.elements.size()));
+    out.reserve(ids.size());
+    for (const auto& e : r.elements) out.push_back(stored_job(e));
+    return out;
 }
 
 std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) {

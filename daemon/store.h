@@ -27,6 +27,12 @@ struct PoppedJob {
     int attempt = 0;
 };
 
+struct NewJob {
+    std::string id;
+    std::string request_json;
+    int priority = 10;
+};
+
 struct StoreSettings {
     std::string prefix = "execd:";
     int64_t lease_ms = 10000;
@@ -43,8 +49,18 @@ public:
     // Queues a job. Returns false when the queue is full. Throws RedisUnavailable.
     bool submit(const std::string& id, const std::string& request_json, int priority);
 
+    // Queues every job or none, in one script: returns false, queuing
+    // nothing, when the queue lacks room for all of them. Sequence numbers
+    // follow the vector's order, so FIFO within a priority keeps it.
+    // Throws RedisUnavailable.
+    bool submit_all(const std::vector<NewJob>& jobs);
+
     // nullopt for an unknown (or expired) id. Throws RedisUnavailable.
     std::optional<StoredJob> get(const std::string& id);
+
+    // get() for each id, in order, in one round trip and one consistent
+    // snapshot. Throws RedisUnavailable.
+    std::vector<std::optional<StoredJob>> get_all(const std::vector<std::string>& ids);
 
     // Waits up to `wait_ms` for the job to end, then returns its state.
     std::optional<StoredJob> wait(const std::string& id, int64_t wait_ms);

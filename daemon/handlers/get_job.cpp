@@ -5,20 +5,23 @@
 
 namespace execd::daemon::handlers {
 
+int64_t wait_ms_param(const ServerContext& ctx, const Request& req) {
+    auto it = req.query.find("wait");
+    if (it == req.query.end()) return 0;
+    int64_t wait_ms = 0;
+    try {
+        size_t used = 0;
+        wait_ms = std::stoll(it->second, &used);
+        if (used != it->second.size() || wait_ms < 0) throw std::invalid_argument("wait");
+    } catch (const std::exception&) {
+        throw api::ApiError(400, "invalid_field", "'wait' must be a non-negative number of milliseconds", "wait");
+    }
+    return std::min(wait_ms, ctx.config.max_wait_ms);
+}
+
 void get_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id) {
     if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
-    int64_t wait_ms = 0;
-    if (auto it = req.query.find("wait"); it != req.query.end()) {
-        try {
-            size_t used = 0;
-            wait_ms = std::stoll(it->second, &used);
-            if (used != it->second.size() || wait_ms < 0) throw std::invalid_argument("wait");
-        } catch (const std::exception&) {
-            throw api::ApiError(400, "invalid_field", "'wait' must be a non-negative number of milliseconds", "wait");
-        }
-        wait_ms = std::min(wait_ms, ctx.config.max_wait_ms);
-    }
-    auto job = ctx.store.wait(id, wait_ms);
+    auto job = ctx.store.wait(id, wait_ms_param(ctx, req));
     if (!job) throw api::ApiError(404, "not_found", "no job with this id (results expire after " +
                                                         std::to_string(ctx.config.result_ttl_s) + " s)");
     if (job->state == JobState::Completed || job->state == JobState::Cancelled) {

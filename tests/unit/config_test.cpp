@@ -42,6 +42,18 @@ TEST_CASE("the example execd.toml holds exactly the defaults", "[unit]") {
     CHECK(c.maxima.time_ms == d.maxima.time_ms);
     CHECK(c.maxima.memory_mb == d.maxima.memory_mb);
     CHECK(c.maxima.stdin_bytes == d.maxima.stdin_bytes);
+    CHECK(c.maxima.batch == d.maxima.batch);
+    CHECK(d.maxima.batch == 100);
+}
+
+TEST_CASE("the batch maximum is read from [limits.max] and range-checked", "[unit]") {
+    const std::string path = execd::test::make_temp_dir("execd-config") + "/execd.toml";
+    std::ofstream(path) << "[limits.max]\nbatch = 5\n";
+    Config c;
+    load_config_file(path, c);
+    CHECK(c.maxima.batch == 5);
+    CHECK_THAT(refusal("[limits.max]\nbatch = 0\n"), Contains("execd.toml:2") && Contains("between 1 and 10000"));
+    CHECK_THAT(refusal("[limits.max]\nbatch = \"many\"\n"), Contains("must be an integer"));
 }
 
 TEST_CASE("a bad execd.toml is refused with its line and reason", "[unit]") {
