@@ -44,6 +44,22 @@ TEST_CASE("the example execd.toml holds exactly the defaults", "[unit]") {
     CHECK(c.maxima.stdin_bytes == d.maxima.stdin_bytes);
     CHECK(c.maxima.batch == d.maxima.batch);
     CHECK(d.maxima.batch == 100);
+    CHECK(c.maxima.tests == d.maxima.tests);
+    CHECK(c.maxima.output_bytes == d.maxima.output_bytes);
+    CHECK(c.cache_dir == d.cache_dir);
+    CHECK(c.cache_max_mb == d.cache_max_mb);
+}
+
+TEST_CASE("the compile cache and the tests maximum are configurable", "[unit]") {
+    const std::string path = execd::test::make_temp_dir("execd-config") + "/execd.toml";
+    std::ofstream(path) << "[cache]\ndir = \"/var/cache/execd\"\nmax_mb = 0\n[limits.max]\ntests = 2000\n";
+    Config c;
+    load_config_file(path, c);
+    CHECK(c.cache_dir == "/var/cache/execd");
+    CHECK(c.cache_max_mb == 0);
+    CHECK(c.maxima.tests == 2000);
+    CHECK_THAT(refusal("[cache]\nsize = 1\n"), Contains("unknown key 'size'"));
+    CHECK_THAT(refusal("[limits.max]\ntests = 0\n"), Contains("between 1 and 100000"));
 }
 
 TEST_CASE("the batch maximum is read from [limits.max] and range-checked", "[unit]") {
