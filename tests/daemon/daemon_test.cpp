@@ -128,7 +128,7 @@ TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stay
         {R"J({"language":"python","code":"x","pids":0})J", 400, "pids", "at least 1"},
         {R"J({"language":"python","code":"x","outputBytes":99999999999})J", 400, "outputBytes", "at most"},
         {R"J({"language":"python","files":[{"name":"../main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
-        {R"J({"language":"python","files":[{"name":"a/main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"a/b/main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
         {R"J({"language":"python","files":[{"name":"..","content":"x"}]})J", 400, "files[0].name", "not allowed"},
         {R"J({"language":"python","files":[{"name":"ma\u0000in.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
         {R"J({"language":"python","files":[{"name":"other.py","content":"x"}]})J", 400, "files", "main.py"},
