@@ -63,8 +63,12 @@ struct RunOptions {
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
     bool json = false;
     bool read_stdin = true;      // the caller's stdin becomes the program's (not for `exec test`)
+    std::string tests_dir;       // `exec run FILE --tests DIR`: grade instead of run
 };
 JobRequest build_request(const Registry& registry, const RunOptions& opts);
+
+// `exec test FILE --tests DIR` with the table report; returns its exit status.
+int grade_solution(const GlobalOptions& global, const RunOptions& run, const std::string& tests_dir);
 
 // Adds FILE, -- ARGS, --lang and the limit flags to a subcommand.
 void add_job_options(CLI::App* cmd, RunOptions& opts);

@@ -182,6 +182,7 @@ int run_remote(const GlobalOptions& global, const std::string& server, const Job
 }
 
 int run_command(const GlobalOptions& global, const RunOptions& opts) {
+    if (!opts.tests_dir.empty()) return grade_solution(global, opts, opts.tests_dir);
     Registry registry = load_registry(global);
     JobRequest req = build_request(registry, opts);
     if (auto server = pick_server(global)) return run_remote(global, *server, req, opts.json);
@@ -195,6 +196,8 @@ void add_run_command(CLI::App& app, GlobalOptions& global) {
     CLI::App* cmd = app.add_subcommand("run", "Run a source file in a fresh sandbox");
     add_job_options(cmd, *opts);
     cmd->add_flag("--json", opts->json, "Print the whole result as JSON (the API's GET /v1/jobs/{id} shape)");
+    cmd->add_option("--tests", opts->tests_dir, "Grade against this directory of tests instead (as `exec test`)")
+        ->check(CLI::ExistingDirectory);
     cmd->callback([&global, opts]() { throw CLI::RuntimeError(run_command(global, *opts)); });
 }
 

@@ -130,6 +130,13 @@ int test_command(const GlobalOptions& global, const TestOptions& opts) {
 
 }  // namespace
 
+int grade_solution(const GlobalOptions& global, const RunOptions& run, const std::string& tests_dir) {
+    TestOptions opts;
+    opts.run = run;
+    opts.tests_dir = tests_dir;
+    return test_command(global, opts);
+}
+
 void add_test_command(CLI::App& app, GlobalOptions& global) {
     auto opts = std::make_shared<TestOptions>();
     CLI::App* cmd = app.add_subcommand("test", "Compile a solution once and run it against a directory of tests");

@@ -63,6 +63,11 @@ TEST_CASE("exec test grades a folder and writes JUnit that validates", "[cli]") 
         CHECK(validate_junit(dir + "/good.xml") == 0);
     }
 
+    // `exec run FILE --tests DIR` is the same grading.
+    auto run = exec({"run", kSamples + "/submissions/sum_int.c", "--tests", kSamples + "/tests"});
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.out, Contains("3/4 passed"));
+
     // TAP and JSON on stdout.
     auto tap = exec({"test", kSamples + "/submissions/sum_int.c", "--tests", kSamples + "/tests", "--tap"});
     CHECK(tap.exit_code == 1);
