@@ -89,9 +89,7 @@ JobResult run_remote(const GlobalOptions& global, const std::string& server, con
     const std::string id = client.submit(api::submission_body(req, api::Encoding::Base64));
     ProgressLine progress;
     progress.show("queued on " + server);
-    auto job = client.wait(id, [&](const std::string& state) {
-        progress.show(state + " on " + server + " (" + std::to_string(req.tests.size()) + " tests)");
-    });
+    auto job = client.wait(id, [&](const std::string& state) { progress.show(state + " on " + server); });
     if (job->has("status") && job->getValue<std::string>("status") == "cancelled")
         throw std::runtime_error("job " + id + " was cancelled");
     return api::job_result_from_json(*job);

@@ -203,6 +203,10 @@ CheckerSpec read_checker(const TableReader& top, const std::string& dir, const R
     }
     spec.language = lang->id;
     spec.limits = r.limits("limits", "[checker] limits");  // before reading: file errors come after TOML ones
+    // The API carries a checker's time and memory only; a local run may not
+    // honour more than a server would.
+    if (spec.limits.cpu_ms || spec.limits.pids || spec.limits.output_bytes)
+        r.fail(*r.get("limits"), "[checker] limits: only time_ms and memory_mb apply to a checker");
     spec.code = read_whole(dir + "/" + *file);
     return spec;
 }

@@ -202,6 +202,7 @@ void validate_config(const Config& c) {
     range("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
     range("queue_max", c.queue_max, 1, int64_t{1} << 32);
     range("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
+    range("cache max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
     auto [host, port] = split_host_port(c.listen);
     (void)port;
     if (!is_loopback_host(host) && c.tokens.empty() && !c.insecure)

@@ -17,7 +17,7 @@ local function finish(prefix, id, final, result, ttl, verdict)
   local st = redis.call('HGET', jk, 'status')
   if not st or st == 'completed' or st == 'cancelled' then return 0 end
   redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms())
-  redis.call('HDEL', jk, 'cancel', 'request')
+  redis.call('HDEL', jk, 'cancel', 'request', 'progress')
   redis.call('ZREM', prefix .. 'running', id)
   redis.call('ZREM', prefix .. 'queue', id)
   redis.call('ZREM', prefix .. 'delayed', id)
@@ -58,7 +58,7 @@ const Script kGetAll(R"LUA(
 local prefix = ARGV[1]
 local out = {}
 for i = 2, #ARGV do
-  out[#out + 1] = redis.call('HMGET', prefix .. 'job:' .. ARGV[i], 'status', 'result', 'attempts')
+  out[#out + 1] = redis.call('HMGET', prefix .. 'job:' .. ARGV[i], 'status', 'result', 'attempts', 'progress')
 end
 return out
 )LUA");
@@ -75,6 +75,7 @@ while true do
     redis.call('ZADD', prefix .. 'running', now + lease, id)
     local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
     redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
+    redis.call('HDEL', jk, 'progress')
     return {id, redis.call('HGET', jk, 'request'), attempts}
   end
 end
@@ -88,6 +89,16 @@ if st ~= 'running' or owner ~= worker then return -1 end
 redis.call('ZADD', prefix .. 'running', 'XX', now_ms() + lease, id)
 if cancel then return 1 end
 return 0
+)LUA");
+
+// Only the lease holder of a running job may say how far it got.
+const Script kProgress(R"LUA(
+local prefix, id, worker, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jk = prefix .. 'job:' .. id
+local st, owner = unpack(redis.call('HMGET', jk, 'status', 'worker'))
+if st ~= 'running' or owner ~= worker then return 0 end
+redis.call('HSET', jk, 'progress', text)
+return 1
 )LUA");
 
 const Script kComplete(kPrelude + R"LUA(
@@ -165,13 +176,14 @@ JobState parse_state(const std::string& s) {
     return JobState::Queued;
 }
 
-// An HMGET of status, result, attempts; nullopt when the job hash is gone.
+// An HMGET of status, result, attempts, progress; nullopt when the job hash is gone.
 std::optional<StoredJob> stored_job(const Reply& r) {
-    if (r.elements.size() != 3 || r.elements[0].nil()) return std::nullopt;
+    if (r.elements.size() != 4 || r.elements[0].nil()) return std::nullopt;
     StoredJob j;
     j.state = parse_state(r.elements[0].string);
     j.result_json = r.elements[1].string;
     j.attempts = r.elements[2].nil() ? 0 : std::atoi(r.elements[2].string.c_str());
+    if (!r.elements[3].nil()) j.progress = r.elements[3].string;
     return j;
 }
 
@@ -209,7 +221,17 @@ bool JobStore::submit_all(const std::vector<NewJob>& jobs) {
 
 std::optional<StoredJob> JobStore::get(const std::string& id) {
     auto c = pool_.take();
-    return stored_job(checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts"}), "get"));
+    return stored_job(
+        checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts", "progress"}), "get"));
+}
+
+void JobStore::progress(const std::string& id, const std::string& worker, const std::string& text) noexcept {
+    try {
+        auto c = pool_.take();
+        c->eval(kProgress, {}, {settings_.prefix, id, worker, text});
+    } catch (const std::exception&) {
+        // Progress is advisory: a missed update shows an older count.
+    }
 }
 
 std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::string>& ids) {

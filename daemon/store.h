@@ -19,6 +19,7 @@ struct StoredJob {
     JobState state = JobState::Queued;
     std::string result_json;   // set when Completed / Cancelled
     int attempts = 0;
+    std::string progress;      // while Running, a graded job's "done/total" tests
 };
 
 struct PoppedJob {
@@ -78,6 +79,10 @@ public:
     // Extends the lease. Returns false when the job was cancelled or the
     // lease is no longer ours.
     bool renew(const std::string& id, const std::string& worker, bool& cancel_requested);
+
+    // Notes how far a running graded job got ("3/5"), if `worker` holds its
+    // lease. Best effort: never throws.
+    void progress(const std::string& id, const std::string& worker, const std::string& text) noexcept;
 
     // Records the final result once; later calls for the same job do nothing.
     // Returns whether this call recorded it.

@@ -28,7 +28,22 @@ void get_job(ServerContext& ctx, const Request& req, Response& res, const std::s
         res.body = job->result_json;
         return;
     }
-    res.body = std::string("{\"status\":\"") + job_state_name(job->state) + "\"}";
+    res.body = api::stringify(pending_job_json(*job));
+}
+
+Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("status", std::string(job_state_name(job.state)));
+    // A running graded job: how many of its tests have finished ("3/5").
+    const auto slash = job.progress.find('/');
+    if (job.state == JobState::Running && slash != std::string::npos) {
+        try {
+            o->set("testsDone", std::stoll(job.progress.substr(0, slash)));
+            o->set("testsTotal", std::stoll(job.progress.substr(slash + 1)));
+        } catch (const std::exception&) {
+        }
+    }
+    return o;
 }
 
 }  // namespace execd::daemon::handlers

@@ -65,9 +65,13 @@ std::string element(const std::string& id, const std::optional<StoredJob>& job) 
     // ids (32 hex digits, nothing to escape) ever reach this branch.
     if (finished(job) && job->result_json.size() > 2 && job->result_json.front() == '{')
         return "{\"jobId\":\"" + id + "\"," + job->result_json.substr(1);
+    if (job) {
+        std::string pending = api::stringify(pending_job_json(*job));
+        return "{\"jobId\":\"" + id + "\"," + pending.substr(1);
+    }
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     o->set("jobId", id);
-    o->set("status", std::string(job ? job_state_name(job->state) : "unknown"));
+    o->set("status", std::string("unknown"));
     return api::stringify(o);
 }
 

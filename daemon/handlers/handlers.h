@@ -2,6 +2,8 @@
 // throws api::ApiError for anything the client got wrong.
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include "http_server.h"
 
 namespace execd::daemon::handlers {
@@ -19,6 +21,10 @@ void metrics(ServerContext& ctx, const Request& req, Response& res);
 // The ?wait= parameter in milliseconds, capped at the operator's
 // max_wait_ms; 0 when absent. Throws ApiError (400, field "wait").
 int64_t wait_ms_param(const ServerContext& ctx, const Request& req);
+
+// The document of a job that has not finished: its status and, for a
+// running graded job, testsDone/testsTotal.
+Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job);
 
 // 32 lowercase hex digits: 128 random bits.
 std::string new_job_id();

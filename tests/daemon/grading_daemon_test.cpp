@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <thread>
 
 #include "codec.h"
 #include "daemon/daemon_fixture.h"
@@ -128,6 +129,28 @@ TEST_CASE("graded jobs over HTTP", "[daemon]") {
     CHECK(verdict_of_test(job, 0) == "OK");
     CHECK(verdict_of_test(job, 1) == "WrongAnswer");
     CHECK(job->getArray("tests")->getObject(1)->getValue<std::string>("message") == "expected 1 2 3");
+
+    // While a graded job runs, GET says how many tests have finished.
+    JobRequest slow;
+    slow.language = "python";
+    slow.code = "import time\ntime.sleep(0.4)\nprint('z')\n";
+    for (int i = 0; i < 8; ++i) slow.tests.push_back(TestCase{"s" + std::to_string(i), "", "z\n", {}, {}, {}});
+    auto posted = http(port, "POST", "/v1/jobs", api::submission_body(slow, api::Encoding::Utf8));
+    REQUIRE(posted.status == 202);
+    const std::string slow_id = json_field(posted.body, "jobId");
+    long seen_done = -1;
+    const auto give_up = steady_clock::now() + seconds(60);
+    while (steady_clock::now() < give_up) {
+        auto r = http(port, "GET", "/v1/jobs/" + slow_id);
+        if (json_field(r.body, "status") == "completed") break;
+        if (json_field(r.body, "status") == "running" && !json_field(r.body, "testsDone").empty()) {
+            CHECK(json_field(r.body, "testsTotal") == "8");
+            seen_done = std::max(seen_done, std::stol(json_field(r.body, "testsDone")));
+        }
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+    CHECK(seen_done >= 1);
+    CHECK(seen_done <= 8);
 
     // A checker that never ends: the test is a CheckerError; the daemon goes on.
     checked.checker.code = "while True:\n    pass\n";
