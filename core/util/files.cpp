@@ -169,9 +169,14 @@ void copy_file_at(int src_dirfd, int dst_dirfd, const std::string& name, const s
     if (::fchmod(out.get(), mode) != 0) throw_errno("fchmod", name);
 }
 
-void copy_tree(int src_dirfd, int dst_dirfd, int64_t& budget, int depth) {
+// Entries of any kind a copied tree may hold: a compile step that leaves
+// millions of empty files behind costs no bytes but much time to copy.
+constexpr int64_t kMaxTreeEntries = 20000;
+
+void copy_tree(int src_dirfd, int dst_dirfd, int64_t& budget, int64_t& entries, int depth) {
     if (depth > 16) throw std::length_error("the directory tree is deeper than 16 levels");
     for (const auto& name : list_dir(src_dirfd)) {
+        if (--entries < 0) throw std::length_error("the tree holds more than 20000 entries");
         struct stat st {};
         if (::fstatat(src_dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;
@@ -183,7 +188,7 @@ void copy_tree(int src_dirfd, int dst_dirfd, int64_t& budget, int depth) {
             if (::mkdirat(dst_dirfd, name.c_str(), 0755) != 0) throw_errno("mkdirat", name);
             Fd from = open_dir_at(src_dirfd, name);
             Fd to = open_dir_at(dst_dirfd, name);
-            copy_tree(from.get(), to.get(), budget, depth + 1);
+            copy_tree(from.get(), to.get(), budget, entries, depth + 1);
             if (::fchmod(to.get(), 0755) != 0) throw_errno("fchmod", name);
         }
         // Symlinks, fifos, sockets and devices are not part of an artifact.
@@ -215,8 +220,8 @@ int64_t tree_bytes(int dirfd, int depth) noexcept {
 }  // namespace
 
 int64_t copy_tree_at(int src_dirfd, int dst_dirfd, int64_t max_bytes) {
-    int64_t budget = max_bytes;
-    copy_tree(src_dirfd, dst_dirfd, budget, 0);
+    int64_t budget = max_bytes, entries = kMaxTreeEntries;
+    copy_tree(src_dirfd, dst_dirfd, budget, entries, 0);
     return max_bytes - budget;
 }
 

@@ -38,7 +38,7 @@ int remove_tree_at(int dirfd, const std::string& name) noexcept;
 // and files 0644, or 0755 when any execute bit was set, so no set-id bit or
 // odd mode survives. Throws std::length_error when the files pass
 // `max_bytes` or the tree is deeper than 16 levels, SystemFailure on I/O
-// errors. Returns the bytes copied.
+// errors; also past 20000 entries. Returns the bytes copied.
 int64_t copy_tree_at(int src_dirfd, int dst_dirfd, int64_t max_bytes);
 
 // The bytes of the regular files below `dirfd`, never following a symlink.

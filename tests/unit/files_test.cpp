@@ -48,3 +48,57 @@ TEST_CASE("host-side removal never follows a planted symlink", "[unit]") {
     CHECK(remove_tree_at(base_fd.get(), "outside") == 0);
     rmdir(base.c_str());
 }
+
+TEST_CASE("copying an artifact tree keeps files and directories only, with tame modes", "[unit]") {
+    const std::string base = test::make_temp_dir("execd-files");
+    const std::string src = base + "/src", dst = base + "/dst";
+    REQUIRE(mkdir(src.c_str(), 0777) == 0);
+    REQUIRE(mkdir(dst.c_str(), 0755) == 0);
+    Fd src_fd(open(src.c_str(), O_RDONLY | O_DIRECTORY));
+    create_file_at(src_fd.get(), "main", "binary", 06755);  // set-id bits must not survive
+    create_file_at(src_fd.get(), "data", "text", 0666);
+    REQUIRE(mkdir((src + "/pkg").c_str(), 0777) == 0);
+    REQUIRE(close(open((src + "/pkg/A.class").c_str(), O_CREAT | O_WRONLY, 0600)) == 0);
+    REQUIRE(symlink("/etc/shadow", (src + "/shadow").c_str()) == 0);
+    REQUIRE(mkfifo((src + "/fifo").c_str(), 0666) == 0);  // would block a reader forever
+
+    Fd dst_fd(open(dst.c_str(), O_RDONLY | O_DIRECTORY));
+    CHECK(copy_tree_at(src_fd.get(), dst_fd.get(), 1 << 20) == 10);
+    struct stat st {};
+    REQUIRE(lstat((dst + "/main").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    REQUIRE(lstat((dst + "/data").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644);
+    REQUIRE(lstat((dst + "/pkg").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    CHECK(access((dst + "/pkg/A.class").c_str(), F_OK) == 0);
+    CHECK(lstat((dst + "/shadow").c_str(), &st) != 0);
+    CHECK(lstat((dst + "/fifo").c_str(), &st) != 0);
+    CHECK(tree_bytes_at(dst_fd.get()) == 10);
+
+    SECTION("limits: bytes, entries, depth") {
+        Fd again(open(base.c_str(), O_RDONLY | O_DIRECTORY));
+        REQUIRE(mkdir((base + "/d2").c_str(), 0755) == 0);
+        Fd d2(open((base + "/d2").c_str(), O_RDONLY | O_DIRECTORY));
+        CHECK_THROWS_AS(copy_tree_at(src_fd.get(), d2.get(), 5), std::length_error);
+
+        REQUIRE(mkdir((base + "/many").c_str(), 0755) == 0);
+        Fd many(open((base + "/many").c_str(), O_RDONLY | O_DIRECTORY));
+        for (int i = 0; i < 20001; ++i) create_file_at(many.get(), "f" + std::to_string(i), "", 0644);
+        REQUIRE(mkdir((base + "/d3").c_str(), 0755) == 0);
+        Fd d3(open((base + "/d3").c_str(), O_RDONLY | O_DIRECTORY));
+        CHECK_THROWS_AS(copy_tree_at(many.get(), d3.get(), 1 << 20), std::length_error);
+
+        std::string deep = base + "/deep";
+        REQUIRE(mkdir(deep.c_str(), 0755) == 0);
+        Fd deep_fd(open(deep.c_str(), O_RDONLY | O_DIRECTORY));
+        std::string path = deep;
+        for (int i = 0; i < 18; ++i) REQUIRE(mkdir((path += "/d").c_str(), 0755) == 0);
+        REQUIRE(mkdir((base + "/d4").c_str(), 0755) == 0);
+        Fd d4(open((base + "/d4").c_str(), O_RDONLY | O_DIRECTORY));
+        CHECK_THROWS_AS(copy_tree_at(deep_fd.get(), d4.get(), 1 << 20), std::length_error);
+    }
+    Fd base_fd(open(base.c_str(), O_RDONLY | O_DIRECTORY));
+    for (const char* n : {"src", "dst", "d2", "many", "d3", "deep", "d4"}) remove_tree_at(base_fd.get(), n);
+    rmdir(base.c_str());
+}
