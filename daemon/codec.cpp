@@ -511,6 +511,22 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
         if (!o.has("tests")) bad("stopOnFailure", "'stopOnFailure' needs 'tests'");
         s.request.stop_on_failure = o.get("stopOnFailure").extract<bool>();
     }
+    if (!s.request.tests.empty()) {
+        // The longest a graded job may hold a worker: every test, and its
+        // checker, running to its wall-clock limit.
+        const int64_t each = s.request.limits.time_ms.value_or(lang->limits.time_ms.value_or(Limits{}.time_ms));
+        int64_t checker_each = 0;
+        if (s.request.checker.kind == CheckerKind::Program) {
+            const Language* checker = registry.find(s.request.checker.language);
+            checker_each = s.request.checker.limits.time_ms.value_or(checker->limits.time_ms.value_or(Limits{}.time_ms));
+        }
+        int64_t wall = 0;
+        for (const auto& t : s.request.tests) wall += t.time_ms.value_or(each) + checker_each;
+        if (wall > max.job_time_ms)
+            bad("tests", "the tests may run for " + std::to_string(wall) +
+                             " ms in all (each to its time limit); the maximum is " + std::to_string(max.job_time_ms) +
+                             " ms per job");
+    }
     if (o.has("metadata")) {
         Var m = o.get("metadata");
         if (m.type() != typeid(Object::Ptr)) bad("metadata", "'metadata' must be an object");

@@ -160,6 +160,7 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("files", c.maxima.files, 1, 4096);
         s.get("args", c.maxima.args, 0, 4096);
         s.get("tests", c.maxima.tests, 1, 100000);
+        s.get("job_time_ms", c.maxima.job_time_ms, 1000, 86'400'000);
         s.get("batch", c.maxima.batch, 1, 10000);
         for (const auto& [key, value] : limits.as_table())
             if (key != "max") fail(path, value, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");

@@ -21,6 +21,7 @@ struct Maxima {
     int64_t files = 64;
     int64_t args = 64;
     int64_t tests = 500;               // tests in one job
+    int64_t job_time_ms = 3'600'000;   // a graded job's tests (and checkers) at their wall limits, summed
     int64_t batch = 100;               // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
 };
 

@@ -209,6 +209,19 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
                Catch::StartsWith("tests:") && Catch::Contains("maximum is 3"));
     CHECK_THAT(rejected_field(head + R"("tests":[{"expectedOutput":"01234567890"}]})", small),
                Catch::StartsWith("tests[0].expectedOutput:") && Catch::Contains("10"));
+
+    daemon::Maxima short_jobs;
+    short_jobs.job_time_ms = 5000;  // python's default wall limit is 3000 ms per test
+    CHECK(rejected_field(head + R"("tests":[{}]})", short_jobs).empty());
+    CHECK_THAT(rejected_field(head + R"("tests":[{},{}]})", short_jobs),
+               Catch::StartsWith("tests:") && Catch::Contains("6000 ms") && Catch::Contains("maximum is 5000"));
+    CHECK(rejected_field(head + R"("timeoutMs":1000,"tests":[{},{}]})", short_jobs).empty());
+    CHECK_THAT(rejected_field(head + R"("timeoutMs":1000,"tests":[{},{"timeoutMs":4500}]})", short_jobs),
+               Catch::Contains("5500 ms"));
+    CHECK_THAT(rejected_field(head + R"("timeoutMs":1000,"tests":[{},{}],)"
+                                     R"("checker":{"type":"program","language":"python","code":"x","timeoutMs":2000}})",
+                              short_jobs),
+               Catch::Contains("6000 ms"));
 }
 
 TEST_CASE("submitted file names may go one directory down, never out", "[unit]") {

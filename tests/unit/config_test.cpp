@@ -45,6 +45,7 @@ TEST_CASE("the example execd.toml holds exactly the defaults", "[unit]") {
     CHECK(c.maxima.batch == d.maxima.batch);
     CHECK(d.maxima.batch == 100);
     CHECK(c.maxima.tests == d.maxima.tests);
+    CHECK(c.maxima.job_time_ms == d.maxima.job_time_ms);
     CHECK(c.maxima.output_bytes == d.maxima.output_bytes);
     CHECK(c.cache_dir == d.cache_dir);
     CHECK(c.cache_max_mb == d.cache_max_mb);
