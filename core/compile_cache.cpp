@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <stdexcept>
 #include <vector>
 
 #include "util/files.h"
@@ -29,8 +31,23 @@ struct EntryInfo {
     int64_t bytes = 0;
 };
 
-// Entries in `dirfd` by last use, oldest first.
-std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftovers) {
+// An entry's size, as recorded when it was stored (sizes/<key>), else measured.
+int64_t entry_bytes(int dirfd, const std::string& name) {
+    Fd size_file(::openat(dirfd, ("sizes/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (size_file) {
+        char buf[32] = {};
+        ssize_t n = ::pread(size_file.get(), buf, sizeof buf - 1, 0);
+        if (n > 0) return std::atoll(buf);
+    }
+    int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) return 0;
+    int64_t bytes = tree_bytes_at(sub);
+    ::close(sub);
+    return bytes;
+}
+
+// Entries in `dirfd` by last use, oldest first; with sizes when asked.
+std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftovers, bool with_sizes) {
     std::vector<EntryInfo> out;
     int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) return out;
@@ -49,11 +66,7 @@ std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftove
         struct stat st {};
         if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
         EntryInfo info{name, st.st_mtim, 0};
-        int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0) {
-            info.bytes = tree_bytes_at(sub);
-            ::close(sub);
-        }
+        if (with_sizes) info.bytes = entry_bytes(dirfd, name);
         out.push_back(std::move(info));
     }
     ::closedir(d);
@@ -87,7 +100,7 @@ CompileCache::CompileCache(CompileCacheConfig config) : config_(std::move(config
     // A store or an eviction cut short by a crash leaves tmp.*/trash.*
     // behind; another process may be using a fresh tmp.*, so only old ones go.
     std::vector<std::string> leftovers;
-    list_entries(dir_.get(), &leftovers);
+    list_entries(dir_.get(), &leftovers, false);
     const time_t now = ::time(nullptr);
     for (const auto& name : leftovers) {
         struct stat lst {};
@@ -116,6 +129,7 @@ std::optional<CompileCache::Lease> CompileCache::find(const std::string& key) {
 bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
     if (!is_key(key) || config_.max_bytes <= 0) return false;
     std::string tmp;
+    int64_t bytes = 0;
     try {
         tmp = "tmp." + random_hex(12);
         if (::mkdirat(dir_.get(), tmp.c_str(), 0700) != 0) return false;
@@ -124,6 +138,8 @@ bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
         copy_tree_at(work_dir_fd, dst.get(), limit);
         // Boxes run as other uids: they may read and search, never write.
         if (::fchmod(dst.get(), 0755) != 0) throw_errno("fchmod", tmp);
+        bytes = tree_bytes_at(dst.get());
+        if (bytes > limit) throw std::length_error("the entry's files and inodes pass the size limit");
     } catch (const std::exception&) {
         if (!tmp.empty()) remove_tree_at(dir_.get(), tmp);
         return false;
@@ -134,13 +150,23 @@ bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
         remove_tree_at(dir_.get(), tmp);
         return false;
     }
+    // The size is kept beside the entry, so accounting never walks the trees.
+    try {
+        if (::mkdirat(dir_.get(), "sizes", 0700) == 0 || errno == EEXIST) {
+            Fd sizes = open_dir_at(dir_.get(), "sizes");
+            ::unlinkat(sizes.get(), key.c_str(), 0);
+            create_file_at(sizes.get(), key, std::to_string(bytes), 0600);
+        }
+    } catch (const std::exception&) {
+        // Without the record the size is measured when needed.
+    }
     evict_to(config_.max_bytes);
     return true;
 }
 
 void CompileCache::evict_to(int64_t max_bytes) noexcept {
     try {
-        auto entries = list_entries(dir_.get(), nullptr);
+        auto entries = list_entries(dir_.get(), nullptr, true);
         int64_t total = 0;
         for (const auto& e : entries) total += e.bytes;
         for (const auto& e : entries) {
@@ -151,6 +177,7 @@ void CompileCache::evict_to(int64_t max_bytes) noexcept {
             const std::string trash = "trash." + random_hex(12);
             if (::renameat(dir_.get(), e.name.c_str(), dir_.get(), trash.c_str()) != 0) continue;
             entry.reset();
+            ::unlinkat(dir_.get(), ("sizes/" + e.name).c_str(), 0);
             remove_tree_at(dir_.get(), trash);
             total -= e.bytes;
         }
@@ -185,7 +212,7 @@ void CompileCache::remember(const std::string& key, const std::string& value) no
 
 int64_t CompileCache::size_bytes() const {
     int64_t total = 0;
-    for (const auto& e : list_entries(dir_.get(), nullptr)) total += e.bytes;
+    for (const auto& e : list_entries(dir_.get(), nullptr, true)) total += e.bytes;
     return total;
 }
 

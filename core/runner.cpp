@@ -184,9 +184,16 @@ void validate_file_names(const std::vector<SourceFile>& files, const std::string
         bool ok = slash == std::string::npos
                       ? is_safe_file_name(f.name)
                       : is_safe_file_name(f.name.substr(0, slash)) && is_safe_file_name(f.name.substr(slash + 1));
+        // Names reach compiler command lines: "-o..." would be an option and
+        // "@file" a gcc response file.
+        const char first = f.name.empty() ? '\0' : f.name[0];
+        const char after_slash = slash == std::string::npos ? '\0' : f.name[slash + 1];
+        for (char c : {first, after_slash})
+            if (c == '-' || c == '@') ok = false;
         if (!ok)
             throw BadRequest(field, "file name '" + f.name +
-                                        "' is not allowed (one directory level at most; no '..', empty parts or NUL)");
+                                        "' is not allowed (one directory level at most; no '..', empty parts, NUL, "
+                                        "or a leading '-' or '@')");
     }
 }
 
@@ -275,8 +282,36 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
     } else if (step.verdict != Verdict::OK) {
         p.state = Prepared::State::CompileFailed;
         p.failure = compile_error(step);
-    } else if (cache_) {
-        cache_->store(key, p.work->fd());
+    } else {
+        // The runs never use the directory the compiler wrote: on cgroup v1
+        // its pages stay charged to the box (so the program's own binary
+        // would count against its memory limit, and a first submission be
+        // judged differently from a cached one), and it may hold what the
+        // compile step left (fifos, links, odd modes). They use the stored
+        // cache entry, or else a copy the supervisor makes.
+        if (cache_ && cache_->store(key, p.work->fd())) {
+            if (auto lease = cache_->find(key)) {
+                p.lease = std::move(lease);
+                p.work.reset();
+                return p;
+            }
+        }
+        try {
+            WorkDir copy = sandbox_.make_work_dir(box.uid());
+            copy_tree_at(p.work->fd(), copy.fd(), int64_t{1} << 30);
+            p.work.emplace(std::move(copy));
+        } catch (const std::length_error& e) {
+            StepResult kept = step;
+            kept.verdict = Verdict::RuntimeError;
+            kept.message = std::string("the compile step's output cannot be kept: ") + e.what();
+            p.state = Prepared::State::CompileFailed;
+            p.failure = compile_error(kept);
+            p.failure.message = kept.message;
+        } catch (const std::exception& e) {
+            p.state = Prepared::State::Failed;
+            p.failure.verdict = Verdict::InternalError;
+            p.failure.message = std::string("copying the compiled program: ") + e.what();
+        }
     }
     return p;
 }

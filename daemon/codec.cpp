@@ -256,9 +256,11 @@ namespace {
 // part a safe name (no "..", no NUL), no backslash.
 bool valid_submitted_name(const std::string& name) {
     if (name.find('\\') != std::string::npos) return false;
+    // Names reach compiler command lines: "-x" would be an option, "@f" a response file.
+    auto plain = [](const std::string& part) { return is_safe_file_name(part) && part[0] != '-' && part[0] != '@'; };
     const auto slash = name.find('/');
-    if (slash == std::string::npos) return is_safe_file_name(name);
-    return is_safe_file_name(name.substr(0, slash)) && is_safe_file_name(name.substr(slash + 1));
+    if (slash == std::string::npos) return plain(name);
+    return plain(name.substr(0, slash)) && plain(name.substr(slash + 1));
 }
 
 const Poco::JSON::Array& want_array(const Var& v, const std::string& field, const std::string& of) {
@@ -297,7 +299,8 @@ std::vector<SourceFile> parse_files(const Var& v, const std::string& field, cons
         sf.name = want_string(f.get("name"), where + ".name");
         if (!valid_submitted_name(sf.name))
             bad(where + ".name", "file name '" + printable(sf.name) +
-                                     "' is not allowed (one directory level at most; no '..', '\\' or NUL)");
+                                     "' is not allowed (one directory level at most; no '..', '\\', NUL, "
+                                     "or a leading '-' or '@')");
         if (!names.insert(sf.name).second) bad(where + ".name", "file name '" + sf.name + "' appears twice");
         sf.content = decode(want_string(f.get("content"), where + ".content"), encoding, where + ".content");
         total += static_cast<int64_t>(sf.content.size());

@@ -45,9 +45,13 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// The empty network namespace all boxes share: made once, kept by an fd.
-// Joining it with setns costs microseconds; a new one per run costs about
-// half a millisecond and serialises on a kernel lock.
+// An empty network namespace for one box slot: made once per Box, kept by an
+// fd, joined by every run of that box. Joining with setns costs
+// microseconds; a new one per run costs about half a millisecond and
+// serialises on a kernel lock. One per box, not one for all: abstract unix
+// sockets live in the network namespace, and two boxes running at the same
+// time must not be able to talk.
+
 Fd make_empty_netns() {
     Fd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!original) throw_errno("open", "/proc/thread-self/ns/net");
@@ -159,7 +163,6 @@ Sandbox::Sandbox(SandboxConfig config)
     }
     cgroups_ = CgroupManager::detect();
     remove_stale_boxes();
-    netns_ = make_empty_netns();
     layout_ = prepare_root(config_.state_dir, config_.binds);
     work_area_ = Fd(::open(layout_.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!work_area_) throw_errno("open", layout_.work_dir);
@@ -215,7 +218,8 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
         if (!sock) continue;
         // Cgroups are named by uid, which is unique per box across processes.
         return std::unique_ptr<Box>(
-            new Box(*this, slot, std::move(sock), cgroups_->make_box(static_cast<int>(config_.uid_base) + slot)));
+            new Box(*this, slot, std::move(sock), cgroups_->make_box(static_cast<int>(config_.uid_base) + slot),
+                    make_empty_netns()));
     }
     errno = EBUSY;
     throw_errno("acquire box", std::to_string(config_.max_slots) + " slots", "all box slots are in use");
@@ -223,9 +227,9 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
 
 // ---------------------------------------------------------------- Box
 
-Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup)
+Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup, Fd netns)
     : sandbox_(sandbox), slot_(slot), uid_(sandbox.config_.uid_base + static_cast<uid_t>(slot)),
-      lock_(std::move(lock)), cgroup_(std::move(cgroup)) {}
+      lock_(std::move(lock)), cgroup_(std::move(cgroup)), netns_(std::move(netns)) {}
 
 Box::~Box() {
     if (init_stack_) ::munmap(init_stack_, kInitStackSize);
@@ -282,7 +286,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
     const Limits& lim = policy.limits;
     ChildPlan plan{};
     plan.cgroup = cgroup_->join_plan();
-    plan.netns_fd = sandbox_.netns_.get();
+    plan.netns_fd = netns_.get();
     plan.mounts = ChildMounts{sandbox_.layout_.root_dir.c_str(), policy.work_dir.c_str(), box_target.c_str(),
                               proc_target.c_str(),  tmp_target.c_str(),
                               tmp_options.empty() ? nullptr : tmp_options.c_str(),

@@ -82,7 +82,7 @@ public:
 
 private:
     friend class Sandbox;
-    Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup);
+    Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup, Fd netns);
     static int init_entry(void* plan);
     void* init_stack_top();
     static constexpr size_t kInitStackSize = 256 * 1024;
@@ -92,6 +92,7 @@ private:
     uid_t uid_;
     Fd lock_;
     std::unique_ptr<BoxCgroup> cgroup_;
+    Fd netns_;      // this slot's empty network namespace
     bool broken_ = false;
 };
 
@@ -125,7 +126,6 @@ private:
     void remove_stale_boxes();
     SandboxConfig config_;
     std::unique_ptr<CgroupManager> cgroups_;
-    Fd netns_;
     RootLayout layout_;
     Fd work_area_;
     SeccompProgram seccomp_;

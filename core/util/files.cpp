@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
@@ -75,30 +76,74 @@ void create_file_at(int dirfd, const std::string& name, std::string_view data, u
 
 namespace {
 
-// Empties the directory open at `dirfd`. Recursion depth is bounded by the
-// directory depth a box could build, which its pids/memory/time limits bound.
-int empty_dir(int dirfd) noexcept {
-    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return errno;
-    DIR* dir = ::fdopendir(dup);
-    if (!dir) {
-        int e = errno;
-        ::close(dup);
-        return e;
-    }
+// How many directory levels removal holds open at once. A box can build a
+// tree tens of thousands of levels deep (within its time and memory); below
+// this depth a subtree is moved up instead, so removal never runs out of
+// file descriptors or stack, and never leaves a tree behind.
+constexpr int kMaxHeldDepth = 32;
+
+struct Removal {
+    int top;                             // where deep subtrees are moved to
+    std::vector<std::string> moved;      // their names there, still to remove
     int first_err = 0;
+    void failed(int err) {
+        if (first_err == 0) first_err = err;
+    }
+};
+
+// Removes the directory `name` below `dirfd` (open at depth `depth`) and all
+// it holds, never following a symlink.
+void remove_dir(int dirfd, const std::string& name, int depth, Removal& r) noexcept {
+    if (depth >= kMaxHeldDepth) {
+        char spill[32];
+        unsigned char rnd[8];
+        if (::getrandom(rnd, sizeof rnd, 0) != sizeof rnd) return r.failed(errno);
+        std::snprintf(spill, sizeof spill, "trash.%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                      rnd[4], rnd[5], rnd[6], rnd[7]);
+        if (::renameat(dirfd, name.c_str(), r.top, spill) != 0) return r.failed(errno);
+        try {
+            r.moved.emplace_back(spill);
+        } catch (const std::exception&) {
+            r.failed(ENOMEM);
+        }
+        return;
+    }
+    int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+        if (errno != ENOENT) r.failed(errno);
+        return;
+    }
+    // A box may have left a directory without search permission for us: fix it
+    // on the fd we hold, which cannot be a symlink.
+    ::fchmod(sub, 0700);
     std::vector<std::string> names;
-    while (dirent* ent = ::readdir(dir)) {
-        std::string_view n = ent->d_name;
-        if (n == "." || n == "..") continue;
-        names.emplace_back(n);
+    int dup = ::fcntl(sub, F_DUPFD_CLOEXEC, 0);
+    DIR* dir = dup < 0 ? nullptr : ::fdopendir(dup);
+    if (!dir) {
+        r.failed(errno);
+        if (dup >= 0) ::close(dup);
+        ::close(sub);
+        return;
+    }
+    try {
+        while (dirent* ent = ::readdir(dir)) {
+            std::string_view n = ent->d_name;
+            if (n != "." && n != "..") names.emplace_back(n);
+        }
+    } catch (const std::exception&) {
+        r.failed(ENOMEM);
     }
     ::closedir(dir);
     for (const auto& n : names) {
-        int err = remove_tree_at(dirfd, n);
-        if (err != 0 && first_err == 0) first_err = err;
+        if (::unlinkat(sub, n.c_str(), 0) == 0 || errno == ENOENT) continue;
+        if (errno != EISDIR) {
+            r.failed(errno);
+            continue;
+        }
+        remove_dir(sub, n, depth + 1, r);
     }
-    return first_err;
+    ::close(sub);
+    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) r.failed(errno);
 }
 
 }  // namespace
@@ -106,15 +151,15 @@ int empty_dir(int dirfd) noexcept {
 int remove_tree_at(int dirfd, const std::string& name) noexcept {
     if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return 0;
     if (errno != EISDIR) return errno;
-    int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) return errno == ENOENT ? 0 : errno;
-    // A box may have left a directory without search permission for us: fix it
-    // on the fd we hold, which cannot be a symlink.
-    ::fchmod(sub, 0700);
-    int err = empty_dir(sub);
-    ::close(sub);
-    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT && err == 0) err = errno;
-    return err;
+    Removal r{dirfd, {}, 0};
+    remove_dir(dirfd, name, 0, r);
+    // Subtrees moved up are removed the same way, each from depth 0.
+    while (!r.moved.empty()) {
+        const std::string next = std::move(r.moved.back());
+        r.moved.pop_back();
+        remove_dir(dirfd, next, 0, r);
+    }
+    return r.first_err;
 }
 
 namespace {
@@ -195,6 +240,8 @@ void copy_tree(int src_dirfd, int dst_dirfd, int64_t& budget, int64_t& entries, 
     }
 }
 
+constexpr int64_t kEntryOverheadBytes = 1024;
+
 int64_t tree_bytes(int dirfd, int depth) noexcept {
     if (depth > 64) return 0;
     int64_t total = 0;
@@ -202,6 +249,9 @@ int64_t tree_bytes(int dirfd, int depth) noexcept {
         for (const auto& name : list_dir(dirfd)) {
             struct stat st {};
             if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            // Every entry costs an inode and a dentry whatever its size, so a
+            // tree of empty files is not free.
+            total += kEntryOverheadBytes;
             if (S_ISREG(st.st_mode)) {
                 total += st.st_size;
             } else if (S_ISDIR(st.st_mode)) {

@@ -41,7 +41,8 @@ int remove_tree_at(int dirfd, const std::string& name) noexcept;
 // errors; also past 20000 entries. Returns the bytes copied.
 int64_t copy_tree_at(int src_dirfd, int dst_dirfd, int64_t max_bytes);
 
-// The bytes of the regular files below `dirfd`, never following a symlink.
+// The bytes of the regular files below `dirfd`, plus 1 KB for every entry
+// (file or directory: each costs an inode), never following a symlink.
 int64_t tree_bytes_at(int dirfd) noexcept;
 
 // Whether `name` is a safe single path component for a file in a work dir:

@@ -425,3 +425,39 @@ TEST_CASE("hostile test sets end in clear verdicts", "[sandbox]") {
         CHECK(ok == 999);
     }
 }
+
+TEST_CASE("a compiled program's own files never count against its memory limit", "[sandbox]") {
+    // A 60 MB binary (initialised data) that also allocates 40 MB: within
+    // 80 MB whether it was just compiled, comes from the cache, or runs with
+    // no cache at all. (On cgroup v1 the compiler's pages stay charged to
+    // the box; the run must not inherit them.)
+    JobRequest req;
+    req.language = "c";
+    req.code = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nchar big[60 << 20] = {1};\n"
+               "int main(int c, char** v) { volatile char* p = big; char* q = malloc(40 << 20);\n"
+               "memset(q, 1, 40 << 20); printf(\"%d %d\\n\", p[c * 1000], q[c]); return 0; }\n";
+    req.limits.memory_mb = 80;
+    const std::string dir = make_temp_dir("execd-cache");
+    CompileCacheConfig cc;
+    cc.dir = dir + "/cache";
+    CompileCache cache(cc);
+    for (int round = 0; round < 3; ++round) {
+        Runner runner(shared_sandbox(), repo_registry(), round < 2 ? &cache : nullptr);
+        JobResult r = runner.run(req);
+        INFO("round " << round << ": " << r.run.message);
+        CHECK(r.run.verdict == Verdict::OK);
+        CHECK(r.run.stdout_data == "0 1\n");
+        CHECK(r.cached == (round == 1));
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("file names that would be compiler options are refused", "[sandbox]") {
+    Runner runner(shared_sandbox(), repo_registry());
+    for (const char* name : {"-wrapper.c", "@o.c", "lib/-x.c", "lib/@x.c"}) {
+        JobRequest req;
+        req.language = "c";
+        req.files = {SourceFile{"main.c", "int main(void){return 0;}\n"}, SourceFile{name, "int x;\n"}};
+        CHECK_THROWS_AS(runner.run(req), BadRequest);
+    }
+}

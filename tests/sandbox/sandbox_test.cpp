@@ -349,3 +349,35 @@ TEST_CASE("the program starts with default signal handling", "[sandbox]") {
     CHECK(r.run.verdict == Verdict::OK);
     CHECK(r.run.stdout_data == "1 0\n");
 }
+
+TEST_CASE("two boxes running at once share no abstract unix socket", "[sandbox]") {
+    // The listener binds an abstract name and waits; the other box, running
+    // at the same time, tries to connect to it for two seconds.
+    const std::string name = "execd-test-" + std::to_string(::getpid());
+    JobRequest listen_req;
+    listen_req.language = "python";
+    listen_req.limits.time_ms = 6000;
+    listen_req.code = "import socket, time\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0" + name +
+                      "')\ns.listen(1)\nprint('listening', flush=True)\ns.settimeout(4)\n"
+                      "try:\n    c, _ = s.accept()\n    print('accepted', c.recv(100))\n"
+                      "except socket.timeout:\n    print('nobody came')\n";
+    JobRequest connect_req;
+    connect_req.language = "python";
+    connect_req.limits.time_ms = 6000;
+    connect_req.code = "import socket, time\nfor i in range(20):\n    s = socket.socket(socket.AF_UNIX)\n"
+                       "    try:\n        s.connect('\\0" + name + "')\n        s.send(b'leak')\n"
+                       "        print('connected')\n        break\n    except OSError as e:\n"
+                       "        err = e.strerror\n        time.sleep(0.1)\nelse:\n    print('refused:', err)\n";
+
+    auto box_a = shared_sandbox().acquire_box();
+    auto box_b = shared_sandbox().acquire_box();
+    Runner runner_a(shared_sandbox(), repo_registry()), runner_b(shared_sandbox(), repo_registry());
+    JobResult listened;
+    std::thread listener([&] { listened = runner_a.run(listen_req, box_a.get()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    JobResult connected = runner_b.run(connect_req, box_b.get());
+    listener.join();
+    INFO(listened.run.stdout_data << listened.run.stderr_data << connected.run.stdout_data << connected.run.stderr_data);
+    CHECK(listened.run.stdout_data == "listening\nnobody came\n");
+    CHECK_THAT(connected.run.stdout_data, Catch::StartsWith("refused:"));
+}

@@ -230,7 +230,7 @@ TEST_CASE("submitted file names may go one directory down, never out", "[unit]")
                R"(","content":"y"}]})";
     };
     CHECK(rejected_field(files("lib/util.c")).empty());
-    for (const char* bad : {"a/b/c.c", "../x.c", "/x.c", "lib/", "lib/..", "./x", "a\\\\b.c"})
+    for (const char* bad : {"a/b/c.c", "../x.c", "/x.c", "lib/", "lib/..", "./x", "a\\\\b.c", "-o.c", "@o.c", "lib/-x.c"})
         CHECK_THAT(rejected_field(files(bad)), Catch::StartsWith("files[1].name:"));
     CHECK_THAT(rejected_field(R"({"language":"c","files":[{"name":"main.c","content":"x"},)"
                               R"({"name":"lib","content":"y"},{"name":"lib/a.c","content":"z"}]})"),

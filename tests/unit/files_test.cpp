@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,7 +75,7 @@ TEST_CASE("copying an artifact tree keeps files and directories only, with tame 
     CHECK(access((dst + "/pkg/A.class").c_str(), F_OK) == 0);
     CHECK(lstat((dst + "/shadow").c_str(), &st) != 0);
     CHECK(lstat((dst + "/fifo").c_str(), &st) != 0);
-    CHECK(tree_bytes_at(dst_fd.get()) == 10);
+    CHECK(tree_bytes_at(dst_fd.get()) == 10 + 4 * 1024);  // four entries: main, data, pkg, pkg/A.class
 
     SECTION("limits: bytes, entries, depth") {
         Fd again(open(base.c_str(), O_RDONLY | O_DIRECTORY));
@@ -101,4 +102,37 @@ TEST_CASE("copying an artifact tree keeps files and directories only, with tame 
     Fd base_fd(open(base.c_str(), O_RDONLY | O_DIRECTORY));
     for (const char* n : {"src", "dst", "d2", "many", "d3", "deep", "d4"}) remove_tree_at(base_fd.get(), n);
     rmdir(base.c_str());
+}
+
+TEST_CASE("removing a very deep tree holds few descriptors and leaves nothing", "[unit]") {
+    const std::string base = test::make_temp_dir("execd-files");
+    Fd base_fd(open(base.c_str(), O_RDONLY | O_DIRECTORY));
+    REQUIRE(mkdir((base + "/deep").c_str(), 0755) == 0);
+    // 3000 levels, as a box can build in /box or /tmp within its limits.
+    Fd cur(open((base + "/deep").c_str(), O_RDONLY | O_DIRECTORY));
+    for (int i = 0; i < 3000; ++i) {
+        REQUIRE(mkdirat(cur.get(), "d", i % 100 == 0 ? 0 : 0755) == 0);  // some without permissions
+        Fd next(openat(cur.get(), "d", O_RDONLY | O_DIRECTORY));
+        if (!next) {
+            REQUIRE(fchmodat(cur.get(), "d", 0755, 0) == 0);
+            next = Fd(openat(cur.get(), "d", O_RDONLY | O_DIRECTORY));
+        }
+        REQUIRE(next);
+        if (i % 100 == 0) REQUIRE(fchmod(next.get(), 0) == 0);
+        if (i == 2999) create_file_at(next.get(), "leaf", "x", 0644);
+        cur = std::move(next);
+    }
+    cur.reset();
+    // Far fewer descriptors than levels: removal must not need one per level.
+    struct rlimit old {};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    struct rlimit tight = old;
+    tight.rlim_cur = 128;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    const int err = remove_tree_at(base_fd.get(), "deep");
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    CHECK(err == 0);
+    CHECK(access((base + "/deep").c_str(), F_OK) != 0);
+    // Subtrees moved up on the way are gone too.
+    CHECK(rmdir(base.c_str()) == 0);
 }
