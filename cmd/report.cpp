@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/utf8.h"
 #include "verdict.h"
 
 namespace execd::cli {
@@ -47,24 +48,6 @@ bool failed(Verdict v) {
 
 // ---- text -----------------------------------------------------------------
 
-void append_code_point(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 constexpr uint32_t kReplacement = 0xFFFD;
 
 // Valid UTF-8 that is safe in XML 1.0 and on a terminal. XML 1.0 forbids C0
@@ -82,41 +65,21 @@ std::string clean_text(std::string_view s) {
             if (c == '\t' || c == '\n' || (c >= 0x20 && c < 0x7F))
                 out += static_cast<char>(c);
             else if (c == 0x7F)
-                append_code_point(out, 0x2421);
+                append_utf8(out, 0x2421);
             else
-                append_code_point(out, 0x2400 + c);
+                append_utf8(out, 0x2400 + c);
             ++i;
             continue;
         }
-        size_t len = 0;
         uint32_t cp = 0;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        }
-        bool ok = len > 0 && i + len <= s.size();
-        for (size_t k = 1; ok && k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) ok = false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-        if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-                   (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF))
-            ok = false;
-        if (!ok) {
-            append_code_point(out, kReplacement);
+        const size_t len = utf8_sequence(s, i, cp);
+        if (len == 0) {
+            append_utf8(out, kReplacement);
             ++i;  // resynchronise on the next byte
             continue;
         }
         if ((cp >= 0x80 && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF)
-            append_code_point(out, kReplacement);
+            append_utf8(out, kReplacement);
         else
             out.append(s.substr(i, len));
         i += len;

@@ -394,6 +394,10 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
 void Runner::run_tests(const Language& lang, const JobRequest& request, const std::string& dir, Box& box,
                        JobResult& result) {
     const size_t total = request.tests.size();
+    auto stop_cancelled = [&result] {
+        result.cancelled = true;
+        result.run.message = "cancelled";
+    };
     auto skip_all = [&](const std::string& why) {
         for (const auto& t : request.tests) {
             TestResult tr;
@@ -419,9 +423,7 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
         checker_program.emplace(prepare(*checker_lang, files, box, request.cancel, "checker.files"));
         switch (checker_program->state) {
             case Prepared::State::Cancelled:
-                result.cancelled = true;
-                result.run.message = "cancelled";
-                return;
+                return stop_cancelled();
             case Prepared::State::Failed:
                 result.run = checker_program->failure;
                 return;
@@ -466,9 +468,7 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
             continue;
         }
         if (request.cancel && request.cancel->load()) {
-            result.cancelled = true;
-            result.run.message = "cancelled";
-            return;
+            return stop_cancelled();
         }
 
         RunPolicy run;
@@ -495,9 +495,7 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
         run.cancel = request.cancel;
         RunOutcome outcome = box.run(run);
         if (outcome.cancelled) {
-            result.cancelled = true;
-            result.run.message = "cancelled";
-            return;
+            return stop_cancelled();
         }
         StepResult step = judge(outcome, run.limits);
 
@@ -531,9 +529,7 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
                     check.cancel = request.cancel;
                     RunOutcome checked = box.run(check);
                     if (checked.cancelled) {
-                        result.cancelled = true;
-                        result.run.message = "cancelled";
-                        return;
+                        return stop_cancelled();
                     }
                     StepResult verdict = judge(checked, check.limits);
                     std::string said = verdict.stdout_data + verdict.stderr_data;
