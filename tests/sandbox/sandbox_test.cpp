@@ -274,7 +274,9 @@ run = ["/usr/bin/bash", "-c", "ls /box | sort | tr '\n' ' '"]
     auto r = runner.run(req);
     INFO(r.run.message << (r.compile ? r.compile->stderr_data : ""));
     CHECK(r.run.verdict == Verdict::OK);
-    CHECK(r.run.stdout_data == "d dir-link file-link loop main.plant ");
+    // The run gets a copy of what the compile step left, made by the host
+    // without following any link: regular files and directories only.
+    CHECK(r.run.stdout_data == "d main.plant ");
     CHECK(access(victim.c_str(), F_OK) == 0);
     CHECK(access(keep.c_str(), F_OK) == 0);
     unlink(victim.c_str());
