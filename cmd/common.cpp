@@ -36,6 +36,18 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
     return engine;
 }
 
+StatusLine::StatusLine() : on_(::isatty(2)) {}
+
+StatusLine::~StatusLine() {
+    if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
+}
+
+void StatusLine::show(const std::string& text) {
+    if (!on_) return;
+    std::cerr << "\r\033[K" << text.substr(0, 100) << std::flush;
+    shown_ = true;
+}
+
 void print_error(const std::string& message) { std::cerr << "exec: " << message << std::endl; }
 
 }  // namespace execd::cli

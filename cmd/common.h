@@ -42,6 +42,21 @@ struct LocalEngine {
 // only costs recompiles (and a warning).
 LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry);
 
+// One line of state on stderr while a job runs ("queued", "[3/5] three
+// WrongAnswer"), when stderr is a terminal; cleared when destroyed.
+class StatusLine {
+public:
+    StatusLine();
+    ~StatusLine();
+    StatusLine(const StatusLine&) = delete;
+    StatusLine& operator=(const StatusLine&) = delete;
+    void show(const std::string& text);  // the first 100 bytes
+
+private:
+    bool on_;
+    bool shown_ = false;
+};
+
 // Prints "exec: <message>" to stderr.
 void print_error(const std::string& message);
 

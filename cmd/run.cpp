@@ -142,23 +142,16 @@ int run_local(const GlobalOptions& global, const Registry& registry, const JobRe
     return exit_status_for(std::string(verdict_name(result.run.verdict)), result.run.exit_code);
 }
 
-// A one-line state display on a terminal: "⠋ queued", cleared at the end.
+// A job's state on the terminal with a turning bar: "/ queued".
 class Spinner {
 public:
-    Spinner() : on_(::isatty(2)) {}
-    ~Spinner() {
-        if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
-    }
     void show(const std::string& state) {
-        if (!on_) return;
         static const char* frames[] = {"|", "/", "-", "\\"};
-        std::cerr << "\r\033[K" << frames[frame_++ % 4] << " " << state << std::flush;
-        shown_ = true;
+        line_.show(std::string(frames[frame_++ % 4]) + " " + state);
     }
 
 private:
-    bool on_;
-    bool shown_ = false;
+    StatusLine line_;
     unsigned frame_ = 0;
 };
 

@@ -49,28 +49,10 @@ JobRequest build_test_request(const Registry& registry, const TestOptions& opts)
     return req;
 }
 
-// "[3/5] three  WrongAnswer" on the terminal while tests run; cleared after.
-class ProgressLine {
-public:
-    ProgressLine() : on_(::isatty(2)) {}
-    ~ProgressLine() {
-        if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
-    }
-    void show(const std::string& text) {
-        if (!on_) return;
-        std::cerr << "\r\033[K" << text.substr(0, 100) << std::flush;
-        shown_ = true;
-    }
-
-private:
-    bool on_;
-    bool shown_ = false;
-};
-
 JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRequest& req) {
     LocalEngine engine = make_local_engine(global, registry);
     Runner runner(*engine.sandbox, registry, engine.cache.get());
-    ProgressLine progress;
+    StatusLine progress;
     progress.show(req.language + ": compiling / starting");
     size_t failed = 0;
     req.on_test = [&](const TestResult& t, size_t index, size_t total) {
@@ -87,7 +69,7 @@ JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRe
 JobResult run_remote(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
     ServerClient client(server, global.token);
     const std::string id = client.submit(api::submission_body(req, api::Encoding::Base64));
-    ProgressLine progress;
+    StatusLine progress;
     progress.show("queued on " + server);
     auto job = client.wait(id, [&](const std::string& state) { progress.show(state + " on " + server); });
     if (job->has("status") && job->getValue<std::string>("status") == "cancelled")

@@ -180,20 +180,11 @@ StepResult compile_error(const StepResult& step) {
 
 void validate_file_names(const std::vector<SourceFile>& files, const std::string& field) {
     for (const auto& f : files) {
-        const auto slash = f.name.find('/');
-        bool ok = slash == std::string::npos
-                      ? is_safe_file_name(f.name)
-                      : is_safe_file_name(f.name.substr(0, slash)) && is_safe_file_name(f.name.substr(slash + 1));
-        // Names reach compiler command lines: "-o..." would be an option and
-        // "@file" a gcc response file.
-        const char first = f.name.empty() ? '\0' : f.name[0];
-        const char after_slash = slash == std::string::npos ? '\0' : f.name[slash + 1];
-        for (char c : {first, after_slash})
-            if (c == '-' || c == '@') ok = false;
+        const bool ok = is_submitted_file_name(f.name);
         if (!ok)
             throw BadRequest(field, "file name '" + f.name +
-                                        "' is not allowed (one directory level at most; no '..', empty parts, NUL, "
-                                        "or a leading '-' or '@')");
+                                        "' is not allowed (one directory level at most; no '..', empty parts, '\\', "
+                                        "NUL, or a leading '-' or '@')");
     }
 }
 

@@ -227,17 +227,6 @@ std::string error_json(const std::string& code, const std::string& message, cons
 
 namespace {
 
-// A submitted file name: one directory level at most ("lib/util.c"), each
-// part a safe name (no "..", no NUL), no backslash.
-bool valid_submitted_name(const std::string& name) {
-    if (name.find('\\') != std::string::npos) return false;
-    // Names reach compiler command lines: "-x" would be an option, "@f" a response file.
-    auto plain = [](const std::string& part) { return is_safe_file_name(part) && part[0] != '-' && part[0] != '@'; };
-    const auto slash = name.find('/');
-    if (slash == std::string::npos) return plain(name);
-    return plain(name.substr(0, slash)) && plain(name.substr(slash + 1));
-}
-
 const Poco::JSON::Array& want_array(const Var& v, const std::string& field, const std::string& of) {
     if (v.type() != typeid(Poco::JSON::Array::Ptr)) bad(field, "'" + field + "' must be an array of " + of);
     return *v.extract<Poco::JSON::Array::Ptr>();
@@ -272,7 +261,7 @@ std::vector<SourceFile> parse_files(const Var& v, const std::string& field, cons
         if (!f.has("name") || !f.has("content")) bad(where, "'" + where + "' needs name and content");
         SourceFile sf;
         sf.name = want_string(f.get("name"), where + ".name");
-        if (!valid_submitted_name(sf.name))
+        if (!is_submitted_file_name(sf.name))
             bad(where + ".name", "file name '" + printable(sf.name) +
                                      "' is not allowed (one directory level at most; no '..', '\\', NUL, "
                                      "or a leading '-' or '@')");

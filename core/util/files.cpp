@@ -290,6 +290,14 @@ std::string random_hex(size_t bytes) {
     return out;
 }
 
+bool is_submitted_file_name(std::string_view name) noexcept {
+    if (name.find('\\') != std::string_view::npos) return false;
+    auto plain = [](std::string_view part) { return is_safe_file_name(part) && part[0] != '-' && part[0] != '@'; };
+    const auto slash = name.find('/');
+    if (slash == std::string_view::npos) return plain(name);
+    return plain(name.substr(0, slash)) && plain(name.substr(slash + 1));
+}
+
 bool is_safe_file_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > 255) return false;
     if (name == "." || name == "..") return false;

@@ -52,6 +52,11 @@ bool is_safe_file_name(std::string_view name) noexcept;
 // `bytes` random bytes (at most 32) as lowercase hex, for unguessable names. Throws SystemFailure.
 std::string random_hex(size_t bytes);
 
+// Whether `name` may name a submitted file: a safe name, or one directory
+// and a safe name ("lib/util.c"); no part starting with '-' or '@' (names
+// reach compiler command lines as options or gcc response files), no '\\'.
+bool is_submitted_file_name(std::string_view name) noexcept;
+
 // Reads all of `fd` until EOF. Throws SystemFailure.
 std::string read_all(int fd);
 
