@@ -1,60 +1,56 @@
+// The box init: every step between the supervisor's clone and the program's
+// execve, in one function so the order can be reviewed in one place.
+//
+// This file is part of the freestanding box init (core/sandbox/init/), not of
+// execd_core: no libc, no allocation, no exceptions. It runs in a process of
+// its own, executed fresh from a sealed memfd, so it shares no memory with
+// the supervisor (a memory cgroup OOM kill of it cannot take the supervisor
+// along) and its /proc entries show nothing of the supervisor's argv or
+// environment. A failed step writes a ChildReport and exits 127.
 #include "sandbox/contain.h"
 
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <grp.h>
+#include <linux/fcntl.h>
+#include <linux/filter.h>
+#include <linux/mount.h>
+#include <linux/prctl.h>
+#include <linux/resource.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <linux/wait.h>
 
-#include <cerrno>
+#include "sandbox/init/sys.h"
 
-#include "sandbox/seccomp.h"
-
-namespace execd {
-
-const char* child_stage_name(ChildStage s) noexcept {
-    switch (s) {
-        case ChildStage::CgroupJoin: return "join cgroup";
-        case ChildStage::CgroupNamespace: return "unshare cgroup namespace";
-        case ChildStage::NetNamespace: return "setns network namespace";
-        case ChildStage::Hostname: return "sethostname";
-        case ChildStage::Mounts: return "mount box filesystem";
-        case ChildStage::Signals: return "reset signals";
-        case ChildStage::CloseFds: return "close inherited fds";
-        case ChildStage::Fork: return "fork program";
-        case ChildStage::Stdio: return "dup2 stdio";
-        case ChildStage::Rlimits: return "setrlimit";
-        case ChildStage::Groups: return "setgroups";
-        case ChildStage::Gid: return "setresgid";
-        case ChildStage::Uid: return "setresuid";
-        case ChildStage::Capabilities: return "drop capabilities";
-        case ChildStage::NoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
-        case ChildStage::Seccomp: return "load seccomp filter";
-        case ChildStage::Exec: return "execve";
-    }
-    return "unknown stage";
-}
-
+namespace execd::init {
 namespace {
 
-void report(int fd, ChildReport r) noexcept {
-    // A single write of a small record to a pipe is atomic.
-    while (::write(fd, &r, sizeof r) < 0 && errno == EINTR) {
+constexpr long kSigKill = 9, kSigStop = 19, kSigChld = 17, kSigIgn = 1, kSigDfl = 0;
+constexpr long kMntDetach = 2;
+constexpr long kSetMask = 2;  // SIG_SETMASK
+
+// The kernel's struct sigaction (rt_sigaction), with a 64-bit mask.
+struct KernelSigaction {
+    unsigned long handler;
+    unsigned long flags;
+    unsigned long restorer;
+    uint64_t mask;
+};
+
+void report(int fd, ChildReport r) {
+    // A single write of 16 bytes to a pipe is atomic.
+    while (call(__NR_write, fd, &r, sizeof r) == -4 /* EINTR */) {
     }
 }
 
-[[noreturn]] void fail(const ChildPlan& p, ChildStage stage, int err, int detail = 0) noexcept {
-    report(p.status_fd, ChildReport{ChildReport::Failure, static_cast<int32_t>(stage), err, detail});
-    ::_exit(127);
+[[noreturn]] void fail(const BoxPlan& p, ChildStage stage, long rc, int detail = 0) {
+    report(p.h->status_fd, ChildReport{ChildReport::Failure, static_cast<int32_t>(stage), static_cast<int32_t>(-rc),
+                                       detail});
+    exit_now(127);
 }
 
-// Closes every fd except 0-2 and the ones in keep[] (which it sorts).
-int close_all_but(int* keep, int n) noexcept {
+// Closes every fd from 3 up except the ones in keep[] (which it sorts).
+long close_all_but(int* keep, int n) {
     for (int i = 1; i < n; ++i)
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
             int t = keep[j];
@@ -63,121 +59,191 @@ int close_all_but(int* keep, int n) noexcept {
         }
     unsigned lo = 3;
     for (int i = 0; i < n; ++i) {
-        if (keep[i] < 3) continue;
+        if (keep[i] < 3 || static_cast<unsigned>(keep[i]) < lo) continue;
         unsigned fd = static_cast<unsigned>(keep[i]);
-        if (fd > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) != 0) return errno;
+        if (fd > lo)
+            if (long rc = call(__NR_close_range, lo, fd - 1, 0); rc < 0) return rc;
         lo = fd + 1;
     }
-    if (::syscall(SYS_close_range, lo, ~0U, 0) != 0) return errno;
-    return 0;
+    return call(__NR_close_range, lo, ~0U, 0);
 }
 
-// Drops to the box's uid/gid with no capabilities, no way to regain them,
-// and the seccomp filter. Used by both the program and init.
-void drop_privileges(const ChildPlan& p) noexcept {
-    // Empty the bounding set while we still hold CAP_SETPCAP; after the uid
-    // change the permitted and effective sets are cleared by the kernel.
-    // The kernel's own last capability (from the plan), so no call fails
-    // and touches errno, which init shares with the supervisor on v1.
-    for (int cap = 0; cap <= p.cap_last_cap; ++cap)
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) fail(p, ChildStage::Capabilities, errno, cap);
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-        fail(p, ChildStage::Capabilities, errno);
-    // Raw system calls: glibc's wrappers would broadcast the change to every
-    // thread of a multi-threaded supervisor, whose memory init shares.
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(p, ChildStage::Groups, errno);
-    if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0) fail(p, ChildStage::Gid, errno);
-    if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) fail(p, ChildStage::Uid, errno);
+// Mounts /box, /proc and /tmp, pivots into the prepared root and detaches
+// the host's tree. Returns 0 or -errno with the failing mount in *stage.
+long apply_mounts(const BoxPlan& p, MountStage* stage) {
+    *stage = MountStage::Work;
+    if (long rc = call(__NR_mount, p.work_src, p.box_target, 0, MS_BIND, 0); rc < 0) return rc;
+    *stage = MountStage::WorkReadOnly;
+    const unsigned long work_flags =
+        MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (p.h->work_writable ? 0 : MS_RDONLY);
+    if (long rc = call(__NR_mount, 0, p.box_target, 0, work_flags, 0); rc < 0) return rc;
+    // hidepid: a process's /proc entries are visible only to those that
+    // may ptrace it, so this init (not dumpable) is invisible to the program.
+    *stage = MountStage::Proc;
+    if (long rc = call(__NR_mount, "proc", p.proc_target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, p.proc_options);
+        rc < 0)
+        return rc;
+    if (p.tmp_options) {
+        *stage = MountStage::Tmp;
+        if (long rc = call(__NR_mount, "tmpfs", p.tmp_target, "tmpfs", MS_NOSUID | MS_NODEV, p.tmp_options); rc < 0)
+            return rc;
+    }
+    *stage = MountStage::Chdir;
+    if (long rc = call(__NR_chdir, p.root_dir); rc < 0) return rc;
+    // pivot_root(".", ".") stacks the old root on top of the new one; the
+    // detach below then removes it, leaving only the box's tree.
+    *stage = MountStage::PivotRoot;
+    if (long rc = call(__NR_pivot_root, ".", "."); rc < 0) return rc;
+    *stage = MountStage::DetachOld;
+    if (long rc = call(__NR_umount2, ".", kMntDetach); rc < 0) return rc;
+    *stage = MountStage::ChdirBox;
+    return call(__NR_chdir, "/box");
+}
+
+// No capabilities and no way to regain them, the box's uid and gid, and the
+// system-call filter. For the program and, once it runs, for init itself.
+void drop_privileges(const BoxPlan& p) {
+    // Empty the bounding set while CAP_SETPCAP is still held; the uid
+    // change then clears the permitted and effective sets.
+    for (int cap = 0; cap <= p.h->cap_last_cap; ++cap)
+        if (long rc = call(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0); rc < 0) fail(p, ChildStage::Capabilities, rc, cap);
+    if (long rc = call(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); rc < 0 && rc != -22)
+        fail(p, ChildStage::Capabilities, rc);
+    if (long rc = call(__NR_setgroups, 0, 0); rc < 0) fail(p, ChildStage::Groups, rc);
+    if (long rc = call(__NR_setresgid, p.h->gid, p.h->gid, p.h->gid); rc < 0) fail(p, ChildStage::Gid, rc);
+    if (long rc = call(__NR_setresuid, p.h->uid, p.h->uid, p.h->uid); rc < 0) fail(p, ChildStage::Uid, rc);
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
-    if (::syscall(SYS_capset, &hdr, data) != 0) fail(p, ChildStage::Capabilities, errno);
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(p, ChildStage::NoNewPrivs, errno);
-    if (int err = apply_seccomp(p.seccomp); err != 0) fail(p, ChildStage::Seccomp, err);
+    if (long rc = call(__NR_capset, &hdr, data); rc < 0) fail(p, ChildStage::Capabilities, rc);
+    if (long rc = call(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); rc < 0) fail(p, ChildStage::NoNewPrivs, rc);
+    sock_fprog prog{static_cast<unsigned short>(p.h->seccomp_len), const_cast<sock_filter*>(p.seccomp)};
+    if (long rc = call(__NR_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0); rc < 0)
+        fail(p, ChildStage::Seccomp, rc);
 }
 
-[[noreturn]] void exec_program(const ChildPlan& p) noexcept {
-    if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0)
-        fail(p, ChildStage::Stdio, errno);
-    ::execve(p.path, p.argv, p.envp);
-    fail(p, ChildStage::Exec, errno);
+long move_fd(int from, int to) {
+    if (from == to) return call(__NR_fcntl, to, F_SETFD, 0);
+    return call(__NR_dup3, from, to, 0);
+}
+
+// The program's process, born (v2) or moved (v1) into the box's cgroup:
+// init itself never is, so nothing but the program's own processes is ever
+// a candidate of the box's OOM killer, and the box's limits, counters and
+// pids count the program alone. Runs on its own stack in init's memory until
+// execve; only this process's own state changes here (credentials, rlimits,
+// the filter and namespaces are per task), so init is unaffected.
+[[noreturn]] void program_entry(void* arg) {
+    const BoxPlan& p = *static_cast<const BoxPlan*>(arg);
+    // v1: a single-threaded task moving itself by writing "0" to `tasks`
+    // skips the global lock a cgroup.procs write waits on.
+    for (int i = 0; i < p.h->n_task_fds; ++i)
+        if (long rc = call(__NR_write, p.h->task_fds[i], "0", 1); rc != 1) fail(p, ChildStage::CgroupJoin, rc, i);
+    // A cgroup namespace rooted at the box's cgroup, once inside it.
+    if (long rc = call(__NR_unshare, CLONE_NEWCGROUP); rc < 0) fail(p, ChildStage::CgroupNamespace, rc);
+    // Every limit is set here, none inherited: the same program gets the
+    // same verdict whoever started the supervisor (a shell, systemd, CI).
+    for (int i = 0; i < p.h->n_rlimits; ++i) {
+        const int resource = p.h->rlimits[i].resource;
+        rlimit64 rl{p.h->rlimits[i].value, p.h->rlimits[i].value};
+        long rc = call(__NR_prlimit64, 0, resource, &rl, 0);
+        if (rc == -1 /* EPERM */) {
+            // Raising a hard limit the caller lowered needs CAP_SYS_RESOURCE;
+            // without it, the caller's hard limit is the closest we can set.
+            rlimit64 old{};
+            if (call(__NR_prlimit64, 0, resource, 0, &old) == 0 && old.rlim_max < rl.rlim_max) {
+                rl = rlimit64{old.rlim_max, old.rlim_max};
+                rc = call(__NR_prlimit64, 0, resource, &rl, 0);
+            }
+        }
+        if (rc < 0) fail(p, ChildStage::Rlimits, rc, resource);
+    }
+    drop_privileges(p);
+    if (long rc = move_fd(p.h->stdin_fd, 0); rc < 0) fail(p, ChildStage::Stdio, rc);
+    if (long rc = move_fd(p.h->stdout_fd, 1); rc < 0) fail(p, ChildStage::Stdio, rc);
+    if (long rc = move_fd(p.h->stderr_fd, 2); rc < 0) fail(p, ChildStage::Stdio, rc);
+    // The status pipe is CLOEXEC: once execve succeeds the program cannot
+    // forge a report.
+    long rc = call(__NR_execve, p.path, p.argv, p.envp);
+    fail(p, ChildStage::Exec, rc);
 }
 
 }  // namespace
 
-void run_box_init(const ChildPlan& p) noexcept {
+void run_box_init(const BoxPlan& p) {
+    const PlanHeader& h = *p.h;
     // If the supervisor dies, so does the box (and with init, the namespace).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    call(__NR_prctl, PR_SET_PDEATHSIG, kSigKill, 0, 0, 0);
+    // Not dumpable: no ptrace, no /proc/1/mem, and with hidepid no /proc/1
+    // at all for the program.
+    call(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-    // 1. cgroup. On v2 we were born in it (CLONE_INTO_CGROUP); on v1 the
-    //    single-threaded child moves itself, the cheap way.
-    for (int i = 0; i < p.cgroup.n_task_fds; ++i)
-        if (::write(p.cgroup.task_fds[i], "0", 1) != 1) fail(p, ChildStage::CgroupJoin, errno, i);
-    // 2. A cgroup namespace rooted at the box's cgroup.
-    if (::unshare(CLONE_NEWCGROUP) != 0) fail(p, ChildStage::CgroupNamespace, errno);
-    // 3. The shared, empty network namespace: no interface is up, not even lo.
-    if (::setns(p.netns_fd, CLONE_NEWNET) != 0) fail(p, ChildStage::NetNamespace, errno);
-    if (::sethostname("box", 3) != 0) fail(p, ChildStage::Hostname, errno);
-    // 4. Filesystem.
+    // 1. The slot's empty network namespace: no interface is up, not even lo.
+    if (long rc = call(__NR_setns, h.netns_fd, CLONE_NEWNET); rc < 0) fail(p, ChildStage::NetNamespace, rc);
+    if (long rc = call(__NR_sethostname, "box", 3); rc < 0) fail(p, ChildStage::Hostname, rc);
+    // 2. Filesystem.
     MountStage mstage{};
-    if (int err = apply_child_mounts(p.mounts, &mstage); err != 0)
-        fail(p, ChildStage::Mounts, err, static_cast<int>(mstage));
-    // 5. Signals as a fresh process has them: execve keeps a blocked mask
+    if (long rc = apply_mounts(p, &mstage); rc < 0) fail(p, ChildStage::Mounts, rc, static_cast<int>(mstage));
+    // 3. Signals as a fresh process has them: execve keeps a blocked mask
     //    and ignored signals, and supervisors block or ignore some (execd
     //    blocks SIGTERM/SIGHUP for sigwait, ignores SIGPIPE).
-    sigset_t none;
-    sigemptyset(&none);
-    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(p, ChildStage::Signals, errno);
+    uint64_t none = 0;
+    if (long rc = call(__NR_rt_sigprocmask, kSetMask, &none, 0, 8); rc < 0) fail(p, ChildStage::Signals, rc);
     for (int sig = 1; sig < 32; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        struct sigaction old {};
-        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
-            struct sigaction dfl {};
-            dfl.sa_handler = SIG_DFL;
-            ::sigaction(sig, &dfl, nullptr);
+        if (sig == kSigKill || sig == kSigStop) continue;
+        KernelSigaction old{};
+        if (call(__NR_rt_sigaction, sig, 0, &old, 8) == 0 && old.handler == kSigIgn) {
+            KernelSigaction dfl{};
+            dfl.handler = kSigDfl;
+            call(__NR_rt_sigaction, sig, &dfl, 0, 8);
         }
     }
+    // 4. Keep only what the box needs.
+    int keep[8] = {h.status_fd, h.stdin_fd, h.stdout_fd, h.stderr_fd, h.clone_into_fd};
+    int n_keep = 5;
+    for (int i = 0; i < h.n_task_fds && i < 3; ++i) keep[n_keep++] = h.task_fds[i];
+    if (long rc = close_all_but(keep, n_keep); rc < 0) fail(p, ChildStage::CloseFds, rc);
 
-    // 6. Keep only what the box needs: the supervisor's other fds (another
-    //    box's pipes, sockets) must not stay open in here.
-    int keep[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.status_fd};
-    if (int err = close_all_but(keep, 4); err != 0) fail(p, ChildStage::CloseFds, err);
-
-    // 7. Limits and privileges, once, in init: the program inherits them all
-    //    (rlimits, uid, empty capability sets, no_new_privs, the filter).
-    //    init needs no privilege either, and a program of the same uid still
-    //    cannot touch it: it is not dumpable (no ptrace, no /proc/1/mem), and
-    //    a namespace's init ignores signals it has no handler for.
-    for (int i = 0; i < p.n_rlimits; ++i) {
-        rlimit rl{p.rlimits[i].value, p.rlimits[i].value};
-        if (::setrlimit(p.rlimits[i].resource, &rl) != 0) fail(p, ChildStage::Rlimits, errno, p.rlimits[i].resource);
-    }
-    drop_privileges(p);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    // The uid change above cleared the parent-death signal; set it again.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-
-    // 8. The program runs as PID 2: signals a process sends to its own
+    // 5. The program, as PID 2: signals a process sends to its own
     //    namespace's init are dropped, so os.kill(os.getpid(), 9) would not
-    //    work if the program were PID 1. vfork: no page-table copy, and
-    //    execve resets "dumpable" for the program.
-    pid_t child = ::vfork();
-    if (child < 0) fail(p, ChildStage::Fork, errno);
-    if (child == 0) exec_program(p);
+    //    work if the program were PID 1. CLONE_VM|CLONE_VFORK: no page-table
+    //    copy; init waits until the program's execve (or its failure).
+    static char program_stack[64 * 1024] __attribute__((aligned(16)));
+    clone_args args{};
+    args.flags = CLONE_VM | CLONE_VFORK;
+    args.exit_signal = kSigChld;
+    args.stack = reinterpret_cast<uint64_t>(program_stack);
+    args.stack_size = sizeof program_stack;
+    if (h.clone_into_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(h.clone_into_fd);
+    }
+    const long child = execd_clone3_run(&args, sizeof args, program_entry, const_cast<BoxPlan*>(&p));
+    if (child < 0) fail(p, ChildStage::Fork, child);
 
-    ::close(p.stdin_fd);
-    ::close(p.stdout_fd);
-    ::close(p.stderr_fd);
+    call(__NR_close, h.stdin_fd);
+    call(__NR_close, h.stdout_fd);
+    call(__NR_close, h.stderr_fd);
+    if (h.clone_into_fd >= 0) call(__NR_close, h.clone_into_fd);
+    for (int i = 0; i < h.n_task_fds; ++i) call(__NR_close, h.task_fds[i]);
 
+    // 6. init keeps no privilege either. A program of the same uid still
+    //    cannot touch it: it is not dumpable, and a namespace's init ignores
+    //    signals it has no handler for.
+    drop_privileges(p);
+    // The uid change cleared the parent-death signal; set it again.
+    call(__NR_prctl, PR_SET_PDEATHSIG, kSigKill, 0, 0, 0);
+
+    // 7. Reap until the program's main process ends; exiting then kills
+    //    everything left in the PID namespace.
     for (;;) {
         int status = 0;
-        pid_t pid = ::waitpid(-1, &status, __WALL);
+        long pid = call(__NR_wait4, -1, &status, __WALL, 0);
         if (pid == child) {
-            report(p.status_fd, ChildReport{ChildReport::Exit, 0, 0, status});
-            // Exiting kills everything else left in the PID namespace.
-            ::_exit(0);
+            report(h.status_fd, ChildReport{ChildReport::Exit, 0, 0, status});
+            exit_now(0);
         }
-        if (pid < 0 && errno != EINTR) ::_exit(1);
+        if (pid < 0 && pid != -4 /* EINTR */) exit_now(1);
     }
 }
 
-}  // namespace execd
+}  // namespace execd::init

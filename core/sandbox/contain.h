@@ -1,65 +1,34 @@
-// The child's side of a run, in one place so the order can be reviewed:
-// everything between clone and execve. Nothing here allocates, logs or
-// throws; a failure is a fixed-size ChildReport on the status pipe.
+// The box init's steps (contain.cpp), over a decoded plan. Freestanding:
+// part of the box init binary, not of execd_core.
 #pragma once
 
 #include <linux/filter.h>
-#include <sys/resource.h>
-#include <sys/types.h>
 
-#include <cstdint>
+#include "sandbox/plan.h"
 
-#include "sandbox/cgroup.h"
-#include "sandbox/mounts.h"
+namespace execd::init {
 
-namespace execd {
-
-// The steps, in order. The parent names the failing one in its error.
-enum class ChildStage : int32_t {
-    CgroupJoin = 1, CgroupNamespace, NetNamespace, Hostname, Mounts, Signals, CloseFds, Rlimits,
-    Capabilities, Groups, Gid, Uid, NoNewPrivs, Seccomp, Fork, Stdio, Exec,
-};
-
-const char* child_stage_name(ChildStage s) noexcept;
-
-// One record on the status pipe. Kind Failure: a setup step failed, `stage`
-// and `err` say which and why. Kind Exit: the program's main process ended
-// with wait status `status`.
-struct ChildReport {
-    enum Kind : int32_t { Failure = 1, Exit = 2 };
-    int32_t kind;
-    int32_t stage;
-    int32_t err;
-    int32_t detail;   // MountStage on mount failures; the wait status on Exit
-};
-
-struct ChildRlimit {
-    int resource;
-    rlim_t value;
-};
-
-// Everything the child reads, prepared by the parent before clone.
-struct ChildPlan {
-    JoinPlan cgroup;
-    int netns_fd;
-    ChildMounts mounts;
-    int stdin_fd, stdout_fd, stderr_fd;  // the box's ends of the three pipes
-    int status_fd;                       // write end of the status pipe
-    ChildRlimit rlimits[8];
-    int n_rlimits;
-    uid_t uid;
-    gid_t gid;
-    int cap_last_cap;                    // /proc/sys/kernel/cap_last_cap
-    const sock_fprog* seccomp;
-    const char* path;                    // argv[0]
+// A plan read from the supervisor, its offsets turned into pointers into the
+// init's buffer. Every string is NUL-terminated inside the buffer.
+struct BoxPlan {
+    const PlanHeader* h;
+    const char* root_dir;
+    const char* work_src;
+    const char* box_target;
+    const char* proc_target;
+    const char* tmp_target;
+    const char* tmp_options;    // nullptr: no /tmp
+    const char* proc_options;
+    const char* path;
     char* const* argv;
     char* const* envp;
+    const sock_filter* seccomp;
 };
 
-// Runs in the freshly cloned child (PID 1 of a new PID namespace): joins the
-// cgroup and network namespace, mounts the root, forks the program as PID 2
-// and stays as the namespace's init, reaping until the program ends, then
-// reports its status and exits. Never returns.
-[[noreturn]] void run_box_init(const ChildPlan& plan) noexcept;
+// Runs as PID 1 of the box's new PID namespace: joins the slot's network
+// namespace, mounts the root, starts the program as PID 2 inside the box's
+// cgroup with its limits and credentials, drops its own privileges, reaps
+// until the program ends, reports its status and exits. Never returns.
+[[noreturn]] void run_box_init(const BoxPlan& plan);
 
-}  // namespace execd
+}  // namespace execd::init

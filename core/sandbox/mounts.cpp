@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,8 +12,10 @@
 #include <cerrno>
 #include <climits>
 #include <filesystem>
+#include <sstream>
 
 #include "util/fd.h"
+#include "util/files.h"
 #include "util/sys_error.h"
 
 namespace execd {
@@ -35,9 +38,60 @@ void do_mount(const char* src, const std::string& dst, const char* type, unsigne
         throw_errno("mount", std::string(src ? src : "none") + " on " + dst);
 }
 
-void bind_read_only(const std::string& src, const std::string& dst, unsigned long extra) {
+// Mount points at or below `dir` in this mount namespace, parents first.
+std::vector<std::string> mounts_below(const std::string& dir) {
+    std::vector<std::string> out;
+    std::istringstream in(read_file("/proc/self/mountinfo"));
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point;
+        fields >> id >> parent >> devno >> root >> point;
+        // mountinfo escapes space, tab, newline and backslash as \ooo.
+        std::string target;
+        for (size_t i = 0; i < point.size(); ++i) {
+            if (point[i] == '\\' && i + 3 < point.size()) {
+                target += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+                i += 3;
+            } else {
+                target += point[i];
+            }
+        }
+        if (target == dir || (target.size() > dir.size() && target.compare(0, dir.size(), dir) == 0 &&
+                              target[dir.size()] == '/'))
+            out.push_back(target);
+    }
+    return out;
+}
+
+// The flags a remount must repeat to keep them (a bind remount that omits
+// noexec or the atime mode of a locked mount fails with EPERM).
+unsigned long statvfs_flags(const std::string& path) {
+    struct statvfs sv {};
+    if (::statvfs(path.c_str(), &sv) != 0) return 0;
+    unsigned long flags = 0;
+    if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+    return flags;
+}
+
+// A read-only bind of `src` and of every mount below it. A bind remount
+// changes only the top mount; the submounts a recursive bind brings along
+// keep their own flags (a writable tmpfs below /usr would stay writable), so
+// the flags go on the whole subtree with mount_setattr(AT_RECURSIVE), or on
+// each mount in turn where the kernel predates it (< 5.12).
+void bind_read_only(const std::string& src, const std::string& dst, bool nodev) {
     do_mount(src.c_str(), dst, nullptr, MS_BIND | MS_REC, nullptr);
-    do_mount(nullptr, dst, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | extra, nullptr);
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (nodev ? MOUNT_ATTR_NODEV : 0);
+    if (::syscall(SYS_mount_setattr, AT_FDCWD, dst.c_str(), AT_RECURSIVE, &attr, sizeof attr) == 0) return;
+    if (errno != ENOSYS) throw_errno("mount_setattr", dst + " (read-only, recursive)");
+    for (const auto& target : mounts_below(dst)) {
+        do_mount(nullptr, target, nullptr,
+                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | (nodev ? MS_NODEV : 0) | statvfs_flags(target),
+                 nullptr);
+    }
 }
 
 void touch(const std::string& path) {
@@ -103,35 +157,10 @@ RootLayout prepare_root(const std::string& state_dir, const std::vector<std::str
     // The root becomes a mount of its own (pivot_root needs one), then the
     // binds go on top, then the root itself turns read-only.
     do_mount(r.c_str(), r, nullptr, MS_BIND, nullptr);
-    for (const auto& [src, dst] : binds) bind_read_only(src, dst, MS_NODEV);
-    for (const auto& [src, dst] : devices) bind_read_only(src, dst, 0);
+    for (const auto& [src, dst] : binds) bind_read_only(src, dst, true);
+    for (const auto& [src, dst] : devices) bind_read_only(src, dst, false);
     do_mount(nullptr, r, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
     return l;
-}
-
-int apply_child_mounts(const ChildMounts& m, MountStage* stage) noexcept {
-    *stage = MountStage::Work;
-    if (::mount(m.work_src, m.box_target, nullptr, MS_BIND, nullptr) != 0) return errno;
-    *stage = MountStage::WorkReadOnly;
-    unsigned long work_flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (m.work_writable ? 0 : MS_RDONLY);
-    if (::mount(nullptr, m.box_target, nullptr, work_flags, nullptr) != 0) return errno;
-    *stage = MountStage::Proc;
-    if (::mount("proc", m.proc_target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
-    if (m.tmp_options) {
-        *stage = MountStage::Tmp;
-        if (::mount("tmpfs", m.tmp_target, "tmpfs", MS_NOSUID | MS_NODEV, m.tmp_options) != 0) return errno;
-    }
-    *stage = MountStage::Chdir;
-    if (::chdir(m.root_dir) != 0) return errno;
-    // pivot_root(".", ".") stacks the old root on top of the new one; the
-    // detach below then removes it, leaving only the box's tree.
-    *stage = MountStage::PivotRoot;
-    if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno;
-    *stage = MountStage::DetachOld;
-    if (::umount2(".", MNT_DETACH) != 0) return errno;
-    *stage = MountStage::ChdirBox;
-    if (::chdir("/box") != 0) return errno;
-    return 0;
 }
 
 }  // namespace execd

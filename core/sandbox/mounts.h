@@ -27,22 +27,4 @@ struct RootLayout {
 // usr/bin are recreated as symlinks). Throws SystemFailure.
 RootLayout prepare_root(const std::string& state_dir, const std::vector<std::string>& binds);
 
-// Child side of one run's mounts, in the child's fresh mount namespace.
-// All strings are prepared by the parent; nothing here allocates.
-struct ChildMounts {
-    const char* root_dir;       // <state>/ns/root
-    const char* work_src;       // <state>/ns/work/<id>
-    const char* box_target;     // <state>/ns/root/box
-    const char* proc_target;    // <state>/ns/root/proc
-    const char* tmp_target;     // <state>/ns/root/tmp
-    const char* tmp_options;    // "size=16m,mode=1777", or nullptr for no /tmp
-    bool work_writable;
-};
-
-enum class MountStage { Work, WorkReadOnly, Proc, Tmp, Chdir, PivotRoot, DetachOld, ChdirBox };
-
-// Mounts /box, /proc and /tmp, pivots into the root and detaches the host's
-// tree. Returns 0 or errno, with the failing stage in *stage.
-int apply_child_mounts(const ChildMounts& m, MountStage* stage) noexcept;
-
 }  // namespace execd

@@ -4,7 +4,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,12 +18,15 @@
 
 #include <linux/capability.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <iterator>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
 
-#include "sandbox/contain.h"
+#include "sandbox/plan.h"
 #include "util/files.h"
 #include "util/sys_error.h"
 
@@ -86,6 +92,150 @@ std::string mount_stage_name(int stage) {
     static const char* names[] = {"bind work dir", "remount work dir", "mount proc", "mount tmpfs",
                                   "chdir root",    "pivot_root",       "detach old root", "chdir /box"};
     return stage >= 0 && stage < 8 ? names[stage] : "mount";
+}
+
+const char* child_stage_name(ChildStage s) noexcept {
+    switch (s) {
+        case ChildStage::ExecInit: return "execute box init";
+        case ChildStage::ReadPlan: return "read plan";
+        case ChildStage::CgroupJoin: return "join cgroup";
+        case ChildStage::CgroupNamespace: return "unshare cgroup namespace";
+        case ChildStage::NetNamespace: return "setns network namespace";
+        case ChildStage::Hostname: return "sethostname";
+        case ChildStage::Mounts: return "mount box filesystem";
+        case ChildStage::Signals: return "reset signals";
+        case ChildStage::CloseFds: return "close inherited fds";
+        case ChildStage::Fork: return "start program";
+        case ChildStage::Stdio: return "dup2 stdio";
+        case ChildStage::Rlimits: return "setrlimit";
+        case ChildStage::Groups: return "setgroups";
+        case ChildStage::Gid: return "setresgid";
+        case ChildStage::Uid: return "setresuid";
+        case ChildStage::Capabilities: return "drop capabilities";
+        case ChildStage::NoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
+        case ChildStage::Seccomp: return "load seccomp filter";
+        case ChildStage::Exec: return "execve";
+    }
+    return "unknown stage";
+}
+
+// The plan the box init reads (plan.h): a header, then strings and arrays
+// addressed by offset. Built by the supervisor before clone.
+class PlanWriter {
+public:
+    PlanWriter() : buf_(sizeof(PlanHeader), '\0') {}
+
+    PlanHeader& header() { return *reinterpret_cast<PlanHeader*>(buf_.data()); }
+
+    uint32_t add_string(std::string_view text) {
+        const uint32_t off = static_cast<uint32_t>(buf_.size());
+        buf_.append(text);
+        buf_.push_back('\0');
+        return off;
+    }
+
+    uint32_t add_strings(const std::vector<std::string_view>& items) {
+        std::vector<uint32_t> offs;
+        for (auto item : items) offs.push_back(add_string(item));
+        return add_bytes(offs.data(), offs.size() * sizeof(uint32_t));
+    }
+
+    // 8-aligned, so the init can read the array in place.
+    uint32_t add_bytes(const void* data, size_t n) {
+        while (buf_.size() % 8 != 0) buf_.push_back('\0');
+        const uint32_t off = static_cast<uint32_t>(buf_.size());
+        buf_.append(static_cast<const char*>(data), n);
+        return off;
+    }
+
+    // The finished plan, its size written in.
+    const std::string& finish() {
+        header().size = static_cast<uint32_t>(buf_.size());
+        return buf_;
+    }
+
+private:
+    std::string buf_;
+};
+
+// What the short-lived child between clone and the box init's execve needs;
+// all prepared before clone, since the child shares our memory.
+struct ExecInitArgs {
+    int init_fd;
+    int status_fd;
+    const int* keep;      // fds whose CLOEXEC the child clears (its own fd table)
+    int n_keep;
+    char* const* argv;
+    char* const* envp;
+};
+
+// Runs in the child of clone(CLONE_VM|CLONE_VFORK): only async-signal-safe
+// system calls, then execve of the box init, after which the supervisor
+// resumes and the child has a memory of its own.
+int exec_box_init(void* raw) {
+    const auto& a = *static_cast<const ExecInitArgs*>(raw);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int err = 0;
+    for (int i = 0; i < a.n_keep && err == 0; ++i)
+        if (a.keep[i] >= 0 && ::fcntl(a.keep[i], F_SETFD, 0) != 0) err = errno;
+    if (err == 0) {
+        ::syscall(SYS_execveat, a.init_fd, "", a.argv, a.envp, AT_EMPTY_PATH);
+        err = errno;
+    }
+    ChildReport r{ChildReport::Failure, static_cast<int32_t>(ChildStage::ExecInit), err, 0};
+    ssize_t ignored = ::write(a.status_fd, &r, sizeof r);
+    (void)ignored;
+    ::_exit(127);
+}
+
+extern "C" const unsigned char execd_box_init_begin[];
+extern "C" const unsigned char execd_box_init_end[];
+
+// The box init's executable, once per Sandbox: a memfd holding the embedded
+// binary, sealed so nothing can change it. Where memfds may not be executed
+// (vm.memfd_noexec = 2), a root-only file in the private tmpfs instead.
+Fd make_box_init_executable(const std::string& ns_dir) {
+    const std::string_view bytes(reinterpret_cast<const char*>(execd_box_init_begin),
+                                 static_cast<size_t>(execd_box_init_end - execd_box_init_begin));
+    constexpr unsigned kMfdExec = 0x10;  // MFD_EXEC, Linux 6.3; older kernels refuse unknown flags
+    int raw = ::memfd_create("execd-box-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
+    if (raw < 0 && errno == EINVAL) raw = ::memfd_create("execd-box-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (raw >= 0) {
+        Fd fd(raw);
+        for (size_t off = 0; off < bytes.size();) {
+            ssize_t n = ::write(fd.get(), bytes.data() + off, bytes.size() - off);
+            if (n <= 0) throw_errno("write", "box init memfd");
+            off += static_cast<size_t>(n);
+        }
+        if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+            throw_errno("fcntl", "F_ADD_SEALS on the box init memfd");
+        return fd;
+    }
+    const std::string path = ns_dir + "/box-init";
+    write_file(path, bytes);
+    if (::chmod(path.c_str(), 0500) != 0) throw_errno("chmod", path);
+    Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw_errno("open", path);
+    return fd;
+}
+
+// A root-owned directory no one else may enter, for the slot locks.
+Fd open_lock_dir(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        if (errno != ENOENT) throw_errno("mkdir", dir);
+        const std::string parent = dir.substr(0, dir.find_last_of('/'));
+        if (parent.empty() || (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)) throw_errno("mkdir", parent);
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("mkdir", dir);
+    }
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("open", dir);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("fstat", dir);
+    if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
+        errno = EPERM;
+        throw_errno("check", dir, "the slot lock directory must be owned by root with mode 0700");
+    }
+    return fd;
 }
 
 }  // namespace
@@ -162,10 +312,12 @@ Sandbox::Sandbox(SandboxConfig config)
         throw_errno("geteuid", "", "the native sandbox needs root (or use a running execd daemon)");
     }
     cgroups_ = CgroupManager::detect();
+    lock_dir_ = open_lock_dir(config_.lock_dir);
     remove_stale_boxes();
     layout_ = prepare_root(config_.state_dir, config_.binds);
     work_area_ = Fd(::open(layout_.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!work_area_) throw_errno("open", layout_.work_dir);
+    box_init_ = make_box_init_executable(layout_.ns_dir);
     try {
         cap_last_cap_ = std::stoi(read_file("/proc/sys/kernel/cap_last_cap"));
     } catch (const std::exception&) {
@@ -176,18 +328,17 @@ Sandbox::Sandbox(SandboxConfig config)
 Sandbox::~Sandbox() = default;
 
 Fd Sandbox::lock_slot(int slot) {
-    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw_errno("socket", "AF_UNIX");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::string name = "execd-box-" + std::to_string(config_.uid_base) + "-" + std::to_string(slot);
-    std::memcpy(addr.sun_path + 1, name.data(), name.size());
-    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-        if (errno == EADDRINUSE) return Fd();
-        throw_errno("bind", "@" + name);
+    // A flock on a file only root can open: the kernel drops it when its
+    // holder dies, and no other user can take (squat) a slot. (An abstract
+    // unix socket name, which any local user can bind, is not such a lock.)
+    const std::string name = "box-" + std::to_string(config_.uid_base + static_cast<uid_t>(slot)) + ".lock";
+    Fd fd(::openat(lock_dir_.get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) throw_errno("open", config_.lock_dir + "/" + name);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) return Fd();
+        throw_errno("flock", config_.lock_dir + "/" + name);
     }
-    return sock;
+    return fd;
 }
 
 void Sandbox::remove_stale_boxes() {
@@ -212,8 +363,6 @@ WorkDir Sandbox::make_work_dir(uid_t owner) {
 
 std::unique_ptr<Box> Sandbox::acquire_box() {
     for (int slot = 0; slot < config_.max_slots; ++slot) {
-        // An abstract unix socket name is a lock the kernel drops when its
-        // holder dies, and it leaves no file behind.
         Fd sock = lock_slot(slot);
         if (!sock) continue;
         // Cgroups are named by uid, which is unique per box across processes.
@@ -234,8 +383,6 @@ Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup,
 Box::~Box() {
     if (init_stack_) ::munmap(init_stack_, kInitStackSize);
 }
-
-int Box::init_entry(void* plan) { run_box_init(*static_cast<const ChildPlan*>(plan)); }
 
 void* Box::init_stack_top() {
     if (!init_stack_) {
@@ -269,57 +416,102 @@ RunOutcome Box::run(const RunPolicy& policy) {
         return internal(e.what());
     }
 
-    // Everything the child reads is laid out now: it must not allocate.
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : policy.env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> argv, envp;
-    for (const auto& a : policy.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const std::string box_target = sandbox_.layout_.root_dir + "/box";
-    const std::string proc_target = sandbox_.layout_.root_dir + "/proc";
-    const std::string tmp_target = sandbox_.layout_.root_dir + "/tmp";
+    // Everything the box init reads is laid out now, in one plan.
+    const Limits& lim = policy.limits;
+    const std::string& root = sandbox_.layout_.root_dir;
     if (policy.tmpfs_mb > 0)
         tmp_options = "size=" + std::to_string(policy.tmpfs_mb) + "m,mode=1777,nr_inodes=4096";
-
-    const Limits& lim = policy.limits;
-    ChildPlan plan{};
-    plan.cgroup = cgroup_->join_plan();
-    plan.netns_fd = netns_.get();
-    plan.mounts = ChildMounts{sandbox_.layout_.root_dir.c_str(), policy.work_dir.c_str(), box_target.c_str(),
-                              proc_target.c_str(),  tmp_target.c_str(),
-                              tmp_options.empty() ? nullptr : tmp_options.c_str(),
-                              policy.work_access == WorkDirAccess::Writable};
-    plan.stdin_fd = in.read.get();
-    plan.stdout_fd = outp.write.get();
-    plan.stderr_fd = errp.write.get();
-    plan.status_fd = status.write.get();
-    const rlim_t mb = 1024 * 1024;
-    const rlim_t cpu_seconds = static_cast<rlim_t>((lim.cpu_ms + 999) / 1000 + 1);
-    plan.rlimits[0] = {RLIMIT_CORE, 0};
-    plan.rlimits[1] = {RLIMIT_FSIZE, static_cast<rlim_t>(lim.file_size_mb) * mb};
-    plan.rlimits[2] = {RLIMIT_NOFILE, static_cast<rlim_t>(lim.open_files)};
-    plan.rlimits[3] = {RLIMIT_STACK, static_cast<rlim_t>(lim.memory_mb) * mb};  // the memory cgroup still bounds it
-    plan.rlimits[4] = {RLIMIT_CPU, cpu_seconds};  // backstop for the cgroup-based CPU check
-    plan.rlimits[5] = {RLIMIT_MEMLOCK, 64 * 1024};
-    plan.rlimits[6] = {RLIMIT_MSGQUEUE, 0};
-    plan.n_rlimits = 7;
-    plan.cap_last_cap = sandbox_.cap_last_cap_;
-    plan.uid = uid_;
-    plan.gid = uid_;
-    plan.seccomp = sandbox_.seccomp_.get();
-    plan.path = argv[0];
-    plan.argv = argv.data();
-    plan.envp = envp.data();
-
-    CloneArgs args{};
-    args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-    args.exit_signal = SIGCHLD;
-    if (plan.cgroup.clone_into_fd >= 0) {
-        args.flags |= kCloneIntoCgroup;
-        args.cgroup = static_cast<uint64_t>(plan.cgroup.clone_into_fd);
+    const JoinPlan join = cgroup_->join_plan();
+    PlanWriter w;
+    {
+        PlanHeader& h = w.header();
+        h.magic = kPlanMagic;
+        h.status_fd = status.write.get();
+        h.stdin_fd = in.read.get();
+        h.stdout_fd = outp.write.get();
+        h.stderr_fd = errp.write.get();
+        h.netns_fd = netns_.get();
+        h.clone_into_fd = join.clone_into_fd;
+        h.n_task_fds = std::min(join.n_task_fds, 3);
+        for (int i = 0; i < h.n_task_fds; ++i) h.task_fds[i] = join.task_fds[i];
+        h.uid = uid_;
+        h.gid = uid_;
+        h.cap_last_cap = sandbox_.cap_last_cap_;
+        h.work_writable = policy.work_access == WorkDirAccess::Writable ? 1 : 0;
+        // Every resource is set, none inherited from whoever started us: the
+        // same program gets the same verdict under a shell, systemd with
+        // LimitAS= or a CI runner. Memory, processes and CPU are bounded by
+        // the cgroup; the address space, data and process count are not
+        // limited here, or they would end a program before the cgroup could
+        // give the verdict that names the real cause. (A hard limit the
+        // caller lowered can only be raised with CAP_SYS_RESOURCE; without
+        // it the box gets the caller's hard limit, the closest it can.)
+        const rlim_t mb = 1024 * 1024, inf = RLIM_INFINITY;
+        const PlanRlimit limits[kPlanRlimits] = {
+            {RLIMIT_CPU, 0, static_cast<uint64_t>((lim.cpu_ms + 999) / 1000 + 1)},  // backstop for the cgroup check
+            {RLIMIT_FSIZE, 0, static_cast<uint64_t>(lim.file_size_mb) * mb},
+            {RLIMIT_DATA, 0, inf},
+            // Unlimited: the main thread's stack may grow as far as the
+            // memory cgroup allows, and glibc then gives new threads 2 MiB
+            // stacks. (A stack limit as large as the memory limit made each
+            // thread reserve that much address space, so a thread bomb under
+            // an inherited RLIMIT_AS ran out of it before the pids limit.)
+            {RLIMIT_STACK, 0, inf},
+            {RLIMIT_CORE, 0, 0},
+            {RLIMIT_RSS, 0, inf},
+            {RLIMIT_NPROC, 0, inf},  // pids.max counts the box; the uid is the slot's own
+            {RLIMIT_NOFILE, 0, static_cast<uint64_t>(lim.open_files)},
+            {RLIMIT_MEMLOCK, 0, 64 * 1024},
+            {RLIMIT_AS, 0, inf},
+            {RLIMIT_LOCKS, 0, 1024},
+            {RLIMIT_SIGPENDING, 0, 1024},
+            {RLIMIT_MSGQUEUE, 0, 0},
+            {RLIMIT_NICE, 0, 0},
+            {RLIMIT_RTPRIO, 0, 0},
+            {RLIMIT_RTTIME, 0, 0},
+        };
+        std::copy(std::begin(limits), std::end(limits), h.rlimits);
+        h.n_rlimits = kPlanRlimits;
     }
+    const auto off_root = w.add_string(root);
+    const auto off_work = w.add_string(policy.work_dir);
+    const auto off_box = w.add_string(root + "/box");
+    const auto off_proc = w.add_string(root + "/proc");
+    const auto off_tmp = w.add_string(root + "/tmp");
+    const auto off_tmp_options = tmp_options.empty() ? 0 : w.add_string(tmp_options);
+    // hidepid=2 ("invisible"): only processes the program may ptrace show up
+    // in its /proc; the box init, not dumpable, is not among them.
+    const auto off_proc_options = w.add_string("hidepid=2");
+    const auto off_path = w.add_string(policy.argv[0]);
+    std::vector<std::string_view> arg_views(policy.argv.begin(), policy.argv.end());
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : policy.env) env_strings.push_back(k + "=" + v);
+    std::vector<std::string_view> envs(env_strings.begin(), env_strings.end());
+    if (arg_views.size() > kPlanMaxStrings || envs.size() > kPlanMaxStrings)
+        return internal("too many arguments or environment variables for a box");
+    const auto off_argv = w.add_strings(arg_views);
+    const auto off_envp = w.add_strings(envs);
+    const sock_fprog* filter = sandbox_.seccomp_.get();
+    const auto off_seccomp = w.add_bytes(filter->filter, filter->len * sizeof(sock_filter));
+    {
+        PlanHeader& h = w.header();
+        h.root_dir = off_root;
+        h.work_src = off_work;
+        h.box_target = off_box;
+        h.proc_target = off_proc;
+        h.tmp_target = off_tmp;
+        h.tmp_options = off_tmp_options;
+        h.proc_options = off_proc_options;
+        h.path = off_path;
+        h.argc = static_cast<uint32_t>(arg_views.size());
+        h.argv = off_argv;
+        h.envc = static_cast<uint32_t>(envs.size());
+        h.envp = off_envp;
+        h.seccomp_len = filter->len;
+        h.seccomp = off_seccomp;
+    }
+    const std::string& plan_bytes = w.finish();
+    if (plan_bytes.size() > kPlanMaxBytes) return internal("the box plan is larger than 1 MiB (argv and environment)");
 
     // The box's pipe ends belong to its uid, so a program can reopen them
     // (/dev/stdin, /proc/self/fd/1) as it could outside a sandbox.
@@ -327,23 +519,65 @@ RunOutcome Box::run(const RunPolicy& policy) {
         if (::fchown(end->get(), uid_, uid_) != 0)
             return internal(SysError{"fchown", "box pipe", errno, {}}.message());
 
+    // The plan goes into its pipe now when it fits (the init then never
+    // waits for it), else after clone.
+    Pipe plan_pipe;
+    try {
+        plan_pipe = make_pipe();
+    } catch (const std::exception& e) {
+        return internal(e.what());
+    }
+    auto write_plan = [&]() -> bool {
+        for (size_t off = 0; off < plan_bytes.size();) {
+            ssize_t n = ::write(plan_pipe.write.get(), plan_bytes.data() + off, plan_bytes.size() - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            off += static_cast<size_t>(n);
+        }
+        plan_pipe.write.reset();
+        return true;
+    };
+    const bool plan_first = plan_bytes.size() <= 65536 && ::fcntl(plan_pipe.write.get(), F_GETPIPE_SZ) >=
+                                                               static_cast<int>(plan_bytes.size());
+    if (plan_first && !write_plan()) return internal(SysError{"write", "box plan", errno, {}}.message());
+
+    char plan_fd_text[16], status_fd_text[16];
+    std::snprintf(plan_fd_text, sizeof plan_fd_text, "%d", plan_pipe.read.get());
+    std::snprintf(status_fd_text, sizeof status_fd_text, "%d", status.write.get());
+    char init_name[] = "execd-box-init";
+    char* const init_argv[] = {init_name, plan_fd_text, status_fd_text, nullptr};
+    char* const init_envp[] = {nullptr};
+    int keep[10] = {plan_pipe.read.get(), status.write.get(), in.read.get(), outp.write.get(), errp.write.get(),
+                    netns_.get(),         join.clone_into_fd};
+    int n_keep = 7;
+    for (int i = 0; i < join.n_task_fds && i < 3; ++i) keep[n_keep++] = join.task_fds[i];
+    ExecInitArgs exec_args{sandbox_.box_init_.get(), status.write.get(), keep, n_keep, init_argv, init_envp};
+
+    // init is not in the box's cgroup: it stays in ours, and starts the
+    // program inside the box's cgroup itself (plan.h, contain.cpp).
+    CloneArgs args{};
+    args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+    args.exit_signal = SIGCHLD;
+
     const auto start = Clock::now();
     long raw = 0;
-    if (plan.cgroup.clone_into_fd >= 0 || kSanitized) {
-        // v2: born inside the box's cgroup. clone3 has no "run this function
-        // on that stack" form in glibc, so this one copies our page tables.
+    if (kSanitized) {
+        // Sanitizer builds cannot follow a child that shares their memory on
+        // a stack of its own: a plain fork-like clone3, then the same steps.
         raw = ::syscall(SYS_clone3, &args, sizeof args);
-        if (raw == 0) run_box_init(plan);
+        if (raw == 0) exec_box_init(&exec_args);
     } else {
-        // v1: init shares our memory (CLONE_VM) on a stack of its own, so no
-        // page table is copied and no copy-on-write fault is taken, which is
-        // most of what a fork costs. It is safe because init reads only the
-        // plan, which stays untouched until it has exited, never allocates,
-        // and touches errno only on the failure path that ends it.
-        raw = ::clone(&Box::init_entry, init_stack_top(), static_cast<int>(args.flags) | CLONE_VM | SIGCHLD, &plan);
+        // CLONE_VM|CLONE_VFORK: no page table is copied however large the
+        // supervisor is, and we resume once the child has executed the box
+        // init, which has a memory of its own from then on.
+        raw = ::clone(&exec_box_init, init_stack_top(),
+                      static_cast<int>(args.flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &exec_args);
     }
     if (raw < 0) return internal(SysError{"clone", "CLONE_NEWPID|CLONE_NEWNS|…", errno, {}}.message());
     const pid_t pid = static_cast<pid_t>(raw);
+    plan_pipe.read.reset();
+    if (!plan_first) write_plan();  // a failure shows as the init's "read plan" report
+    plan_pipe.write.reset();
 
     in.read.reset();
     outp.write.reset();
@@ -496,6 +730,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
         std::string what = child_stage_name(stage);
         if (stage == ChildStage::Mounts) what += " (" + mount_stage_name(r.detail) + ")";
         if (stage == ChildStage::Exec) what += " " + policy.argv[0];
+        if (stage == ChildStage::Rlimits) what += " (resource " + std::to_string(r.detail) + ")";
         return internal("sandbox setup failed: " + what + ": " + errno_name(r.err) + " (" +
                         std::strerror(r.err) + ")");
     }

@@ -22,6 +22,10 @@ struct SandboxConfig {
     std::vector<std::string> binds;         // host paths bound read-only into every box
     uid_t uid_base = 61000;                 // box slot N runs as uid/gid uid_base + N
     int max_slots = 256;                    // slots shared by all execd processes on the host
+    // Slot locks: one root-only directory for every process on the host that
+    // uses this uid range (a lock held here is what makes a uid and its
+    // cgroups one process's). Made 0700 and root-owned; refused otherwise.
+    std::string lock_dir = "/run/execd/locks";
 };
 
 class Sandbox;
@@ -83,9 +87,10 @@ public:
 private:
     friend class Sandbox;
     Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup, Fd netns);
-    static int init_entry(void* plan);
     void* init_stack_top();
-    static constexpr size_t kInitStackSize = 256 * 1024;
+    // The stack of the short-lived child that only clears CLOEXEC on the
+    // plan's fds and executes the box init.
+    static constexpr size_t kInitStackSize = 64 * 1024;
     void* init_stack_ = nullptr;
     Sandbox& sandbox_;
     int slot_;
@@ -107,8 +112,9 @@ public:
     Sandbox& operator=(const Sandbox&) = delete;
 
     // A free box slot, held until the Box is destroyed; slots are shared
-    // with other execd processes through abstract-socket locks, which the
-    // kernel releases if a process dies. Throws if all are taken.
+    // with other execd processes through flock()s on files in the root-only
+    // lock directory, which the kernel releases if a process dies. Throws if
+    // all are taken.
     std::unique_ptr<Box> acquire_box();
 
     // A fresh, empty work dir owned by `owner` (the box's uid).
@@ -128,6 +134,8 @@ private:
     std::unique_ptr<CgroupManager> cgroups_;
     RootLayout layout_;
     Fd work_area_;
+    Fd lock_dir_;
+    Fd box_init_;   // the box init's executable, a sealed memfd (or a file in the private tmpfs)
     SeccompProgram seccomp_;
     int cap_last_cap_ = 0;
 };
