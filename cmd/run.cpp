@@ -1,5 +1,6 @@
 // exec run FILE [-- ARGS...]: run one file in a fresh sandbox, with the
 // caller's stdin, and exit with the program's status (or the verdict's).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "codec.h"
 #include "common.h"
 #include "util/files.h"
+#include "util/sys_error.h"
 
 namespace execd::cli {
 
@@ -30,27 +32,60 @@ std::string read_source(const std::string& path) {
 namespace {
 
 // A solution directory: its regular files, one directory level down at most
-// (dot files skipped), as the job's files.
+// (dot files skipped), as the job's files. The directory may be an untrusted
+// repository read as root: a link is followed only while it stays inside
+// (`data.txt -> /root/.ssh/id_rsa` is refused, naming the file), and FIFOs,
+// sockets and devices are skipped unopened.
 std::vector<SourceFile> read_solution_dir(const std::string& dir) {
-    namespace fs = std::filesystem;
+    Fd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!top) throw BadRequest("file", "cannot read " + dir + ": " + std::strerror(errno));
     std::vector<SourceFile> files;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        const fs::path rel = fs::relative(it->path(), dir);
-        if (rel.filename().string().front() == '.') {
-            if (it->is_directory()) it.disable_recursion_pending();
-            continue;
+    // What `rel` is, without following a link out of the directory.
+    auto kind_of = [&](const std::string& rel) {
+        try {
+            Fd where = open_beneath(top.get(), rel, O_PATH);
+            struct stat st {};
+            if (::fstat(where.get(), &st) != 0) throw_errno("fstat", dir + "/" + rel);
+            return st.st_mode & S_IFMT;
+        } catch (const UnsafePath& e) {
+            throw BadRequest("file", dir + "/" + rel + ": " + e.what());
         }
-        if (it->is_directory()) {
-            if (it.depth() >= 1)
-                throw BadRequest("file", it->path().string() + ": a solution's directories go one level down at most");
-            continue;
+    };
+    auto read = [&](const std::string& rel) {
+        try {
+            files.push_back(SourceFile{rel, read_file_beneath(top.get(), rel)});
+        } catch (const UnsafePath& e) {
+            throw BadRequest("file", dir + "/" + rel + ": " + e.what());
         }
-        if (!it->is_regular_file()) continue;
-        files.push_back(SourceFile{rel.string(), read_source(it->path().string())});
+    };
+    auto names_in = [&](const std::string& rel) {
+        try {
+            Fd sub = rel.empty() ? Fd(::fcntl(top.get(), F_DUPFD_CLOEXEC, 0))
+                                 : open_beneath(top.get(), rel, O_RDONLY | O_DIRECTORY);
+            if (!sub) throw_errno("fcntl", dir);
+            return list_names_at(sub.get());
+        } catch (const UnsafePath& e) {
+            throw BadRequest("file", dir + "/" + rel + ": " + e.what());
+        } catch (const SystemFailure& e) {
+            throw BadRequest("file", "cannot read " + dir + "/" + rel + ": " + e.what());
+        }
+    };
+    for (const std::string& name : names_in("")) {
+        if (name.front() == '.') continue;
+        const auto kind = kind_of(name);
+        if (kind == S_IFREG) {
+            read(name);
+        } else if (kind == S_IFDIR) {
+            for (const std::string& inner : names_in(name)) {
+                if (inner.front() == '.') continue;
+                const std::string rel = name + "/" + inner;
+                const auto inner_kind = kind_of(rel);
+                if (inner_kind == S_IFDIR)
+                    throw BadRequest("file", dir + "/" + rel + ": a solution's directories go one level down at most");
+                if (inner_kind == S_IFREG) read(rel);
+            }
+        }
     }
-    if (ec) throw BadRequest("file", "cannot read " + dir + ": " + ec.message());
     std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.name < b.name; });
     return files;
 }

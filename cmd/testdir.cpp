@@ -1,11 +1,13 @@
 #include "testdir.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -35,13 +37,14 @@ bool is_safe_test_name(const std::string& name) {
     });
 }
 
-std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw TestDirError(path + ": cannot read: " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw TestDirError(path + ": read failed");
-    return ss.str();
+// A file below the test directory, never through a link that leads out of
+// it: the directory may be an untrusted repository, read as root.
+std::string read_below(int dirfd, const std::string& dir, const std::string& rel) {
+    try {
+        return read_file_beneath(dirfd, rel);
+    } catch (const UnsafePath& e) {
+        throw TestDirError(dir + "/" + rel + ": " + e.what());
+    }
 }
 
 // The keys of one tests.toml table, refusing anything it was not asked for.
@@ -163,7 +166,7 @@ bool is_safe_relative_path(const std::string& path) {
     }
 }
 
-CheckerSpec read_checker(const TableReader& top, const std::string& dir, const Registry& registry) {
+CheckerSpec read_checker(const TableReader& top, int dirfd, const std::string& dir, const Registry& registry) {
     CheckerSpec spec;
     const toml::value* v = top.get("checker");
     if (!v) return spec;
@@ -207,7 +210,7 @@ CheckerSpec read_checker(const TableReader& top, const std::string& dir, const R
     // honour more than a server would.
     if (spec.limits.cpu_ms || spec.limits.pids || spec.limits.output_bytes)
         r.fail(*r.get("limits"), "[checker] limits: only time_ms and memory_mb apply to a checker");
-    spec.code = read_whole(dir + "/" + *file);
+    spec.code = read_below(dirfd, dir, *file);
     return spec;
 }
 
@@ -224,14 +227,14 @@ struct Settings {
 };
 
 // Parses tests.toml.
-Settings read_settings(const toml::value& root, const std::string& origin, const std::string& dir,
+Settings read_settings(const toml::value& root, const std::string& origin, int dirfd, const std::string& dir,
                        const Registry& registry) {
     Settings s;
     TableReader top(origin, root, "top level");
     top.reject_unknown({"stop_on_failure", "limits", "checker", "tests"});
     s.stop_on_failure = top.boolean("stop_on_failure").value_or(false);
     s.limits = top.limits("limits", "[limits]");
-    s.checker = read_checker(top, dir, registry);
+    s.checker = read_checker(top, dirfd, dir, registry);
     if (const toml::value* tests = top.get("tests")) {
         if (!tests->is_table()) top.fail(*tests, "'tests' must hold [tests.NAME] tables");
         for (const auto& [name, value] : tests->as_table()) {
@@ -267,7 +270,7 @@ toml::value parse_settings(const std::string& text, const std::string& origin) {
 }
 
 struct Files {
-    std::string in, expected;  // paths; expected may be empty
+    std::string in, expected;  // names in the directory; expected may be empty
 };
 
 // Only names ending in these are test files; anything else in the directory
@@ -307,14 +310,20 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
-    std::error_code ec;
-    fs::directory_iterator it(dir, ec);
-    if (ec) throw TestDirError(dir + ": cannot read the test directory: " + ec.message());
+    // The directory named on the command line is the caller's choice; below
+    // it, nothing is read through a link that leads out of it.
+    Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd) throw TestDirError(dir + ": cannot read the test directory: " + std::strerror(errno));
+    std::vector<std::string> entries;
+    try {
+        entries = list_names_at(dirfd.get());
+    } catch (const std::exception& e) {
+        throw TestDirError(dir + ": cannot read the test directory: " + e.what());
+    }
 
     std::map<std::string, Files> found;
     bool has_settings = false;
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-        const std::string file_name = it->path().filename().string();
+    for (const std::string& file_name : entries) {
         if (file_name == kSettingsFile) has_settings = true;
         if (file_name.empty() || file_name[0] == '.') continue;
         const char* ext = test_file_extension(file_name);
@@ -324,24 +333,32 @@ TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
         if (!is_safe_test_name(name))
             throw TestDirError(path + ": test names use only letters, digits and . _ + - (at most " +
                                std::to_string(kMaxTestName) + " bytes)");
-        // A FIFO or device would block or never end; follow a symlink, since
-        // the directory is the caller's own.
-        if (!it->is_regular_file(ec)) throw TestDirError(path + ": not a regular file");
+        // A FIFO or device would block or never end; a link is followed only
+        // while it stays in the directory.
+        struct stat st {};
+        try {
+            Fd where = open_beneath(dirfd.get(), file_name, O_PATH);
+            if (::fstat(where.get(), &st) != 0)
+                throw UnsafePath(errno, std::string("cannot read: ") + std::strerror(errno));
+        } catch (const UnsafePath& e) {
+            throw TestDirError(path + ": " + e.what());
+        }
+        if (!S_ISREG(st.st_mode)) throw TestDirError(path + ": not a regular file");
         Files& f = found[name];
         if (std::strcmp(ext, ".in") == 0) {
-            f.in = path;
+            f.in = file_name;
         } else if (!f.expected.empty()) {
-            throw TestDirError(path + ": test '" + name + "' already has " + f.expected +
+            throw TestDirError(path + ": test '" + name + "' already has " + dir + "/" + f.expected +
                                "; keep one of .out and .ans");
         } else {
-            f.expected = path;
+            f.expected = file_name;
         }
     }
-    if (ec) throw TestDirError(dir + ": cannot read the test directory: " + ec.message());
 
     std::vector<std::string> names;
     for (const auto& [name, files] : found) {
-        if (files.in.empty()) throw TestDirError(files.expected + ": expected output without " + name + ".in");
+        if (files.in.empty())
+            throw TestDirError(dir + "/" + files.expected + ": expected output without " + name + ".in");
         names.push_back(name);
     }
     if (names.empty())
@@ -352,7 +369,8 @@ TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
     Settings settings;
     if (has_settings) {
         const std::string origin = dir + "/" + kSettingsFile;
-        settings = read_settings(parse_settings(read_whole(origin), origin), origin, dir, registry);
+        settings = read_settings(parse_settings(read_below(dirfd.get(), dir, kSettingsFile), origin), origin,
+                                 dirfd.get(), dir, registry);
         for (const auto& [name, per_test] : settings.tests)
             if (!found.count(name))
                 throw TestDirError(origin + ":" + std::to_string(per_test.line) + ": [tests." + name +
@@ -366,8 +384,8 @@ TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
         const Files& files = found.at(name);
         TestCase t;
         t.name = name;
-        t.stdin_data = read_whole(files.in);
-        if (!files.expected.empty()) t.expected_output = read_whole(files.expected);
+        t.stdin_data = read_below(dirfd.get(), dir, files.in);
+        if (!files.expected.empty()) t.expected_output = read_below(dirfd.get(), dir, files.expected);
         if (auto per = settings.tests.find(name); per != settings.tests.end()) {
             t.time_ms = per->second.time_ms;
             t.memory_mb = per->second.memory_mb;

@@ -16,7 +16,7 @@ namespace execd {
 struct CompileCacheConfig {
     std::string dir;                                // created (0711) if missing
     int64_t max_bytes = int64_t{512} << 20;         // LRU eviction above this
-    int64_t max_entry_bytes = int64_t{256} << 20;   // a bigger artifact is not kept
+    int64_t max_entry_bytes = int64_t{256} << 20;   // a bigger artifact is not kept (nor run: Runner::artifact_budget)
 };
 
 class CompileCache {
@@ -40,7 +40,8 @@ public:
     std::optional<Lease> find(const std::string& key);
 
     // Copies the tree below `work_dir_fd` (regular files and directories only,
-    // never through a symlink; set-id bits dropped) in as `key`, then evicts
+    // never through a symlink; set-id bits dropped; holes kept, and sizes
+    // counted by the blocks files hold) in as `key`, then evicts
     // the least recently used entries while the total passes max_bytes.
     // Returns false if it was not kept (too large, or another process stored
     // it first). Never throws: a cache failure only costs a recompile.

@@ -1,12 +1,15 @@
 #include "registry.h"
 
 #include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <cctype>
 #include <fstream>
@@ -162,20 +165,55 @@ bool Language::usable() const {
     return true;
 }
 
+namespace {
+
+// An empty directory of the caller's own (root's, for the engine), 0755, for
+// a version probe's HOME and working directory: nothing anyone else planted
+// can be read from there. Removed, with whatever the probe left, when done.
+class ProbeHome {
+public:
+    ProbeHome() {
+        std::string tmpl = "/tmp/execd-probe-home-XXXXXX";
+        if (::mkdtemp(tmpl.data()) && ::chmod(tmpl.c_str(), 0755) == 0) path_ = tmpl;
+    }
+    ~ProbeHome() {
+        if (path_.empty()) return;
+        Fd parent(::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (parent) remove_tree_at(parent.get(), path_.substr(5));
+    }
+    ProbeHome(const ProbeHome&) = delete;
+    ProbeHome& operator=(const ProbeHome&) = delete;
+
+    // Where there is none (no writable /tmp), a home that does not exist.
+    std::string home() const { return path_.empty() ? "/nonexistent" : path_; }
+    std::string cwd() const { return path_.empty() ? "/" : path_; }
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
 std::string Language::probe_version() const {
     if (version_cmd.empty() || ::access(version_cmd[0].c_str(), X_OK) != 0) return {};
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return {};
     Fd read_end(fds[0]), write_end(fds[1]);
+    // The probe runs on the host, as the caller (root for execd): never with
+    // a HOME or working directory another user could have written to, where
+    // a toolchain would read its configuration (~/.fpc.cfg, fpc.cfg, go.work).
+    const ProbeHome home;
+    const std::string cwd = home.cwd();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
     std::vector<char*> argv;
     for (const auto& a : version_cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    std::vector<std::string> env_strings{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp"};
+    std::vector<std::string> env_strings{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + home.home()};
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -190,7 +228,8 @@ std::string Language::probe_version() const {
     } catch (const std::exception&) {
     }
     int status = 0;
-    ::waitpid(pid, &status, 0);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     std::istringstream in(text);
     for (std::string text_line; std::getline(in, text_line);) {
         while (!text_line.empty() && std::isspace(static_cast<unsigned char>(text_line.back()))) text_line.pop_back();

@@ -287,14 +287,19 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
                 return p;
             }
         }
+        // The copy lives in the sandbox's tmpfs, charged to the supervisor,
+        // not to the box: it keeps holes and gets the budget a cache entry
+        // gets, so what the cache refuses for its size the run never sees.
+        const int64_t budget = artifact_budget();
         try {
             WorkDir copy = sandbox_.make_work_dir(box.uid());
-            copy_tree_at(p.work->fd(), copy.fd(), int64_t{1} << 30);
+            copy_tree_at(p.work->fd(), copy.fd(), budget);
             p.work.emplace(std::move(copy));
         } catch (const std::length_error& e) {
             StepResult kept = step;
             kept.verdict = Verdict::RuntimeError;
-            kept.message = std::string("the compile step's output cannot be kept: ") + e.what();
+            kept.message = std::string("the compile step's output cannot be kept: ") + e.what() +
+                           " (a compiled program may keep " + describe_bytes(budget) + ")";
             p.state = Prepared::State::CompileFailed;
             p.failure = compile_error(kept);
             p.failure.message = kept.message;
@@ -305,6 +310,10 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
         }
     }
     return p;
+}
+
+int64_t Runner::artifact_budget() const noexcept {
+    return cache_ ? cache_->config().max_entry_bytes : CompileCacheConfig{}.max_entry_bytes;
 }
 
 JobResult Runner::run(const JobRequest& request, Box* given_box) {
@@ -432,7 +441,7 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
                 Fd from(::open(checker_program->lease->path().c_str(),
                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (!from) throw_errno("open", checker_program->lease->path());
-                copy_tree_at(from.get(), checker_copy->fd(), int64_t{1} << 30);
+                copy_tree_at(from.get(), checker_copy->fd(), artifact_budget());
             } catch (const std::exception& e) {
                 result.run.verdict = Verdict::InternalError;
                 result.run.message = std::string("preparing the checker: ") + e.what();

@@ -51,6 +51,11 @@ public:
     // The limits the run step will get for this request (after validation).
     Limits run_limits(const Language& language, const JobRequest& request) const;
 
+    // What a compiled program may keep, in bytes of data (holes are free):
+    // the cache's max_entry_bytes, or its default without a cache. A larger
+    // compile output is a CompileError whether it would be cached or copied.
+    int64_t artifact_budget() const noexcept;
+
     // Compile steps this runner has run (cache hits do not count).
     uint64_t compile_steps() const noexcept { return compile_steps_; }
 

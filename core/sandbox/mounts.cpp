@@ -122,7 +122,7 @@ void add_bind(const std::string& root, const std::string& src, std::vector<std::
 
 }  // namespace
 
-RootLayout prepare_root(const std::string& state_dir, const std::vector<std::string>& bind_paths) {
+RootLayout prepare_root(const std::string& state_dir, const std::vector<std::string>& bind_paths, int64_t tmpfs_mb) {
     RootLayout l{state_dir + "/ns", state_dir + "/ns/root", state_dir + "/ns/work"};
 
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare", "CLONE_NEWNS", "is execd running as root?");
@@ -130,7 +130,11 @@ RootLayout prepare_root(const std::string& state_dir, const std::vector<std::str
     do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
 
     mkdir_p(l.ns_dir, 0755);
-    do_mount("tmpfs", l.ns_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+    // Always a size: without one a tmpfs may take half the RAM, and what the
+    // supervisor writes here (work dirs, artifact copies) is charged to it.
+    const std::string tmpfs_options =
+        "mode=0755," + (tmpfs_mb > 0 ? "size=" + std::to_string(tmpfs_mb) + "m" : std::string("size=25%"));
+    do_mount("tmpfs", l.ns_dir, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_options.c_str());
     mkdir_p(l.work_dir, 0711);
 
     const std::string& r = l.root_dir;

@@ -25,6 +25,7 @@ struct RootLayout {
 // mount private, mounts the state tmpfs and builds the read-only root from
 // `binds` (host paths; missing ones are skipped; symlinks such as /bin ->
 // usr/bin are recreated as symlinks). Throws SystemFailure.
-RootLayout prepare_root(const std::string& state_dir, const std::vector<std::string>& binds);
+// `tmpfs_mb` sizes the state tmpfs (0: a quarter of the RAM).
+RootLayout prepare_root(const std::string& state_dir, const std::vector<std::string>& binds, int64_t tmpfs_mb = 0);
 
 }  // namespace execd

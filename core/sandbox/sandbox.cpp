@@ -314,7 +314,7 @@ Sandbox::Sandbox(SandboxConfig config)
     cgroups_ = CgroupManager::detect();
     lock_dir_ = open_lock_dir(config_.lock_dir);
     remove_stale_boxes();
-    layout_ = prepare_root(config_.state_dir, config_.binds);
+    layout_ = prepare_root(config_.state_dir, config_.binds, config_.work_tmpfs_mb);
     work_area_ = Fd(::open(layout_.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!work_area_) throw_errno("open", layout_.work_dir);
     box_init_ = make_box_init_executable(layout_.ns_dir);

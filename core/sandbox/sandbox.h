@@ -19,6 +19,7 @@ namespace execd {
 
 struct SandboxConfig {
     std::string state_dir = "/run/execd";   // a tmpfs is mounted at <state_dir>/ns
+    int64_t work_tmpfs_mb = 0;              // its size= (work dirs, artifact copies); 0: a quarter of the RAM
     std::vector<std::string> binds;         // host paths bound read-only into every box
     uid_t uid_base = 61000;                 // box slot N runs as uid/gid uid_base + N
     int max_slots = 256;                    // slots shared by all execd processes on the host

@@ -1,5 +1,8 @@
 #include "testdir.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -263,4 +266,56 @@ TEST_CASE("tests.toml refusals name file, line and key", "[unit]") {
                Contains(origin + ":4: [tests.2]: no test named '2' (2.in is missing)"));
     CHECK_THAT(refused("tests = 3\n"), Contains(origin + ":1: 'tests' must hold [tests.NAME] tables"));
     CHECK_THAT(refused("[limits]\ntime_ms = = 5\n"), Contains(origin + ":2: syntax error"));
+}
+
+TEST_CASE("links that lead out of a test directory are refused, naming the file", "[unit]") {
+    // An untrusted repository's tests: nothing outside the directory may be
+    // read through a link (1.in -> /root/.ssh/id_rsa would be fed to the
+    // program, which prints it).
+    TempDir outside;
+    outside.write("secret", "TOP-SECRET\n");
+    std::filesystem::create_directory(outside.path() + "/checkers");
+    outside.write("checkers/check.py", "print('TOP-SECRET')\n");
+    TempDir dir;
+    dir.write("1.in", "1\n");
+    auto link = [&](const std::string& target, const std::string& name) {
+        REQUIRE(symlink(target.c_str(), (dir.path() + "/" + name).c_str()) == 0);
+    };
+    auto refused = [&] {
+        std::string why = refusal(dir);
+        CHECK(why.find("TOP-SECRET") == std::string::npos);
+        return why;
+    };
+
+    SECTION("an absolute link as a test's input") {
+        link(outside.path() + "/secret", "2.in");
+        CHECK_THAT(refused(), Contains(dir.path() + "/2.in") && Contains("leads out of"));
+    }
+    SECTION("a relative link climbing out as an expected output") {
+        link("../" + std::filesystem::path(outside.path()).filename().string() + "/secret", "1.out");
+        CHECK_THAT(refused(), Contains(dir.path() + "/1.out") && Contains("leads out of"));
+    }
+    SECTION("tests.toml itself") {
+        outside.write("tests.toml", "stop_on_failure = true\n");
+        link(outside.path() + "/tests.toml", "tests.toml");
+        CHECK_THAT(refused(), Contains(dir.path() + "/tests.toml") && Contains("leads out of"));
+    }
+    SECTION("a checker program below a linked directory") {
+        link(outside.path() + "/checkers", "checkers");
+        dir.write("tests.toml", "[checker]\ntype = \"program\"\nfile = \"checkers/check.py\"\n");
+        CHECK_THAT(refused(), Contains(dir.path() + "/checkers/check.py") && Contains("leads out of"));
+    }
+    SECTION("links that stay inside are followed") {
+        dir.write("1.out", "2\n");
+        link("1.in", "2.in");
+        link("1.out", "2.out");
+        const TestSuite suite = load_test_dir(dir.path(), test::repo_registry());
+        REQUIRE(names_of(suite) == std::vector<std::string>{"1", "2"});
+        CHECK(suite.tests[1].stdin_data == "1\n");
+        CHECK(suite.tests[1].expected_output == std::optional<std::string>("2\n"));
+    }
+    SECTION("a FIFO named like a test is refused, not waited on") {
+        REQUIRE(mkfifo((dir.path() + "/3.in").c_str(), 0644) == 0);
+        CHECK_THAT(refused(), Contains(dir.path() + "/3.in: not a regular file"));
+    }
 }
