@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the same under ASan+UBSan, and
-# the sandbox and CLI tests again on a cgroup v2 kernel in QEMU.
+# the sandbox and CLI tests (and the two-node containment test) again on a
+# cgroup v2 kernel in QEMU.
 #
 #   sudo tests/run-all.sh          (after packaging/install-deps.sh)
 #
@@ -43,6 +44,7 @@ if [ -z "$vm" ]; then
     exit 1
 fi
 CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
-    "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" '[sandbox],[cli]'
+    "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" \
+    '[sandbox],[cli],a memfd job on a two-node cluster*'
 
 step "all tests passed"

@@ -1,0 +1,349 @@
+// Containment: nothing a program does can kill, read or squat what supervises
+// it. Each test here was first seen failing on the engine whose box init
+// shared the supervisor's memory (clone(CLONE_VM)), mounted /proc without
+// hidepid, inherited the caller's rlimits, locked slots with abstract unix
+// sockets and remounted binds read-only on their top mount only.
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "daemon/daemon_fixture.h"
+#include "support.h"
+
+using namespace execd;
+using namespace execd::test;
+using Catch::Matchers::Contains;
+using namespace std::chrono;
+
+namespace {
+
+// 40 memfds of 15 MB: 600 MB of memory that is in no process's RSS.
+const char* kMemfdFill = R"C(#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void) {
+    static char buf[1 << 20];
+    memset(buf, 'x', sizeof buf);
+    for (int i = 0; i < 40; i++) {
+        int fd = memfd_create("fill", 0);
+        if (fd < 0) { perror("memfd_create"); return 2; }
+        for (int j = 0; j < 15; j++)
+            if (write(fd, buf, sizeof buf) != sizeof buf) { perror("write"); return 3; }
+    }
+    puts("filled 600 MB and was not stopped");
+    return 0;
+}
+)C";
+
+// Lists every process the program can see in /proc and what of it it can
+// read. Its own pid is 2 (init is 1). Prints one line per readable file of a
+// process other than itself, then "mine <cmdline>".
+const char* kProcScan = R"C(#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static int dump(const char* path, char* out, int cap) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) if (out[i] == 0) out[i] = ' ';
+    out[n] = 0;
+    return n;
+}
+int main(void) {
+    char buf[65536], path[256];
+    int self = getpid();
+    DIR* d = opendir("/proc");
+    struct dirent* e;
+    while ((e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0 || pid == self) continue;
+        const char* files[] = {"cmdline", "environ", "status", "maps", "stat"};
+        for (int i = 0; i < 5; i++) {
+            snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
+            if (dump(path, buf, sizeof buf) >= 0) printf("visible %s: %.200s\n", path, buf);
+        }
+    }
+    if (dump("/proc/1/cmdline", buf, sizeof buf) >= 0) printf("visible /proc/1/cmdline: %s\n", buf);
+    if (dump("/proc/self/cmdline", buf, sizeof buf) >= 0) printf("mine %s\n", buf);
+    return 0;
+}
+)C";
+
+// Threads until something stops it; a failed pthread_create is retried, so
+// only the pids limit (or the clock) can end it.
+const char* kThreadBomb = R"C(#include <pthread.h>
+#include <unistd.h>
+static void* sleeper(void* arg) { (void)arg; for (;;) pause(); return 0; }
+int main(void) {
+    for (;;) {
+        pthread_t t;
+        pthread_create(&t, 0, sleeper, 0);
+    }
+}
+)C";
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string c_job(const std::string& code, const std::string& extra = "") {
+    return R"J({"language":"c","code":")J" + json_escape(code) + "\"" + extra + "}";
+}
+
+std::string write_temp(const std::string& name, const std::string& content) {
+    static const std::string dir = make_temp_dir("execd-contain");
+    const std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+LimitOverrides memory_limit(int64_t mb) {
+    LimitOverrides l;
+    l.memory_mb = mb;
+    return l;
+}
+
+}  // namespace
+
+TEST_CASE("memfds past the memory limit end MemoryLimitExceeded; the supervisor is no OOM candidate", "[sandbox]") {
+    // The OOM killer used to choose the box's init, whose RSS was the
+    // supervisor's (a shared mm), and killed this test process with it.
+    for (int round = 0; round < 2; ++round) {
+        auto r = run_code("c", kMemfdFill, {}, memory_limit(64));
+        INFO(r.run.message << r.run.stdout_data << r.run.stderr_data);
+        CHECK(r.run.verdict == Verdict::MemoryLimitExceeded);
+        CHECK(r.run.stdout_data.find("not stopped") == std::string::npos);
+    }
+    // And the box still serves the next job.
+    auto next = run_code("python", "print('next')\n");
+    CHECK(next.run.verdict == Verdict::OK);
+    CHECK(next.run.stdout_data == "next\n");
+}
+
+TEST_CASE("/proc in a box shows only the program's own processes", "[sandbox]") {
+    auto r = run_code("c", kProcScan);
+    INFO(r.run.message << r.run.stderr_data);
+    REQUIRE(r.run.verdict == Verdict::OK);
+    // Not init (the supervisor's clone used to show its argv here), nor any
+    // other process: only the program itself.
+    CHECK(r.run.stdout_data.find("visible") == std::string::npos);
+    CHECK_THAT(r.run.stdout_data, Contains("mine ./main"));
+    // A child of the program, which it may inspect, stays visible to it.
+    auto child = run_code("python",
+                          "import os, subprocess\n"
+                          "import time\n"
+                          "p = subprocess.Popen(['/bin/sleep', '5'])\n"
+                          "time.sleep(0.3)\n"
+                          "print(open('/proc/%d/cmdline' % p.pid).read().replace('\\0', ' '))\n"
+                          "print(os.path.exists('/proc/1'))\n"
+                          "p.kill()\n");
+    INFO(child.run.message << child.run.stderr_data);
+    CHECK(child.run.stdout_data == "/bin/sleep 5 \nFalse\n");
+}
+
+TEST_CASE("a local user cannot squat the box slots", "[sandbox]") {
+    shared_sandbox();  // the test process is in its private mount namespace from here on
+    const uid_t base = 63500;
+    const int slots = 4;
+    // A squatter, as nobody: binds the abstract names the slots used to be
+    // locked with, and tries the lock files.
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    const pid_t squatter = fork();
+    REQUIRE(squatter >= 0);
+    if (squatter == 0) {
+        if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+        std::string report;
+        for (int slot = 0; slot < slots; ++slot) {
+            int s = socket(AF_UNIX, SOCK_STREAM, 0);
+            sockaddr_un addr{};
+            addr.sun_family = AF_UNIX;
+            const std::string name = "execd-box-" + std::to_string(base) + "-" + std::to_string(slot);
+            std::memcpy(addr.sun_path + 1, name.data(), name.size());
+            const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+            report += bind(s, reinterpret_cast<sockaddr*>(&addr), len) == 0 ? 'b' : '-';
+            const std::string lock = "/run/execd/locks/box-" + std::to_string(base + slot) + ".lock";
+            report += open(lock.c_str(), O_RDWR | O_CREAT, 0666) >= 0 ? 'L' : '-';
+        }
+        if (write(ready[1], report.data(), report.size()) < 0) _exit(11);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char report[16] = {};
+    REQUIRE(read(ready[0], report, sizeof report) == 2 * slots);
+    close(ready[0]);
+    // The squatter held every old-style name, and could open no lock file.
+    CHECK(std::string(report) == "b-b-b-b-");
+
+    std::string error;
+    try {
+        SandboxConfig config;
+        config.state_dir = make_temp_dir("execd-squat");
+        config.uid_base = base;
+        config.max_slots = slots;
+        Sandbox sandbox(config);
+        auto box = sandbox.acquire_box();
+        CHECK(box->slot() == 0);
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    kill(squatter, SIGKILL);
+    waitpid(squatter, nullptr, 0);
+    INFO(error);
+    CHECK(error.empty());
+    // The lock directory is root's alone.
+    struct stat st {};
+    REQUIRE(stat("/run/execd/locks", &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+}
+
+TEST_CASE("read-only binds are read-only on every mount below them", "[sandbox]") {
+    shared_sandbox();  // our private mount namespace: the tmpfs below never reaches the host
+    const std::string dir = make_temp_dir("execd-rbind");
+    const std::string sub = dir + "/sub";
+    REQUIRE(chmod(dir.c_str(), 0755) == 0);
+    REQUIRE(mkdir(sub.c_str(), 0755) == 0);
+    REQUIRE(mount("tmpfs", sub.c_str(), "tmpfs", 0, "size=1m,mode=0777") == 0);
+
+    std::string out, error;
+    try {
+        SandboxConfig config;
+        config.state_dir = make_temp_dir("execd-rbind-state");
+        config.uid_base = 63600;
+        config.max_slots = 2;
+        config.binds = {"/usr", dir};
+        Sandbox sandbox(config);
+        auto box = sandbox.acquire_box();
+        WorkDir work = sandbox.make_work_dir(box->uid());
+        RunPolicy policy;
+        policy.argv = {"/bin/sh", "-c", "echo x > " + sub + "/planted && echo WROTE"};
+        policy.env = {{"PATH", "/usr/bin:/bin"}};
+        policy.work_dir = work.path();
+        auto o = box->run(policy);
+        out = o.stdout_data + o.stderr_data;
+        if (o.internal_error) error = o.internal_message;
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    umount2(sub.c_str(), MNT_DETACH);
+    INFO(out << error);
+    CHECK(error.empty());
+    CHECK(out.find("WROTE") == std::string::npos);
+    CHECK_THAT(out, Contains("Read-only file system"));
+}
+
+// ---- the exec CLI, started as users start it
+
+TEST_CASE("exec run: memfds past the limit print MemoryLimitExceeded; exec itself lives", "[cli]") {
+    const std::string src = write_temp("fill.c", kMemfdFill);
+    auto p = run_process({EXECD_EXEC_BINARY, "run", "--local", "--json", "--memory", "64", src});
+    INFO(p.out << p.err);
+    CHECK_THAT(p.out, Contains("\"verdict\":\"MemoryLimitExceeded\""));
+    CHECK(p.exit_code == 137);  // the verdict's exit status, printed by a live exec
+}
+
+TEST_CASE("a token given to exec never appears where a box can read", "[cli]") {
+    const std::string src = write_temp("scan.c", kProcScan);
+    const std::string sentinel = "SENTINEL-" + std::to_string(getpid()) + "-tok";
+    auto p = run_process({EXECD_EXEC_BINARY, "--token", sentinel, "run", "--local", src});
+    INFO(p.out << p.err);
+    CHECK(p.exit_code == 0);
+    CHECK_THAT(p.out, Contains("mine ./main"));
+    CHECK(p.out.find(sentinel) == std::string::npos);
+    CHECK(p.out.find("visible") == std::string::npos);
+}
+
+TEST_CASE("a thread bomb is ProcessLimitExceeded whatever limits exec was started under", "[cli]") {
+    const std::string src = write_temp("bomb.c", kThreadBomb);
+    const std::vector<std::vector<std::string>> callers = {
+        {},
+        {"/usr/bin/prlimit", "--as=4294967296"},
+        {"/usr/bin/prlimit", "--nproc=777"},
+        {"/usr/bin/prlimit", "--data=1073741824", "--sigpending=64", "--stack=8388608"},
+    };
+    for (const auto& caller : callers) {
+        std::vector<std::string> argv = caller;
+        for (const char* a : {EXECD_EXEC_BINARY, "run", "--local", "--json", "--time", "3000"}) argv.push_back(a);
+        argv.push_back(src);
+        auto p = run_process(argv);
+        INFO((caller.empty() ? "no limits" : caller[1]) << "\n" << p.out << p.err);
+        CHECK_THAT(p.out, Contains("\"verdict\":\"ProcessLimitExceeded\""));
+    }
+}
+
+// ---- execd nodes
+
+TEST_CASE("a memfd job on a two-node cluster: both nodes stay up and serve the next job", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    const std::string sentinel = "SENTINEL-" + std::to_string(getpid()) + "-daemon";
+    Execd a({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "A", "--token", sentinel});
+    Execd b({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "B", "--token", sentinel});
+    const std::map<std::string, std::string> auth{{"Content-Type", "application/json"},
+                                                  {"Authorization", "Bearer " + sentinel}};
+    auto wait_done = [&](int port, const std::string& id) {
+        HttpReply r;
+        for (int i = 0; i < 60; ++i) {
+            r = http(port, "GET", "/v1/jobs/" + id + "?wait=2000", {}, auth);
+            if (json_field(r.body, "status") == "completed") break;
+        }
+        return r;
+    };
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        auto r = http(i % 2 ? b.port() : a.port(), "POST", "/v1/jobs", c_job(kMemfdFill, R"J(,"memoryMb":64)J"), auth);
+        INFO(r.body);
+        REQUIRE(r.status == 202);
+        ids.push_back(json_field(r.body, "jobId"));
+    }
+    for (const auto& id : ids) {
+        auto done = wait_done(a.port(), id);
+        INFO(done.body);
+        CHECK(json_field(done.body, "verdict") == "MemoryLimitExceeded");
+        CHECK(redis.command({"HGET", prefix + "job:" + id, "attempts"}).string == "1");
+    }
+    CHECK(kill(a.pid(), 0) == 0);
+    CHECK(kill(b.pid(), 0) == 0);
+    // Both nodes serve the next job, and a box never reads the token.
+    for (Execd* node : {&a, &b}) {
+        auto r = http(node->port(), "POST", "/v1/jobs", c_job(kProcScan), auth);
+        REQUIRE(r.status == 202);
+        auto done = wait_done(node->port(), json_field(r.body, "jobId"));
+        INFO(done.body);
+        CHECK(json_field(done.body, "verdict") == "OK");
+        CHECK_THAT(done.body, Contains("mine ./main"));
+        CHECK(done.body.find(sentinel) == std::string::npos);
+        CHECK(done.body.find("visible") == std::string::npos);
+    }
+}
