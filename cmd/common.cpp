@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "config.h"
+
 namespace execd::cli {
 
 Registry load_registry(const GlobalOptions& options) {
@@ -46,6 +48,21 @@ void StatusLine::show(const std::string& text) {
     if (!on_) return;
     std::cerr << "\r\033[K" << text.substr(0, 100) << std::flush;
     shown_ = true;
+}
+
+std::string read_client_token(const std::string& path) {
+    std::vector<std::string> tokens;
+    std::string warning;
+    try {
+        tokens = daemon::read_token_file(path, &warning);
+    } catch (const std::exception& e) {
+        throw BadRequest("token-file", e.what());
+    }
+    if (tokens.size() != 1)
+        throw BadRequest("token-file", "the token file " + path + " holds " + std::to_string(tokens.size()) +
+                                           " tokens; exec needs exactly one");
+    if (!warning.empty()) print_error("warning: " + warning);
+    return tokens.front();
 }
 
 void print_error(const std::string& message) { std::cerr << "exec: " << message << std::endl; }

@@ -20,7 +20,7 @@ struct GlobalOptions {
     std::string languages_file;  // --languages, else $EXECD_LANGUAGES, else /etc/execd/languages.toml, else embedded
     std::string state_dir;       // --state-dir, else $EXECD_STATE_DIR, else /run/execd
     std::string server;          // --server URL, else $EXEC_SERVER, else a local daemon if one answers
-    std::string token;           // --token, else $EXEC_TOKEN
+    std::string token;           // --token or --token-file, else $EXEC_TOKEN
     bool local = false;          // --local: always the embedded engine
     bool no_cache = false;       // --no-cache: compile every time, keep nothing
 };
@@ -56,6 +56,12 @@ private:
     bool on_;
     bool shown_ = false;
 };
+
+// The one token in a token file (`exec --token-file`), read with execd's
+// rules: surrounding blanks trimmed, blank lines and '#' lines skipped.
+// Throws BadRequest (field "token-file") naming the file, and the line of a
+// bad token; warns on stderr when group or others can read the file.
+std::string read_client_token(const std::string& path);
 
 // Prints "exec: <message>" to stderr.
 void print_error(const std::string& message);

@@ -19,7 +19,11 @@ int main(int argc, char** argv) {
     app.add_option("--state-dir", global.state_dir, "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
     app.add_option("--server", global.server, "execd server URL (default: $EXEC_SERVER, else a daemon on "
                                              "127.0.0.1:3001 if one answers, else the embedded engine)");
-    app.add_option("--token", global.token, "API token for the server (default: $EXEC_TOKEN)");
+    auto* token = app.add_option("--token", global.token, "API token for the server (default: $EXEC_TOKEN)");
+    app.add_option_function<std::string>(
+           "--token-file", [&global](const std::string& path) { global.token = read_client_token(path); },
+           "Read the API token from FILE, so it is not in argv (one token; blank and # lines ignored)")
+        ->excludes(token);
     app.add_flag("--local", global.local, "Always run in-process with the embedded engine");
     app.add_flag("--no-cache", global.no_cache, "Do not use the compile cache (in-process runs)");
     add_run_command(app, global);

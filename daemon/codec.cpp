@@ -225,6 +225,15 @@ std::string error_json(const std::string& code, const std::string& message, cons
     return stringify(outer);
 }
 
+std::string expired_job_json(int64_t queue_ttl_s) {
+    Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("status", std::string("cancelled"));
+    o->set("reason", std::string("expired"));
+    o->set("message", "the job waited in the queue for more than " + std::to_string(queue_ttl_s) +
+                          " s (queue_ttl_s) and was not run; submit it again");
+    return stringify(o);
+}
+
 namespace {
 
 const Poco::JSON::Array& want_array(const Var& v, const std::string& field, const std::string& of) {

@@ -62,4 +62,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 // {"error": {"code", "message", "field"?}}
 std::string error_json(const std::string& code, const std::string& message, const std::string& field);
 
+// The document of a job that waited in the queue longer than `queue_ttl_s`
+// and was never run: {"status": "cancelled", "reason": "expired", "message"}.
+// Clients that know only "completed" and "cancelled" still see a final state.
+std::string expired_job_json(int64_t queue_ttl_s);
+
 }  // namespace execd::api

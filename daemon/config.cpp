@@ -1,12 +1,19 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <toml.hpp>
+
+#include "util/sha256.h"
 
 namespace execd::daemon {
 namespace {
@@ -90,9 +97,104 @@ private:
     std::set<std::string> used_;
 };
 
+// A warning when `path` holds secrets and group or others may read it.
+std::string readable_warning(const std::string& path, const char* what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0044) == 0) return {};
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return path + " is readable by group or others (mode " + mode + ") and holds " + what + "; chmod 600 it";
+}
+
+bool visible_ascii(const std::string& token) {
+    for (unsigned char ch : token)
+        if (ch <= 0x20 || ch >= 0x7f) return false;
+    return true;
+}
+
+// Why `token` is refused, or "" when it is fine.
+std::string token_problem(const std::string& token) {
+    if (!visible_ascii(token)) return "a token must be visible ASCII characters with no blank or control character";
+    if (token.size() < 16) return "a token must be at least 16 characters long";
+    return {};
+}
+
 }  // namespace
 
-void load_config_file(const std::string& path, Config& c) {
+std::vector<std::string> parse_token_lines(const std::string& text, const std::string& origin) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#') continue;
+        const auto last = line.find_last_not_of(" \t\r");
+        const std::string token = line.substr(first, last - first + 1);
+        if (std::string problem = token_problem(token); !problem.empty())
+            throw std::runtime_error(origin + ":" + std::to_string(number) + ": " + problem);
+        out.push_back(token);
+    }
+    return out;
+}
+
+std::vector<std::string> read_token_file(const std::string& path, std::string* warning) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read the token file " + path + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw std::runtime_error("cannot read the token file " + path);
+    auto tokens = parse_token_lines(text.str(), path);
+    if (warning && !tokens.empty()) *warning = readable_warning(path, "API tokens");
+    return tokens;
+}
+
+std::vector<std::string> parse_token_list(const std::string& text, const std::string& name) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (int position = 1;; ++position) {
+        start = text.find_first_not_of(", \t\r\n", start);
+        if (start == std::string::npos) break;
+        const auto end = text.find_first_of(", \t\r\n", start);
+        const std::string token = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (std::string problem = token_problem(token); !problem.empty())
+            throw std::runtime_error("$" + name + ", token " + std::to_string(position) + ": " + problem);
+        out.push_back(token);
+        if (end == std::string::npos) break;
+        start = end;
+    }
+    return out;
+}
+
+std::vector<std::string> load_token_sources(Config& c) {
+    std::vector<std::string> warnings;
+    auto from_file = [&warnings](const std::string& path, std::vector<std::string>& into) {
+        if (path.empty()) return;
+        std::string warning;
+        for (auto& t : read_token_file(path, &warning)) into.push_back(std::move(t));
+        if (!warning.empty()) warnings.push_back(warning);
+    };
+    from_file(c.token_file, c.tokens);
+    from_file(c.admin_token_file, c.admin_tokens);
+    auto from_env = [](const char* name, std::vector<std::string>& into) {
+        const char* value = std::getenv(name);
+        if (!value) return;
+        for (auto& t : parse_token_list(value, name)) into.push_back(std::move(t));
+    };
+    from_env("EXECD_TOKENS", c.tokens);
+    from_env("EXECD_ADMIN_TOKENS", c.admin_tokens);
+    return warnings;
+}
+
+std::string token_owner(const std::string& token) {
+    // A length-prefixed tag keeps this apart from any other SHA-256 of a
+    // token; 128 bits are plenty to tell tokens apart.
+    Sha256 h;
+    h.field("execd job owner v1");
+    h.field(token);
+    return h.hex().substr(0, 32);
+}
+
+std::vector<std::string> load_config_file(const std::string& path, Config& c) {
     toml::value root;
     try {
         root = toml::parse(path);
@@ -111,6 +213,9 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("listen", c.listen);
         s.get("unix_socket", c.unix_socket);
         s.get("tokens", c.tokens);
+        s.get("admin_tokens", c.admin_tokens);
+        s.get("token_file", c.token_file);
+        s.get("admin_token_file", c.admin_token_file);
         s.get("insecure", c.insecure);
         s.get("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
         s.get("max_wait_ms", c.max_wait_ms, 0, 3'600'000);
@@ -120,6 +225,7 @@ void load_config_file(const std::string& path, Config& c) {
         s.get("url", c.redis_url);
         s.get("server", c.redis_server);
         s.get("key_prefix", c.key_prefix);
+        s.get("maxmemory_mb", c.redis_maxmemory_mb, 1, int64_t{1} << 24);
     }
     {
         Section s(path, root, "paths");
@@ -140,6 +246,8 @@ void load_config_file(const std::string& path, Config& c) {
         Section s(path, root, "jobs");
         s.get("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
         s.get("queue_max", c.queue_max, 1, int64_t{1} << 32);
+        s.get("queue_max_bytes", c.queue_max_bytes, 1024, int64_t{1} << 40);
+        s.get("queue_ttl_s", c.queue_ttl_s, 1, int64_t{365} * 24 * 3600);
     }
     {
         Section s(path, root, "cache");
@@ -165,6 +273,17 @@ void load_config_file(const std::string& path, Config& c) {
         for (const auto& [key, value] : limits.as_table())
             if (key != "max") fail(path, value, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");
     }
+    // Whether this file itself holds tokens (not a flag or an earlier file).
+    bool holds_tokens = false;
+    if (root.as_table().count("server"))
+        for (const char* key : {"tokens", "admin_tokens"}) {
+            const auto& server = root.as_table().at("server").as_table();
+            holds_tokens |= server.count(key) && !server.at(key).as_array().empty();
+        }
+    std::vector<std::string> warnings;
+    if (holds_tokens)
+        if (std::string w = readable_warning(path, "API tokens"); !w.empty()) warnings.push_back(w);
+    return warnings;
 }
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& text) {
@@ -202,16 +321,21 @@ void validate_config(const Config& c) {
     range("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000);
     range("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
     range("queue_max", c.queue_max, 1, int64_t{1} << 32);
+    range("queue_max_bytes", c.queue_max_bytes, 1024, int64_t{1} << 40);
+    range("queue_ttl_s", c.queue_ttl_s, 1, int64_t{365} * 24 * 3600);
+    range("redis maxmemory_mb", c.redis_maxmemory_mb, 1, int64_t{1} << 24);
     range("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
     range("cache max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
     auto [host, port] = split_host_port(c.listen);
     (void)port;
-    if (!is_loopback_host(host) && c.tokens.empty() && !c.insecure)
+    if (!is_loopback_host(host) && c.tokens.empty() && c.admin_tokens.empty() && !c.insecure)
         throw std::runtime_error("listen = \"" + c.listen +
                                  "\" is beyond loopback but no API tokens are configured; set [server] tokens "
                                  "(or pass --insecure to accept unauthenticated requests from the network)");
-    for (const auto& t : c.tokens)
-        if (t.size() < 16) throw std::runtime_error("API tokens must be at least 16 characters long");
+    for (const auto* list : {&c.tokens, &c.admin_tokens})
+        for (const auto& t : *list)
+            if (std::string problem = token_problem(t); !problem.empty())
+                throw std::runtime_error("API tokens: " + problem);
 }
 
 }  // namespace execd::daemon

@@ -29,10 +29,14 @@ struct Config {
     std::string listen = "127.0.0.1:3001";     // host:port; port 0 picks a free one
     std::string unix_socket;                   // also listen here when set
     std::vector<std::string> tokens;           // bearer tokens; empty = no auth
+    std::vector<std::string> admin_tokens;     // tokens that see and cancel every job
+    std::string token_file;                    // more tokens, one a line (see read_token_file)
+    std::string admin_token_file;              // more admin tokens, one a line
     bool insecure = false;                     // allow non-loopback listen without tokens
     std::string redis_url;                     // redis://host:port or unix:///path; empty = private redis-server
     std::string redis_server = "/usr/bin/redis-server";
     std::string key_prefix = "execd:";
+    int64_t redis_maxmemory_mb = 1024;         // the private redis-server's maxmemory (noeviction)
     std::string state_dir = "/var/lib/execd";
     std::string sandbox_dir = "/run/execd";
     std::string cache_dir;                     // compile cache; empty = <sandbox_dir>/cache
@@ -42,6 +46,8 @@ struct Config {
     int workers = 0;                           // 0 = one per CPU
     int64_t body_max_bytes = 64 << 20;
     int64_t queue_max = 100000;
+    int64_t queue_max_bytes = int64_t{512} << 20;  // stored requests of unfinished jobs, summed
+    int64_t queue_ttl_s = 86400;               // a job still queued this long after submission is cancelled
     int64_t result_ttl_s = 3600;
     int64_t lease_ms = 10000;
     int attempts = 3;
@@ -52,8 +58,41 @@ struct Config {
 };
 
 // Reads a TOML file into `config` (keys as in packaging/execd.toml).
-// Throws std::runtime_error naming file, line and reason.
-void load_config_file(const std::string& path, Config& config);
+// Throws std::runtime_error naming file, line and reason. Returns warnings
+// for the log: the file holds tokens and is readable by group or others.
+std::vector<std::string> load_config_file(const std::string& path, Config& config);
+
+// Tokens, one a line: surrounding blanks (and a CR) are trimmed, empty lines
+// and lines starting with '#' are skipped. A token is at least 16 visible
+// ASCII characters with no blank inside. Throws std::runtime_error
+// "ORIGIN:LINE: reason", which never quotes the bad line (it may be a secret).
+std::vector<std::string> parse_token_lines(const std::string& text, const std::string& origin);
+
+// parse_token_lines on a file. Throws std::runtime_error naming the file
+// (unreadable, or a bad line with its number). When `warning` is given, it
+// is set if the file holds tokens and is readable by group or others.
+std::vector<std::string> read_token_file(const std::string& path, std::string* warning = nullptr);
+
+// Tokens in an environment variable's value, separated by commas, blanks or
+// newlines. Throws std::runtime_error naming `name` and the token's position.
+std::vector<std::string> parse_token_list(const std::string& text, const std::string& name);
+
+// Adds to config.tokens and config.admin_tokens what token_file,
+// admin_token_file, $EXECD_TOKENS and $EXECD_ADMIN_TOKENS hold (the accepted
+// tokens are the union of every source). Throws std::runtime_error naming
+// the file or variable; returns warnings for the log.
+std::vector<std::string> load_token_sources(Config& config);
+
+// Who a token is, for job ownership: 32 hex digits of a SHA-256 over it. The
+// token itself is never stored; this cannot be turned back into it.
+std::string token_owner(const std::string& token);
+
+// The one who sent a request. Without tokens everyone is the same anonymous
+// caller (owner ""), who sees the jobs made without a token.
+struct Caller {
+    std::string owner;     // token_owner of the token; "" without tokens
+    bool admin = false;    // an admin token: sees and cancels every job
+};
 
 // Checks combinations (non-loopback listen needs tokens or --insecure, …).
 // Throws std::runtime_error naming the setting.

@@ -81,25 +81,29 @@ private:
         return req;
     }
 
-    void authorize(const Poco::Net::HTTPServerRequest& in) {
-        if (ctx_.config.tokens.empty()) return;
+    // The caller a request's token names; throws 401 without a valid one.
+    // Without tokens (none configured) everyone is the anonymous caller.
+    Caller authorize(const Poco::Net::HTTPServerRequest& in) {
+        if (ctx_.config.tokens.empty() && ctx_.config.admin_tokens.empty()) return {};
         std::string given;
         const std::string auth = in.get("Authorization", "");
         if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
         if (given.empty()) given = in.get("X-Auth-Token", "");
         if (given.empty())
             throw api::ApiError(401, "unauthorized", "an API token is required (Authorization: Bearer <token>)");
-        bool ok = false;
+        bool ok = false, admin = false;
         for (const auto& t : ctx_.config.tokens) ok |= same_token(given, t);
-        if (!ok) throw api::ApiError(401, "unauthorized", "the API token is not valid");
+        for (const auto& t : ctx_.config.admin_tokens) admin |= same_token(given, t);
+        if (!ok && !admin) throw api::ApiError(401, "unauthorized", "the API token is not valid");
+        return Caller{token_owner(given), admin};
     }
 
-    void dispatch(Poco::Net::HTTPServerRequest& in, const Request& req, Response& res) {
+    void dispatch(Poco::Net::HTTPServerRequest& in, Request& req, Response& res) {
         const std::string& p = req.path;
         const std::string& m = req.method;
         if (p == "/healthz" && m == "GET") return handlers::healthz(ctx_, req, res);
         if (p == "/readyz" && m == "GET") return handlers::readyz(ctx_, req, res);
-        authorize(in);
+        req.caller = authorize(in);
         if (p == "/metrics" && m == "GET") return handlers::metrics(ctx_, req, res);
         if (p == "/v1/languages" && m == "GET") return handlers::get_languages(ctx_, req, res);
         if (p == "/v1/jobs" || p == "/v1/jobs/") {

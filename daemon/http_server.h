@@ -34,6 +34,7 @@ struct Request {
     std::map<std::string, std::string> query;
     std::string content_type;
     std::string body;
+    Caller caller;      // who sent it, from the token (set by the router before any handler runs)
 };
 
 struct Response {

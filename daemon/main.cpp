@@ -117,6 +117,15 @@ int main(int argc, char** argv) {
     flag("--key-prefix", config.key_prefix, "Prefix of every Redis key (default execd:)");
     flag("--body-max-bytes", config.body_max_bytes, "Largest request body accepted (default 64 MiB)");
     flag("--queue-max", config.queue_max, "Most jobs waiting before submissions get 429");
+    flag("--queue-max-bytes", config.queue_max_bytes, "Most bytes of stored requests of unfinished jobs (429 beyond)");
+    flag("--queue-ttl", config.queue_ttl_s, "Seconds a job may stay queued before it ends cancelled, expired (default 86400)");
+    flag("--redis-maxmemory-mb", config.redis_maxmemory_mb, "The private redis-server's maxmemory, noeviction (default 1024)");
+    flag("--token-file", config.token_file, "File of API tokens, one a line (# comments), kept out of argv");
+    flag("--admin-token-file", config.admin_token_file, "File of admin tokens, one a line");
+    app.add_option_function<std::vector<std::string>>(
+        "--admin-token",
+        [&](const std::vector<std::string>& t) { overrides["--admin-token"] = [&config, t] { config.admin_tokens = t; }; },
+        "Admin API token (repeatable): sees and cancels every job");
     app.add_option_function<std::vector<std::string>>(
         "--token", [&](const std::vector<std::string>& t) { overrides["--token"] = [&config, t] { config.tokens = t; }; },
         "API token (repeatable); requests then need Authorization: Bearer <token>");
@@ -129,8 +138,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        if (config_given || ::access(config_file.c_str(), R_OK) == 0) load_config_file(config_file, config);
+        if (config_given || ::access(config_file.c_str(), R_OK) == 0)
+            for (const auto& w : load_config_file(config_file, config)) spdlog::warn("{}", w);
         for (auto& [name, apply] : overrides) apply();
+        for (const auto& w : load_token_sources(config)) spdlog::warn("{}", w);
         if (!role_text.empty()) config.role = role_text == "api" ? Role::Api : role_text == "worker" ? Role::Worker : Role::All;
         validate_config(config);
     } catch (const std::exception& e) {
@@ -180,7 +191,8 @@ int main(int argc, char** argv) {
         }
         std::unique_ptr<RedisSupervisor> private_redis;
         if (config.redis_url.empty()) {
-            private_redis = std::make_unique<RedisSupervisor>(config.redis_server, config.state_dir);
+            private_redis = std::make_unique<RedisSupervisor>(config.redis_server, config.state_dir,
+                                                              config.redis_maxmemory_mb << 20);
             private_redis->start();
             config.redis_url = private_redis->url();
         }
@@ -192,6 +204,8 @@ int main(int argc, char** argv) {
         ss.backoff_ms = config.backoff_ms;
         ss.result_ttl_s = config.result_ttl_s;
         ss.queue_max = config.queue_max;
+        ss.queue_max_bytes = config.queue_max_bytes;
+        ss.queue_ttl_s = config.queue_ttl_s;
         JobStore store(pool, ss);
         Metrics metrics;
         std::atomic<bool> draining{false};

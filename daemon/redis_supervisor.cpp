@@ -20,8 +20,9 @@
 
 namespace execd::daemon {
 
-RedisSupervisor::RedisSupervisor(std::string redis_server, std::string state_dir)
-    : server_(std::move(redis_server)), dir_(std::move(state_dir)), socket_(dir_ + "/redis.sock") {}
+RedisSupervisor::RedisSupervisor(std::string redis_server, std::string state_dir, int64_t maxmemory_bytes)
+    : server_(std::move(redis_server)), dir_(std::move(state_dir)), socket_(dir_ + "/redis.sock"),
+      maxmemory_(maxmemory_bytes) {}
 
 RedisSupervisor::~RedisSupervisor() {
     stopping_ = true;
@@ -34,7 +35,9 @@ pid_t RedisSupervisor::spawn() {
                                   "--unixsocketperm", "700",          "--dir",      dir_,           "--appendonly",
                                   "yes",              "--appendfsync", "everysec",  "--save",       "",
                                   "--daemonize",      "no",           "--logfile",  "",             "--loglevel",
-                                  "warning"};
+                                  "warning",
+                                  // Full means refusing writes (execd answers 507), never evicting a job.
+                                  "--maxmemory", std::to_string(maxmemory_), "--maxmemory-policy", "noeviction"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -105,7 +108,8 @@ void RedisSupervisor::start() {
         thread_.join();
         throw std::runtime_error(error);
     }
-    spdlog::info("private redis-server pid {} on {}", pid_.load(), socket_);
+    spdlog::info("private redis-server pid {} on {} (maxmemory {} MB, noeviction)", pid_.load(), socket_,
+                 maxmemory_ >> 20);
 }
 
 void RedisSupervisor::supervise() {

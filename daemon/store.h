@@ -20,6 +20,7 @@ struct StoredJob {
     std::string result_json;   // set when Completed / Cancelled
     int attempts = 0;
     std::string progress;      // while Running, a graded job's "done/total" tests
+    std::string owner;         // token_owner of the token that submitted it; "" without tokens
 };
 
 struct PoppedJob {
@@ -34,6 +35,14 @@ struct NewJob {
     int priority = 10;
 };
 
+// Whose job it is, for cancel: one owner's jobs only, or any job (an admin).
+struct OwnerCheck {
+    bool any = true;
+    std::string owner;
+    static OwnerCheck anyone() { return {}; }
+    static OwnerCheck only(std::string owner) { return {false, std::move(owner)}; }
+};
+
 struct StoreSettings {
     std::string prefix = "execd:";
     int64_t lease_ms = 10000;
@@ -41,20 +50,30 @@ struct StoreSettings {
     int64_t backoff_ms = 1000;
     int64_t result_ttl_s = 3600;
     int64_t queue_max = 100000;
+    int64_t queue_max_bytes = int64_t{512} << 20;  // requests held for unfinished jobs, summed
+    int64_t queue_ttl_s = 86400;                   // a job still queued this long is cancelled, reason "expired"
 };
 
 class JobStore {
 public:
     JobStore(RedisPool& pool, StoreSettings settings);
 
-    // Queues a job. Returns false when the queue is full. Throws RedisUnavailable.
-    bool submit(const std::string& id, const std::string& request_json, int priority);
+    enum class SubmitOutcome {
+        Queued,
+        QueueFull,       // queue_max jobs are waiting
+        BytesFull,       // the requests held would pass queue_max_bytes
+        OutOfMemory,     // Redis is at its maxmemory (it answered OOM; nothing was written)
+    };
 
-    // Queues every job or none, in one script: returns false, queuing
-    // nothing, when the queue lacks room for all of them. Sequence numbers
-    // follow the vector's order, so FIFO within a priority keeps it.
+    // Queues a job for `owner` (token_owner, or "" without tokens).
     // Throws RedisUnavailable.
-    bool submit_all(const std::vector<NewJob>& jobs);
+    SubmitOutcome submit(const std::string& id, const std::string& request_json, int priority,
+                         const std::string& owner = {});
+
+    // Queues every job or none, in one script: anything but Queued means
+    // nothing was queued. Sequence numbers follow the vector's order, so FIFO
+    // within a priority keeps it. Throws RedisUnavailable.
+    SubmitOutcome submit_all(const std::vector<NewJob>& jobs, const std::string& owner = {});
 
     // nullopt for an unknown (or expired) id. Throws RedisUnavailable.
     std::optional<StoredJob> get(const std::string& id);
@@ -67,8 +86,10 @@ public:
     std::optional<StoredJob> wait(const std::string& id, int64_t wait_ms);
 
     enum class CancelOutcome { Unknown, Cancelled, Requested, AlreadyFinished };
-    // A queued job is cancelled at once; a running one is asked to stop.
-    CancelOutcome cancel(const std::string& id, const std::string& cancelled_json);
+    // A queued job is cancelled at once; a running one is asked to stop. A
+    // job that `who` may not touch is Unknown, exactly like a missing one.
+    CancelOutcome cancel(const std::string& id, const std::string& cancelled_json,
+                         const OwnerCheck& who = OwnerCheck::anyone());
 
     // Takes the next job and a lease on it for `worker`; nullopt when empty.
     std::optional<PoppedJob> pop(const std::string& worker);
@@ -94,7 +115,9 @@ public:
     void retry(const std::string& id, const std::string& exhausted_json);
 
     // Returns expired leases to the queue (or fails them when out of
-    // attempts) and releases delayed retries. Run by every node twice a second.
+    // attempts), releases delayed retries, and cancels (reason "expired")
+    // jobs still queued queue_ttl_s after submission. Run by every node twice
+    // a second. Returns how many jobs went back to the queue.
     int reap(const std::string& lost_json);
 
     int64_t queue_depth();

@@ -4,9 +4,11 @@
 
 namespace execd::daemon::handlers {
 
-void delete_job(ServerContext& ctx, const Request&, Response& res, const std::string& id) {
+void delete_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id) {
     if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
-    switch (ctx.store.cancel(id, R"({"status":"cancelled"})")) {
+    // The owner is checked in the same script that cancels, so nothing can
+    // change hands in between.
+    switch (ctx.store.cancel(id, R"({"status":"cancelled"})", owner_check(req.caller))) {
         case JobStore::CancelOutcome::Unknown: throw api::ApiError(404, "not_found", "no job with this id");
         case JobStore::CancelOutcome::Cancelled: res.body = R"({"status":"cancelled"})"; return;
         case JobStore::CancelOutcome::Requested:

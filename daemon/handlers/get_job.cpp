@@ -21,9 +21,18 @@ int64_t wait_ms_param(const ServerContext& ctx, const Request& req) {
 
 void get_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id) {
     if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
-    auto job = ctx.store.wait(id, wait_ms_param(ctx, req));
-    if (!job) throw api::ApiError(404, "not_found", "no job with this id (results expire after " +
-                                                        std::to_string(ctx.config.result_ttl_s) + " s)");
+    const int64_t wait_ms = wait_ms_param(ctx, req);
+    auto not_found = [&ctx] {
+        return api::ApiError(404, "not_found", "no job with this id (results expire after " +
+                                                   std::to_string(ctx.config.result_ttl_s) + " s)");
+    };
+    // Ownership first, so another's job is never waited on. A job's owner
+    // never changes, so the check holds for the wait that follows.
+    auto job = ctx.store.get(id);
+    if (!job || !visible_to(req.caller, *job)) throw not_found();
+    if (wait_ms > 0 && job->state != JobState::Completed && job->state != JobState::Cancelled)
+        job = ctx.store.wait(id, wait_ms);
+    if (!job) throw not_found();
     if (job->state == JobState::Completed || job->state == JobState::Cancelled) {
         res.body = job->result_json;
         return;

@@ -46,15 +46,18 @@ bool finished(const std::optional<StoredJob>& job) {
 }
 
 // Each id's state, in order. Ids that are not job ids are never looked up:
-// they are unknown whatever the store holds.
-Jobs look_up(JobStore& store, const std::vector<std::string>& ids) {
+// they are unknown whatever the store holds; so is a job `caller` may not see.
+Jobs look_up(JobStore& store, const std::vector<std::string>& ids, const Caller& caller) {
     std::vector<std::string> wanted;
     for (const auto& id : ids)
         if (is_job_id(id)) wanted.push_back(id);
     Jobs found = store.get_all(wanted);
     Jobs out(ids.size());
-    for (size_t i = 0, next = 0; i < ids.size(); ++i)
-        if (is_job_id(ids[i])) out[i] = std::move(found[next++]);
+    for (size_t i = 0, next = 0; i < ids.size(); ++i) {
+        if (!is_job_id(ids[i])) continue;
+        auto& job = found[next++];
+        if (job && visible_to(caller, *job)) out[i] = std::move(job);
+    }
     return out;
 }
 
@@ -80,7 +83,7 @@ std::string element(const std::string& id, const std::optional<StoredJob>& job) 
 void get_jobs(ServerContext& ctx, const Request& req, Response& res) {
     const std::vector<std::string> ids = requested_ids(req, ctx.config.maxima.batch);
     const int64_t wait_ms = wait_ms_param(ctx, req);
-    Jobs jobs = look_up(ctx.store, ids);
+    Jobs jobs = look_up(ctx.store, ids, req.caller);
 
     // ?wait= bounds the whole request, not each job: waiting on the jobs one
     // after another against one deadline ends as soon as the last one
@@ -96,7 +99,7 @@ void get_jobs(ServerContext& ctx, const Request& req, Response& res) {
             ctx.store.wait(ids[i], left);
             waited = true;
         }
-        if (waited) jobs = look_up(ctx.store, ids);
+        if (waited) jobs = look_up(ctx.store, ids, req.caller);
     }
 
     std::string body = "{\"jobs\":[";

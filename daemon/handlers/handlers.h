@@ -26,6 +26,22 @@ int64_t wait_ms_param(const ServerContext& ctx, const Request& req);
 // running graded job, testsDone/testsTotal.
 Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job);
 
+// Whether `caller` may see and cancel `job`: its own, or any for an admin.
+// Another's job is answered exactly like a missing one (404), so ids of other
+// callers' jobs cannot even be confirmed.
+bool visible_to(const Caller& caller, const StoredJob& job);
+
+// The cancel restriction for `caller`.
+OwnerCheck owner_check(const Caller& caller);
+
+// Throws the API's error for a submission the store did not queue: 429
+// queue_full (the count or the bytes), 507 insufficient_storage (Redis is at
+// its maxmemory). `jobs` is how many were refused; counted in metrics.
+void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, size_t jobs);
+
+// Throws 413 when `bytes` of stored requests could never fit queue_max_bytes.
+void check_fits_queue(const ServerContext& ctx, size_t bytes);
+
 // 32 lowercase hex digits: 128 random bits.
 std::string new_job_id();
 bool is_job_id(const std::string& text);

@@ -30,6 +30,41 @@ bool is_job_id(const std::string& text) {
     return true;
 }
 
+bool visible_to(const Caller& caller, const StoredJob& job) { return caller.admin || job.owner == caller.owner; }
+
+OwnerCheck owner_check(const Caller& caller) {
+    return caller.admin ? OwnerCheck::anyone() : OwnerCheck::only(caller.owner);
+}
+
+void check_fits_queue(const ServerContext& ctx, size_t bytes) {
+    if (static_cast<int64_t>(bytes) > ctx.config.queue_max_bytes)
+        throw api::ApiError(413, "too_large",
+                            "the job takes " + std::to_string(bytes) + " bytes once stored, more than the queue may hold (" +
+                                std::to_string(ctx.config.queue_max_bytes) + " bytes, queue_max_bytes)");
+}
+
+void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, size_t jobs) {
+    if (outcome == JobStore::SubmitOutcome::Queued) return;
+    ctx.metrics.rejected += jobs;
+    const std::string none = jobs > 1 ? "; none was queued" : "";
+    switch (outcome) {
+        case JobStore::SubmitOutcome::QueueFull:
+            throw api::ApiError(429, "queue_full",
+                                (jobs > 1 ? "the queue has no room for " + std::to_string(jobs) + " more jobs (at most "
+                                          : std::string("the queue is full (")) +
+                                    std::to_string(ctx.config.queue_max) + " jobs wait)" + none + "; try again later");
+        case JobStore::SubmitOutcome::BytesFull:
+            throw api::ApiError(429, "queue_full",
+                                "the queue holds as many bytes as it may (queue_max_bytes, " +
+                                    std::to_string(ctx.config.queue_max_bytes) + " bytes)" + none + "; try again later");
+        case JobStore::SubmitOutcome::OutOfMemory:
+            throw api::ApiError(507, "insufficient_storage",
+                                "the job store is out of memory (Redis maxmemory)" +
+                                    (jobs > 1 ? none : std::string("; nothing was queued")) + "; try again later");
+        case JobStore::SubmitOutcome::Queued: return;
+    }
+}
+
 void post_job(ServerContext& ctx, const Request& req, Response& res) {
     if (ctx.draining) throw api::ApiError(503, "draining", "execd is shutting down and accepts no new jobs");
     if (req.content_type.rfind("application/json", 0) != 0)
@@ -37,11 +72,9 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     auto registry = ctx.registry();
     api::Submission sub = api::parse_submission(req.body, *registry, ctx.config.maxima);
     const std::string id = new_job_id();
-    if (!ctx.store.submit(id, api::request_to_json(sub), sub.priority)) {
-        ++ctx.metrics.rejected;
-        throw api::ApiError(429, "queue_full", "the queue is full (" + std::to_string(ctx.config.queue_max) +
-                                                   " jobs); try again later");
-    }
+    const std::string stored = api::request_to_json(sub);
+    check_fits_queue(ctx, stored.size());
+    throw_unless_queued(ctx, ctx.store.submit(id, stored, sub.priority, req.caller.owner), 1);
     ++ctx.metrics.submitted;
     spdlog::info("job {} queued: {} priority {}", id, sub.request.language, sub.priority);
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);

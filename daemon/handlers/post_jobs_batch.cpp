@@ -89,13 +89,13 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
 
     std::vector<NewJob> jobs;
     jobs.reserve(subs.size());
-    for (const auto& sub : subs) jobs.push_back(NewJob{new_job_id(), api::request_to_json(sub), sub.priority});
-    if (!ctx.store.submit_all(jobs)) {
-        ctx.metrics.rejected += jobs.size();
-        throw api::ApiError(429, "queue_full",
-                            "the queue has no room for " + std::to_string(jobs.size()) + " more jobs (at most " +
-                                std::to_string(ctx.config.queue_max) + " wait); none was queued; try again later");
+    size_t bytes = 0;
+    for (const auto& sub : subs) {
+        jobs.push_back(NewJob{new_job_id(), api::request_to_json(sub), sub.priority});
+        bytes += jobs.back().request_json.size();
     }
+    check_fits_queue(ctx, bytes);
+    throw_unless_queued(ctx, ctx.store.submit_all(jobs, req.caller.owner), jobs.size());
     ctx.metrics.submitted += jobs.size();
 
     Array::Ptr out = new Array;
