@@ -5,42 +5,119 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "codec.h"
 
 namespace execd::cli {
 
+namespace {
+
+// Why `exec` will not trust the socket at `path` to be the host's execd, or
+// "" when it may: the socket and its directory belong to root and no one
+// else can write that directory, and no directory above it can be renamed
+// by anyone but root (root's, and writable by others only when sticky).
+std::string socket_distrust(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path given(path);
+    if (!given.is_absolute()) return "it is not an absolute path";
+    char* resolved = ::realpath(given.parent_path().c_str(), nullptr);
+    if (!resolved) return std::string("its directory cannot be resolved: ") + std::strerror(errno);
+    const fs::path dir(resolved);
+    std::free(resolved);
+    struct stat st {};
+    if (::lstat((dir / given.filename()).c_str(), &st) != 0) return std::string("it cannot be examined: ") + std::strerror(errno);
+    if (!S_ISSOCK(st.st_mode)) return "it is not a socket";
+    if (st.st_uid != 0) return "it is not owned by root";
+    if (::lstat(dir.c_str(), &st) != 0) return "its directory " + dir.string() + " cannot be examined";
+    if (st.st_uid != 0) return "its directory " + dir.string() + " is not owned by root";
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return "its directory " + dir.string() + " is writable by others";
+    for (fs::path up = dir.parent_path();; up = up.parent_path()) {
+        if (::lstat(up.c_str(), &st) != 0) return "the directory " + up.string() + " cannot be examined";
+        if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
+            return "the directory " + up.string() + " above it is not root's, or others can write it";
+        if (up == up.root_path()) break;
+    }
+    return {};
+}
+
+// The user id of the process listening on a connected unix socket (as it
+// was when it called listen), or -1.
+int64_t peer_uid(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    return cred.uid;
+}
+
+// A connected socket to the unix socket `path`; throws Poco::Exception.
+Poco::Net::StreamSocket connect_unix(const std::string& path) {
+    Poco::Net::StreamSocket socket;
+    socket.connect(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path), Poco::Timespan(5, 0));
+    return socket;
+}
+
+// The host's execd, if it listens on `path` and may be trusted.
+std::optional<std::string> local_daemon(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;   // no daemon here
+    if (std::string why = socket_distrust(path); !why.empty()) {
+        print_error("not using the execd socket " + path + ": " + why);
+        return std::nullopt;
+    }
+    int64_t uid = -1;
+    try {
+        Poco::Net::StreamSocket socket = connect_unix(path);
+        uid = peer_uid(socket.impl()->sockfd());
+    } catch (const Poco::Exception&) {
+        return std::nullopt;   // a socket file left behind: no daemon
+    }
+    if (uid != 0) {
+        print_error("not using the execd socket " + path + ": the process listening on it is not root (uid " +
+                    std::to_string(uid) + ")");
+        return std::nullopt;
+    }
+    return "unix:" + path;
+}
+
+}  // namespace
+
 std::optional<std::string> pick_server(const GlobalOptions& o) {
     if (o.local) return std::nullopt;
     if (!o.server.empty()) return o.server;
     if (const char* env = std::getenv("EXEC_SERVER"); env && *env) return std::string(env);
-    // A daemon on the default address, if one answers at once.
-    try {
-        Poco::Net::HTTPClientSession s("127.0.0.1", 3001);
-        s.setTimeout(Poco::Timespan(0, 300'000));
-        Poco::Net::HTTPRequest req("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
-        s.sendRequest(req);
-        Poco::Net::HTTPResponse res;
-        std::istream& in = s.receiveResponse(res);
-        std::string body;
-        Poco::StreamCopier::copyToString(in, body);
-        if (res.getStatus() == 200 && body.find("\"ok\"") != std::string::npos) return std::string("http://127.0.0.1:3001");
-    } catch (const std::exception&) {
-    }
-    return std::nullopt;
+    // Never a TCP port nobody named: any local user could listen there.
+    const char* socket = std::getenv("EXECD_SOCKET");
+    return local_daemon(socket && *socket ? socket : kDefaultDaemonSocket);
 }
 
 ServerClient::ServerClient(const std::string& url, std::string token) : token_(std::move(token)) {
-    Poco::URI uri(url);
-    if (uri.getScheme() != "http" || uri.getHost().empty())
-        throw BadRequest("server", "server URL must look like http://host:port, not '" + url + "'");
-    host_ = uri.getHost();
-    port_ = uri.getPort();
+    if (url.rfind("unix:", 0) == 0) {
+        unix_path_ = url.substr(5);
+        if (unix_path_.rfind("//", 0) == 0) unix_path_ = unix_path_.substr(2);
+        if (unix_path_.empty() || unix_path_[0] != '/')
+            throw BadRequest("server", "a unix socket server must look like unix:/path/to/socket, not '" + url + "'");
+        where_ = unix_path_;
+    } else {
+        Poco::URI uri(url);
+        if (uri.getScheme() != "http" || uri.getHost().empty())
+            throw BadRequest("server", "server URL must look like http://host:port or unix:/path, not '" + url + "'");
+        host_ = uri.getHost();
+        port_ = uri.getPort();
+        where_ = host_ + ":" + std::to_string(port_);
+    }
     if (token_.empty())
         if (const char* env = std::getenv("EXEC_TOKEN")) token_ = env;
 }
@@ -48,17 +125,35 @@ ServerClient::ServerClient(const std::string& url, std::string token) : token_(s
 std::pair<int, std::string> ServerClient::request(const std::string& method, const std::string& path,
                                                   const std::string& body, int timeout_s) {
     try {
-        Poco::Net::HTTPClientSession s(host_, port_);
-        s.setTimeout(Poco::Timespan(timeout_s, 0));
+        std::unique_ptr<Poco::Net::HTTPClientSession> s;
+        if (!unix_path_.empty()) {
+            Poco::Net::StreamSocket socket = connect_unix(unix_path_);
+            // Sources, stdin and the token go only to root's daemon or the
+            // user's own.
+            const int64_t uid = peer_uid(socket.impl()->sockfd());
+            if (uid != 0 && uid != static_cast<int64_t>(::geteuid()))
+                throw std::runtime_error("not sending to " + unix_path_ + ": the process listening there runs as uid " +
+                                         std::to_string(uid) + ", neither root nor you");
+            s = std::make_unique<Poco::Net::HTTPClientSession>(socket);
+        } else {
+            s = std::make_unique<Poco::Net::HTTPClientSession>(host_, port_);
+        }
+        s->setTimeout(Poco::Timespan(timeout_s, 0));
         Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        if (!unix_path_.empty()) req.setHost("localhost");
         if (!token_.empty()) req.set("Authorization", "Bearer " + token_);
+        // A large body waits for the server's go-ahead, so a refusal (401,
+        // 413, 503) is read instead of a reset connection.
+        const bool large = body.size() > (size_t{64} << 10);
         if (method == "POST") {
             req.setContentType("application/json");
             req.setContentLength(static_cast<std::streamsize>(body.size()));
+            if (large) req.setExpectContinue(true);
         }
-        s.sendRequest(req) << body;
+        std::ostream& out = s->sendRequest(req);
         Poco::Net::HTTPResponse res;
-        std::istream& in = s.receiveResponse(res);
+        if (!large || method != "POST" || s->peekResponse(res)) out << body;
+        std::istream& in = s->receiveResponse(res);
         std::string text;
         Poco::StreamCopier::copyToString(in, text);
         if (res.getStatus() >= 400) {
@@ -69,12 +164,12 @@ std::pair<int, std::string> ServerClient::request(const std::string& method, con
                 message = err->getValue<std::string>("message");
             } catch (const std::exception&) {
             }
-            throw std::runtime_error("server " + host_ + ":" + std::to_string(port_) + " answered " +
-                                     std::to_string(res.getStatus()) + ": " + message);
+            throw std::runtime_error("server " + where_ + " answered " + std::to_string(res.getStatus()) + ": " +
+                                     message);
         }
         return {res.getStatus(), text};
     } catch (const Poco::Exception& e) {
-        throw std::runtime_error("cannot reach execd at " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());
+        throw std::runtime_error("cannot reach execd at " + where_ + ": " + e.displayText());
     }
 }
 

@@ -11,13 +11,23 @@
 
 namespace execd::cli {
 
-// The server to use: --server, else $EXEC_SERVER, else a daemon answering
-// on 127.0.0.1:3001, else none (the embedded engine). --local forces none.
+// Where the host's execd listens by default (execd serves it when it runs
+// as root); $EXECD_SOCKET names another path.
+inline constexpr const char* kDefaultDaemonSocket = "/run/execd/api.sock";
+
+// The server to use: --server, else $EXEC_SERVER, else the host's execd on
+// its unix socket ($EXECD_SOCKET, else kDefaultDaemonSocket) when the socket
+// and its directory are root's, no one else can write the directory, and
+// the process listening is root; else none (the embedded engine). A TCP
+// port is used only when named. --local forces none. A socket that is
+// there but not trusted is ignored with a warning on stderr.
 std::optional<std::string> pick_server(const GlobalOptions& options);
 
 class ServerClient {
 public:
-    // `url` is http://host:port. The token comes from --token or $EXEC_TOKEN.
+    // `url` is http://host:port, or unix:/path for a unix socket (its
+    // listener must run as root or as the user). The token comes from
+    // --token or $EXEC_TOKEN.
     ServerClient(const std::string& url, std::string token);
 
     // POST /v1/jobs; returns the job id. Throws std::runtime_error with the
@@ -38,6 +48,8 @@ private:
                                         int timeout_s);
     std::string host_;
     uint16_t port_ = 0;
+    std::string unix_path_;   // set for unix:/path
+    std::string where_;       // host:port or the socket's path, for messages
     std::string token_;
 };
 

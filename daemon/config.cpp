@@ -219,6 +219,12 @@ std::vector<std::string> load_config_file(const std::string& path, Config& c) {
         s.get("insecure", c.insecure);
         s.get("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
         s.get("max_wait_ms", c.max_wait_ms, 0, 3'600'000);
+        s.get("max_connections", c.max_connections, 1, 65536);
+        s.get("max_waiters", c.max_waiters, 0, 65536);
+        s.get("header_timeout_ms", c.header_timeout_ms, 100, 600'000);
+        s.get("body_timeout_ms", c.body_timeout_ms, 100, 3'600'000);
+        s.get("keep_alive_ms", c.keep_alive_ms, 0, 600'000);
+        s.get("buffer_max_bytes", c.buffer_max_bytes, 1024, int64_t{1} << 40);
     }
     {
         Section s(path, root, "redis");
@@ -325,6 +331,15 @@ void validate_config(const Config& c) {
     range("queue_ttl_s", c.queue_ttl_s, 1, int64_t{365} * 24 * 3600);
     range("redis maxmemory_mb", c.redis_maxmemory_mb, 1, int64_t{1} << 24);
     range("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
+    range("max_connections", c.max_connections, 1, 65536);
+    range("max_waiters", c.max_waiters, 0, 65536);
+    range("header_timeout_ms", c.header_timeout_ms, 100, 600'000);
+    range("body_timeout_ms", c.body_timeout_ms, 100, 3'600'000);
+    range("keep_alive_ms", c.keep_alive_ms, 0, 600'000);
+    range("buffer_max_bytes", c.buffer_max_bytes, 1024, int64_t{1} << 40);
+    if (c.buffer_max_bytes < c.body_max_bytes)
+        throw std::runtime_error("buffer_max_bytes (" + std::to_string(c.buffer_max_bytes) +
+                                 ") must be at least body_max_bytes (" + std::to_string(c.body_max_bytes) + ")");
     range("cache max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
     auto [host, port] = split_host_port(c.listen);
     (void)port;

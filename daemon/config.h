@@ -27,7 +27,8 @@ struct Maxima {
 
 struct Config {
     std::string listen = "127.0.0.1:3001";     // host:port; port 0 picks a free one
-    std::string unix_socket;                   // also listen here when set
+    std::string unix_socket = "/run/execd/api.sock";  // also listen here (mode 0666); "" = none. Only root
+                                               // serves the default one (exec finds the host's execd there)
     std::vector<std::string> tokens;           // bearer tokens; empty = no auth
     std::vector<std::string> admin_tokens;     // tokens that see and cancel every job
     std::string token_file;                    // more tokens, one a line (see read_token_file)
@@ -54,6 +55,12 @@ struct Config {
     int64_t backoff_ms = 1000;
     int64_t drain_timeout_ms = 30000;
     int64_t max_wait_ms = 60000;              // longest ?wait= honoured
+    int64_t max_connections = 256;            // connections served at once, per listener; beyond, 503
+    int64_t max_waiters = 32;                 // long-polls waiting at once; beyond, ?wait= answers at once
+    int64_t header_timeout_ms = 5000;         // for a request's headers; also the longest silence in a body
+    int64_t body_timeout_ms = 30000;          // for a request's whole body
+    int64_t keep_alive_ms = 5000;             // an idle keep-alive connection is closed after this; 0 = none
+    int64_t buffer_max_bytes = int64_t{256} << 20;  // request bodies held at once, all requests; beyond, 503
     Maxima maxima;
 };
 

@@ -1,14 +1,36 @@
 #include "http_server.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "api_error.h"
 #include "codec.h"
@@ -18,6 +40,12 @@
 namespace execd::daemon {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
 bool same_token(const std::string& a, const std::string& b) {
     // Constant time in the token's length: no early exit on a mismatch.
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -25,16 +53,162 @@ bool same_token(const std::string& a, const std::string& b) {
     return diff == 0;
 }
 
-class Router : public Poco::Net::HTTPRequestHandler {
-public:
-    explicit Router(ServerContext& ctx) : ctx_(ctx) {}
+class Connection;
 
-    void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
+// One listening socket: its own thread pool and its own connection count,
+// so a flood on TCP cannot take the unix socket's threads.
+struct Listener {
+    std::string name;
+    int max_connections = 0;
+    std::atomic<int> connections{0};   // admitted and not yet finished
+    std::atomic<int64_t> last_refusal_log{0};
+    std::unique_ptr<Poco::ThreadPool> pool;        // outlives the server
+    std::unique_ptr<Poco::Net::TCPServer> server;
+};
+
+}  // namespace
+
+struct HttpServer::State {
+    explicit State(ServerContext& c) : ctx(c) {}
+    ServerContext& ctx;
+    std::atomic<int64_t> buffered{0};   // request body bytes held, all requests together
+    std::atomic<int> waiters{0};        // long-polls waiting now
+    std::atomic<bool> stopping{false};
+    std::mutex mutex;                   // guards live and wake
+    std::condition_variable wake;
+    std::set<Connection*> live;         // connections with a thread, for the watchdog
+    std::thread watchdog;
+    std::vector<std::unique_ptr<Listener>> listeners;
+    uint16_t port = 0;
+    std::string unix_path;              // the socket file we made, removed by stop()
+    dev_t unix_dev = 0;
+    ino_t unix_ino = 0;
+};
+
+namespace {
+
+using State = HttpServer::State;
+
+// A whole response written straight to a socket, for when there is no
+// session: refusing a connection before it is handed to a thread.
+std::string raw_error_response(int status, const char* reason, const std::string& code, const std::string& message) {
+    const std::string body = api::error_json(code, message, "");
+    return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
+}
+
+// One client connection, served by one pool thread from accept to close.
+// Poco's HTTPServerConnection, with deadlines: a watchdog shuts the reading
+// side of a connection whose deadline passed, so a blocked read ends.
+class Connection : public Poco::Net::TCPServerConnection {
+public:
+    Connection(const Poco::Net::StreamSocket& socket, State& state, Listener& listener,
+               Poco::Net::HTTPServerParams::Ptr params)
+        : Poco::Net::TCPServerConnection(socket), state_(state), listener_(listener), params_(std::move(params)),
+          fd_(this->socket().impl()->sockfd()) {}
+    ~Connection() override { --listener_.connections; }
+
+    void run() override;
+
+    // The time by which the current phase (idle wait and headers, or the
+    // body) must be over; 0 for none (a handler at work).
+    void arm(int64_t deadline_ms) { deadline_.store(deadline_ms); }
+    bool timed_out() const { return fired_.load(); }
+
+    // Watchdog side, under State::mutex.
+    void check(int64_t now) {
+        const int64_t d = deadline_.load();
+        if (d != 0 && now >= d && !fired_.exchange(true)) ::shutdown(fd_, SHUT_RD);
+    }
+    void abort() { ::shutdown(fd_, SHUT_RDWR); }
+
+    const Config& config() const { return state_.ctx.config; }
+    State& state() { return state_; }
+
+private:
+    void send_error(Poco::Net::HTTPServerSession& session, int status, const std::string& code,
+                    const std::string& message);
+
+    State& state_;
+    Listener& listener_;
+    Poco::Net::HTTPServerParams::Ptr params_;
+    int fd_;
+    std::atomic<int64_t> deadline_{0};
+    std::atomic<bool> fired_{false};
+};
+
+// Request body bytes held by one request, counted against buffer_max_bytes.
+class BodyBudget {
+public:
+    BodyBudget(std::atomic<int64_t>& total, int64_t max) : total_(total), max_(max) {}
+    ~BodyBudget() { total_ -= held_; }
+    BodyBudget(const BodyBudget&) = delete;
+    BodyBudget& operator=(const BodyBudget&) = delete;
+    void take(int64_t n) {
+        if (total_.fetch_add(n) + n > max_) {
+            total_ -= n;
+            throw api::ApiError(503, "overloaded",
+                                "the server is holding its limit of " + std::to_string(max_) +
+                                    " bytes of request bodies (buffer_max_bytes); try again shortly");
+        }
+        held_ += n;
+    }
+
+private:
+    std::atomic<int64_t>& total_;
+    int64_t max_;
+    int64_t held_ = 0;
+};
+
+// One of max_waiters long-poll slots, or none.
+class WaitSlot {
+public:
+    explicit WaitSlot(std::atomic<int>& count) : count_(count) {}
+    ~WaitSlot() {
+        if (held_) --count_;
+    }
+    WaitSlot(const WaitSlot&) = delete;
+    WaitSlot& operator=(const WaitSlot&) = delete;
+    bool take(int max) {
+        if (count_.fetch_add(1) >= max) {
+            --count_;
+            return false;
+        }
+        held_ = true;
+        return true;
+    }
+
+private:
+    std::atomic<int>& count_;
+    bool held_ = false;
+};
+
+class Router {
+public:
+    Router(ServerContext& ctx, Connection& conn) : ctx_(ctx), conn_(conn) {}
+
+    void handle(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) {
         ++ctx_.metrics.http_requests;
         Response res;
+        BodyBudget budget(conn_.state().buffered, ctx_.config.buffer_max_bytes);
+        WaitSlot slot(conn_.state().waiters);
+        // A body may follow: until it is read, an answer closes the connection.
+        const std::string& m = in.getMethod();
+        bool body_unread = in.getChunkedTransferEncoding() || in.hasContentLength() ||
+                           (m != "GET" && m != "HEAD" && m != "DELETE");
         try {
-            Request req = read(in);
-            dispatch(in, req, res);
+            Request req = head(in);
+            if (admit(in, req, budget)) {
+                // Only now, with the headers judged, is the client told to
+                // send the body.
+                if (in.getExpectContinue()) out.sendContinue();
+                read_body(in, req, budget);
+            }
+            body_unread = false;
+            conn_.arm(0);   // a handler may wait (long-polls): no deadline
+            limit_wait(req, slot);
+            dispatch(req, res);
         } catch (const api::ApiError& e) {
             res.status = e.status();
             res.content_type = "application/json";
@@ -50,35 +224,114 @@ public:
             res.content_type = "application/json";
             res.body = api::error_json("internal", "internal error", "");
         }
+        conn_.arm(0);
         out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
         out.setContentType(res.content_type);
         out.setContentLength(static_cast<std::streamsize>(res.body.size()));
-        if (res.status == 413) out.setKeepAlive(false);  // the rest of the body was not read
+        if (res.status == 503) out.set("Retry-After", "1");
+        // A body left unread (refused from its headers) or cut short is not
+        // drained: the connection closes.
+        if (body_unread || res.status == 408 || res.status == 411 || res.status == 413) out.setKeepAlive(false);
         out.send().write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
     }
 
 private:
-    Request read(Poco::Net::HTTPServerRequest& in) {
+    static Request head(const Poco::Net::HTTPServerRequest& in) {
         Request req;
         req.method = in.getMethod();
-        Poco::URI uri(in.getURI());
-        req.path = uri.getPath();
-        for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
+        try {
+            Poco::URI uri(in.getURI());
+            req.path = uri.getPath();
+            for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
+        } catch (const Poco::Exception&) {
+            throw api::ApiError(400, "bad_request", "the request target is not a valid URI");
+        }
         req.content_type = in.getContentType();
+        return req;
+    }
+
+    static bool is_public(const Request& req) {
+        return req.method == "GET" && (req.path == "/healthz" || req.path == "/readyz");
+    }
+
+    // Judges the request by its headers, before a byte of the body is
+    // read: a length, then the token, then the size, then the budget.
+    // Returns whether a body is to be read.
+    bool admit(const Poco::Net::HTTPServerRequest& in, Request& req, BodyBudget& budget) {
+        const std::string& m = req.method;
+        const bool chunked = in.getChunkedTransferEncoding();
+        const bool has_length = in.hasContentLength();
+        if (!chunked && !has_length && m != "GET" && m != "HEAD" && m != "DELETE")
+            throw api::ApiError(411, "length_required",
+                                m + " needs a Content-Length header or chunked Transfer-Encoding");
+        if (!is_public(req)) req.caller = authorize(in);
+        if (chunked) return true;
+        if (!has_length) return false;
+        int64_t length = -1;
+        try {
+            length = in.getContentLength64();
+        } catch (const Poco::Exception&) {
+        }
+        if (length < 0) throw api::ApiError(400, "bad_request", "the Content-Length header is not a byte count");
         const int64_t cap = ctx_.config.body_max_bytes;
+        if (length > cap) throw too_large(cap);
+        if (length == 0) return false;
+        budget.take(length);
+        return true;
+    }
+
+    static api::ApiError too_large(int64_t cap) {
+        return api::ApiError(413, "body_too_large", "the body is larger than " + std::to_string(cap) + " bytes");
+    }
+
+    void read_body(Poco::Net::HTTPServerRequest& in, Request& req, BodyBudget& budget) {
+        conn_.arm(now_ms() + ctx_.config.body_timeout_ms);
         std::istream& body = in.stream();
         char buf[65536];
-        int64_t seen = 0;
-        while (body.read(buf, sizeof buf) || body.gcount() > 0) {
-            seen += body.gcount();
-            if (seen <= cap) req.body.append(buf, static_cast<size_t>(body.gcount()));
-            // Past the cap the rest is read and dropped, so the client sees
-            // the 413 instead of a reset; past 64 MiB more it is cut off.
-            if (seen > cap + (int64_t{64} << 20)) break;
+        if (!in.getChunkedTransferEncoding()) {
+            const int64_t length = in.getContentLength64();
+            req.body.reserve(static_cast<size_t>(length));
+            while (static_cast<int64_t>(req.body.size()) < length) {
+                const int64_t want = std::min<int64_t>(sizeof buf, length - static_cast<int64_t>(req.body.size()));
+                body.read(buf, want);
+                if (body.gcount() <= 0) break;
+                req.body.append(buf, static_cast<size_t>(body.gcount()));
+            }
+            if (static_cast<int64_t>(req.body.size()) < length)
+                throw incomplete(std::to_string(req.body.size()) + " of " + std::to_string(length) + " bytes came");
+            return;
         }
-        if (seen > cap)
-            throw api::ApiError(413, "body_too_large", "the body is larger than " + std::to_string(cap) + " bytes");
-        return req;
+        const int64_t cap = ctx_.config.body_max_bytes;
+        for (;;) {
+            body.read(buf, sizeof buf);
+            const int64_t n = body.gcount();
+            if (n > 0) {
+                if (static_cast<int64_t>(req.body.size()) + n > cap) throw too_large(cap);
+                budget.take(n);
+                req.body.append(buf, static_cast<size_t>(n));
+            }
+            if (!body) break;
+        }
+        if (body.bad()) throw incomplete("the chunked body did not end");
+    }
+
+    api::ApiError incomplete(const std::string& what) const {
+        return api::ApiError(408, "request_timeout",
+                             "the request body was not received in full in time (" + what + "; at most " +
+                                 std::to_string(ctx_.config.header_timeout_ms) + " ms of silence and " +
+                                 std::to_string(ctx_.config.body_timeout_ms) + " ms in all)");
+    }
+
+    // Beyond max_waiters long-polls at once, ?wait= answers at once with the
+    // current state: waiting requests cannot take every thread.
+    void limit_wait(Request& req, WaitSlot& slot) {
+        if (req.method != "GET") return;
+        auto it = req.query.find("wait");
+        if (it == req.query.end()) return;
+        const std::string& w = it->second;
+        const bool positive = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                              w.find_first_not_of('0') != std::string::npos;
+        if (positive && !slot.take(static_cast<int>(ctx_.config.max_waiters))) it->second = "0";
     }
 
     // The caller a request's token names; throws 401 without a valid one.
@@ -98,12 +351,11 @@ private:
         return Caller{token_owner(given), admin};
     }
 
-    void dispatch(Poco::Net::HTTPServerRequest& in, Request& req, Response& res) {
+    void dispatch(const Request& req, Response& res) {
         const std::string& p = req.path;
         const std::string& m = req.method;
         if (p == "/healthz" && m == "GET") return handlers::healthz(ctx_, req, res);
         if (p == "/readyz" && m == "GET") return handlers::readyz(ctx_, req, res);
-        req.caller = authorize(in);
         if (p == "/metrics" && m == "GET") return handlers::metrics(ctx_, req, res);
         if (p == "/v1/languages" && m == "GET") return handlers::get_languages(ctx_, req, res);
         if (p == "/v1/jobs" || p == "/v1/jobs/") {
@@ -127,56 +379,259 @@ private:
     }
 
     ServerContext& ctx_;
+    Connection& conn_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+void Connection::send_error(Poco::Net::HTTPServerSession& session, int status, const std::string& code,
+                            const std::string& message) {
+    try {
+        Poco::Net::HTTPServerResponseImpl response(session);
+        response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+        response.setKeepAlive(false);
+        const std::string body = api::error_json(code, message, "");
+        response.setContentType("application/json");
+        response.setContentLength(static_cast<std::streamsize>(body.size()));
+        response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+    } catch (const std::exception&) {
+    }
+    session.setKeepAlive(false);
+}
+
+void Connection::run() {
+    {
+        std::lock_guard lock(state_.mutex);
+        state_.live.insert(this);
+    }
+    const Config& c = config();
+    // From the connection's start, the first request's headers have
+    // header_timeout_ms to arrive.
+    arm(now_ms() + c.header_timeout_ms);
+    try {
+        Poco::Net::HTTPServerSession session(socket(), params_);
+        while (!state_.stopping && session.hasMoreRequests()) {
+            try {
+                Poco::Net::HTTPServerResponseImpl response(session);
+                Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
+                response.setDate(Poco::Timestamp());
+                response.setVersion(request.getVersion());
+                response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+                Router(state_.ctx, *this).handle(request, response);
+                session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+            } catch (const Poco::Net::NoMessageException&) {
+                break;   // closed (or cut off) between requests
+            } catch (const Poco::Net::MessageException& e) {
+                if (timed_out())
+                    send_error(session, 408, "request_timeout",
+                               "the request headers did not arrive within " + std::to_string(c.header_timeout_ms) + " ms");
+                else
+                    send_error(session, 400, "bad_request", std::string("malformed request: ") + e.message());
+                break;
+            } catch (const Poco::SyntaxException&) {
+                send_error(session, 400, "bad_request", "the Content-Length header is not a byte count");
+                break;
+            } catch (const Poco::TimeoutException&) {
+                send_error(session, 408, "request_timeout",
+                           "the request headers did not arrive within " + std::to_string(c.header_timeout_ms) + " ms");
+                break;
+            }
+            if (timed_out()) break;
+            // Idle until the next request, then its headers.
+            arm(now_ms() + c.keep_alive_ms + c.header_timeout_ms);
+        }
+    } catch (const std::exception&) {
+        // The peer went away, or a read timed out: nothing more to answer.
+    }
+    std::lock_guard lock(state_.mutex);
+    state_.live.erase(this);
+}
+
+class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 public:
-    explicit Factory(ServerContext& ctx) : ctx_(ctx) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new Router(ctx_);
+    ConnectionFactory(State& state, Listener& listener, Poco::Net::HTTPServerParams::Ptr params)
+        : state_(state), listener_(listener), params_(std::move(params)) {}
+    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+        return new Connection(socket, state_, listener_, params_);
     }
 
 private:
-    ServerContext& ctx_;
+    State& state_;
+    Listener& listener_;
+    Poco::Net::HTTPServerParams::Ptr params_;
 };
 
-Poco::Net::HTTPServerParams::Ptr params() {
+// Runs in the accepting thread: beyond max_connections a connection gets a
+// 503 at once and is closed, without taking a thread.
+class Admission : public Poco::Net::TCPServerConnectionFilter {
+public:
+    explicit Admission(Listener& listener) : listener_(listener) {}
+    bool accept(const Poco::Net::StreamSocket& socket) override {
+        if (listener_.connections.load() < listener_.max_connections) {
+            ++listener_.connections;   // given back by ~Connection
+            return true;
+        }
+        const std::string text =
+            raw_error_response(503, "Service Unavailable", "overloaded",
+                               "the server is serving its limit of " + std::to_string(listener_.max_connections) +
+                                   " connections (max_connections); try again shortly");
+        const int fd = socket.impl()->sockfd();
+        (void)::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::shutdown(fd, SHUT_WR);
+        const int64_t now = now_ms();
+        int64_t last = listener_.last_refusal_log.load();
+        if (now - last >= 10000 && listener_.last_refusal_log.compare_exchange_strong(last, now))
+            spdlog::warn("{}: refusing connections beyond max_connections ({})", listener_.name,
+                         listener_.max_connections);
+        return false;
+    }
+
+private:
+    Listener& listener_;
+};
+
+Poco::Net::HTTPServerParams::Ptr make_params(const Config& c) {
     Poco::Net::HTTPServerParams::Ptr p = new Poco::Net::HTTPServerParams;
-    p->setMaxThreads(128);
-    p->setMaxQueued(4096);
-    p->setKeepAlive(true);
-    p->setTimeout(Poco::Timespan(120, 0));
+    const int max = static_cast<int>(c.max_connections);
+    p->setMaxThreads(max);
+    p->setMaxQueued(max);   // admission keeps admitted ≤ max, so nothing is ever dropped unanswered
+    p->setKeepAlive(c.keep_alive_ms > 0);
+    p->setKeepAliveTimeout(Poco::Timespan(c.keep_alive_ms * 1000));
+    p->setMaxKeepAliveRequests(0);
+    // The longest silence while reading a request (headers or body).
+    p->setTimeout(Poco::Timespan(c.header_timeout_ms * 1000));
     return p;
+}
+
+void start_listener(State& state, const std::string& name, const Poco::Net::ServerSocket& socket) {
+    auto l = std::make_unique<Listener>();
+    l->name = name;
+    l->max_connections = static_cast<int>(state.ctx.config.max_connections);
+    l->pool = std::make_unique<Poco::ThreadPool>(2, l->max_connections, 60);
+    auto params = make_params(state.ctx.config);
+    l->server = std::make_unique<Poco::Net::TCPServer>(new ConnectionFactory(state, *l, params), *l->pool, socket,
+                                                       Poco::Net::TCPServerParams::Ptr(params.get(), true));
+    l->server->setConnectionFilter(new Admission(*l));
+    state.listeners.push_back(std::move(l));
+}
+
+// Why a unix socket's directory would not be trusted by `exec`, or "".
+std::string untrusted_dir(const std::string& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return std::strerror(errno);
+    if (st.st_uid != 0) return "it is not owned by root";
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return "group or others can write it";
+    return {};
+}
+
+// Prepares `path` for bind: makes its directory (0755) if missing, removes a
+// stale socket, refuses a live one or anything that is not a socket.
+void clear_unix_path(const std::string& path) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (!dir.empty() && ::mkdir(dir.c_str(), 0755) == 0) ::chmod(dir.c_str(), 0755);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;
+    if (!S_ISSOCK(st.st_mode)) throw std::runtime_error("unix socket " + path + ": the path exists and is not a socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("unix socket " + path + ": the path is too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const bool live = fd >= 0 && (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 || errno == EAGAIN);
+    if (fd >= 0) ::close(fd);
+    if (live)
+        throw std::runtime_error("unix socket " + path +
+                                 ": another server is listening there (set [server] unix_socket or --unix-socket to "
+                                 "another path, or to \"\" for none)");
+    ::unlink(path.c_str());
+}
+
+void listen_unix(State& state, const std::string& path) {
+    clear_unix_path(path);
+    Poco::Net::ServerSocket local;
+    local.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path));
+    local.listen(1024);
+    // Any local user may connect; what they may do is the tokens' business,
+    // as on the loopback port.
+    ::chmod(path.c_str(), 0666);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        state.unix_path = path;
+        state.unix_dev = st.st_dev;
+        state.unix_ino = st.st_ino;
+    }
+    start_listener(state, "unix socket " + path, local);
+    spdlog::info("also listening on unix socket {}", path);
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (std::string why = untrusted_dir(dir); !why.empty() && ::geteuid() == 0)
+        spdlog::warn("exec will not use the daemon socket {} by itself: its directory {}: {}", path, dir, why);
 }
 
 }  // namespace
 
-HttpServer::HttpServer(ServerContext& context) : context_(context) {
-    auto [host, port] = split_host_port(context_.config.listen);
+HttpServer::HttpServer(ServerContext& context) : state_(std::make_unique<State>(context)) {
+    const Config& c = context.config;
+    auto [host, port] = split_host_port(c.listen);
     Poco::Net::ServerSocket tcp;
     tcp.bind(Poco::Net::SocketAddress(host, port), true);
     tcp.listen(1024);
-    port_ = tcp.address().port();
-    tcp_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context_), tcp, params());
-    if (!context_.config.unix_socket.empty()) {
-        ::unlink(context_.config.unix_socket.c_str());
-        Poco::Net::ServerSocket local;
-        local.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, context_.config.unix_socket));
-        local.listen(1024);
-        unix_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(context_), local, params());
+    state_->port = tcp.address().port();
+    start_listener(*state_, c.listen, tcp);
+    if (!c.unix_socket.empty()) {
+        try {
+            listen_unix(*state_, c.unix_socket);
+        } catch (const std::exception& e) {
+            // Only root serves the default socket; for anyone else it is
+            // skipped. A socket the operator named must work.
+            if (::geteuid() == 0 || c.unix_socket != Config{}.unix_socket) throw;
+            spdlog::info("not serving on the default unix socket {}: {}", c.unix_socket, e.what());
+        }
     }
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+    // Threads still in a handler (a long-poll ends within max_wait_ms) get a
+    // moment; past it the state is left to them, reachable, rather than
+    // destroyed under them, as the process is ending anyway.
+    auto busy = [this] {
+        return std::any_of(state_->listeners.begin(), state_->listeners.end(),
+                           [](const auto& l) { return l->connections.load() > 0; });
+    };
+    for (int i = 0; i < 100 && busy(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (busy()) {
+        static auto* left = new std::vector<std::unique_ptr<State>>;
+        left->push_back(std::move(state_));
+    }
+}
+
+uint16_t HttpServer::port() const noexcept { return state_->port; }
 
 void HttpServer::start() {
-    tcp_->start();
-    if (unix_) unix_->start();
+    for (auto& l : state_->listeners) l->server->start();
+    state_->watchdog = std::thread([s = state_.get()] {
+        std::unique_lock lock(s->mutex);
+        while (!s->stopping) {
+            s->wake.wait_for(lock, std::chrono::milliseconds(100));
+            const int64_t now = now_ms();
+            for (Connection* c : s->live) c->check(now);
+        }
+    });
 }
 
 void HttpServer::stop() {
-    if (tcp_) tcp_->stopAll(true);
-    if (unix_) unix_->stopAll(true);
+    if (!state_ || state_->stopping.exchange(true)) return;
+    for (auto& l : state_->listeners) l->server->stop();
+    {
+        std::lock_guard lock(state_->mutex);
+        for (Connection* c : state_->live) c->abort();
+    }
+    state_->wake.notify_all();
+    if (state_->watchdog.joinable()) state_->watchdog.join();
+    // The socket file goes, unless another process has replaced it since.
+    struct stat st {};
+    if (!state_->unix_path.empty() && ::lstat(state_->unix_path.c_str(), &st) == 0 && st.st_dev == state_->unix_dev &&
+        st.st_ino == state_->unix_ino)
+        ::unlink(state_->unix_path.c_str());
 }
 
 }  // namespace execd::daemon

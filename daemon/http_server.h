@@ -1,9 +1,8 @@
-// The HTTP side: Poco's server, one router that reads the request once,
+// The HTTP side: Poco's HTTP sessions on our own connection handling, one
+// router that judges a request by its headers before reading its body,
 // checks the token, dispatches to one handler per endpoint, and turns every
 // error into the API's JSON error form.
 #pragma once
-
-#include <Poco/Net/HTTPServer.h>
 
 #include <atomic>
 #include <functional>
@@ -46,20 +45,23 @@ struct Response {
 class HttpServer {
 public:
     // Binds `listen` (host:port; port 0 = any free port) and, when set, a
-    // unix socket. Throws Poco::Exception / std::runtime_error.
+    // unix socket (mode 0666; a stale socket file is replaced, a live one
+    // is an error). Throws Poco::Exception / std::runtime_error.
     HttpServer(ServerContext& context);
     ~HttpServer();
 
     void start();
+    // Stops accepting, ends every open connection and removes the unix
+    // socket file.
     void stop();
 
     // The TCP port actually bound.
-    uint16_t port() const noexcept { return port_; }
+    uint16_t port() const noexcept;
+
+    struct State;
 
 private:
-    ServerContext& context_;
-    std::unique_ptr<Poco::Net::HTTPServer> tcp_, unix_;
-    uint16_t port_ = 0;
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace execd::daemon

@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
             name, [&target, &overrides, name](const auto& v) { overrides[name] = [&target, v] { target = v; }; }, help);
     };
     flag("--listen", config.listen, "host:port for HTTP (default 127.0.0.1:3001; port 0 = any free port)");
-    flag("--unix-socket", config.unix_socket, "Also serve HTTP on this unix socket");
+    flag("--unix-socket", config.unix_socket,
+         "Also serve HTTP on this unix socket (default /run/execd/api.sock, as root; \"\" for none)");
     flag("--redis", config.redis_url, "redis://host:port or unix:///path (default: a private redis-server)");
     flag("--state-dir", config.state_dir, "State directory (private Redis data) (default /var/lib/execd)");
     flag("--sandbox-dir", config.sandbox_dir, "Sandbox state directory (default /run/execd)");
@@ -116,6 +117,14 @@ int main(int argc, char** argv) {
     flag("--drain-timeout-ms", config.drain_timeout_ms, "On SIGTERM, how long running jobs may finish");
     flag("--key-prefix", config.key_prefix, "Prefix of every Redis key (default execd:)");
     flag("--body-max-bytes", config.body_max_bytes, "Largest request body accepted (default 64 MiB)");
+    flag("--buffer-max-bytes", config.buffer_max_bytes,
+         "Request bodies held at once, all requests together; beyond, 503 (default 256 MiB)");
+    flag("--max-connections", config.max_connections, "Connections served at once per listener; beyond, 503 (default 256)");
+    flag("--max-waiters", config.max_waiters, "Long-polls waiting at once; beyond, ?wait= answers at once (default 32)");
+    flag("--header-timeout-ms", config.header_timeout_ms,
+         "Time for a request's headers, and the longest silence in its body (default 5000)");
+    flag("--body-timeout-ms", config.body_timeout_ms, "Time for a request's whole body (default 30000)");
+    flag("--keep-alive-ms", config.keep_alive_ms, "An idle keep-alive connection is closed after this (default 5000)");
     flag("--queue-max", config.queue_max, "Most jobs waiting before submissions get 429");
     flag("--queue-max-bytes", config.queue_max_bytes, "Most bytes of stored requests of unfinished jobs (429 beyond)");
     flag("--queue-ttl", config.queue_ttl_s, "Seconds a job may stay queued before it ends cancelled, expired (default 86400)");

@@ -115,8 +115,9 @@ Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_d
     log_ = dir_ + "/log";
     const std::string port_file = dir_ + "/port";
     std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file};
-    bool has_state = false, has_languages = false, has_cache = false;
+    bool has_state = false, has_languages = false, has_cache = false, has_socket = false;
     for (const auto& a : args) {
+        has_socket |= a == "--unix-socket";
         has_state |= a == "--state-dir";
         has_languages |= a == "--languages";
         has_cache |= a == "--cache-dir";
@@ -125,6 +126,11 @@ Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_d
     if (!has_cache) {
         argv.push_back("--cache-dir");
         argv.push_back(dir_ + "/cache");
+    }
+    // A private API socket: never the host's /run/execd/api.sock.
+    if (!has_socket) {
+        argv.push_back("--unix-socket");
+        argv.push_back(dir_ + "/api.sock");
     }
     if (!has_languages) {
         argv.push_back("--languages");
@@ -177,9 +183,17 @@ HttpReply http(int port, const std::string& method, const std::string& path, con
     session.setTimeout(Poco::Timespan(120, 0));
     Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty() || method == "POST") req.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(req) << body;
+    // A method that may carry a body says how long it is, even when empty
+    // (execd answers 411 otherwise).
+    if (!body.empty() || (method != "GET" && method != "HEAD" && method != "DELETE"))
+        req.setContentLength(static_cast<std::streamsize>(body.size()));
+    // A large body waits for the go-ahead (as curl's does): a refusal from
+    // the headers (401, 413, 503) is read, not a reset connection.
+    const bool large = body.size() > (size_t{64} << 10);
+    if (large) req.setExpectContinue(true);
+    std::ostream& request_body = session.sendRequest(req);
     Poco::Net::HTTPResponse res;
+    if (!large || session.peekResponse(res)) request_body << body;
     std::istream& in = session.receiveResponse(res);
     HttpReply out;
     out.status = res.getStatus();
