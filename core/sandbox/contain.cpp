@@ -26,7 +26,6 @@ namespace execd::init {
 namespace {
 
 constexpr long kSigKill = 9, kSigStop = 19, kSigChld = 17, kSigIgn = 1, kSigDfl = 0;
-constexpr long kMntDetach = 2;
 constexpr long kSetMask = 2;  // SIG_SETMASK
 
 // The kernel's struct sigaction (rt_sigaction), with a 64-bit mask.
@@ -68,15 +67,30 @@ long close_all_but(int* keep, int n) {
     return call(__NR_close_range, lo, ~0U, 0);
 }
 
-// Mounts /box, /proc and /tmp, pivots into the prepared root and detaches
-// the host's tree. Returns 0 or -errno with the failing mount in *stage.
+// Enters a fresh copy of the box root's mount namespace and mounts /box,
+// /proc and /tmp in it. The root's namespace was made once per Sandbox with
+// only the box's tree in it (no host mounts), so the copy is small and there
+// is no pivot_root or old root to detach per run; the copy, and every mount
+// in it, goes away with the run. init starts in the supervisor's own mount
+// namespace and must change nothing there: the work dir is taken along as a
+// detached clone (open_tree), which is only attached after the switch.
+// Returns 0 or -errno with the failing step in *stage.
 long apply_mounts(const BoxPlan& p, MountStage* stage) {
-    *stage = MountStage::Work;
-    if (long rc = call(__NR_mount, p.work_src, p.box_target, 0, MS_BIND, 0); rc < 0) return rc;
-    *stage = MountStage::WorkReadOnly;
-    const unsigned long work_flags =
-        MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (p.h->work_writable ? 0 : MS_RDONLY);
-    if (long rc = call(__NR_mount, 0, p.box_target, 0, work_flags, 0); rc < 0) return rc;
+    *stage = MountStage::OpenWork;
+    const long tree = call(__NR_open_tree, AT_FDCWD, p.work_src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) return tree;
+    *stage = MountStage::WorkFlags;
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p.h->work_writable ? 0 : MOUNT_ATTR_RDONLY);
+    if (long rc = call(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr); rc < 0) return rc;
+    *stage = MountStage::EnterRoot;
+    if (long rc = call(__NR_setns, p.h->mntns_fd, CLONE_NEWNS); rc < 0) return rc;
+    *stage = MountStage::NewNamespace;
+    if (long rc = call(__NR_unshare, CLONE_NEWNS); rc < 0) return rc;
+    *stage = MountStage::AttachWork;
+    if (long rc = call(__NR_move_mount, tree, "", AT_FDCWD, p.box_target, MOVE_MOUNT_F_EMPTY_PATH); rc < 0)
+        return rc;
+    call(__NR_close, tree);
     // hidepid: a process's /proc entries are visible only to those that
     // may ptrace it, so this init (not dumpable) is invisible to the program.
     *stage = MountStage::Proc;
@@ -88,14 +102,6 @@ long apply_mounts(const BoxPlan& p, MountStage* stage) {
         if (long rc = call(__NR_mount, "tmpfs", p.tmp_target, "tmpfs", MS_NOSUID | MS_NODEV, p.tmp_options); rc < 0)
             return rc;
     }
-    *stage = MountStage::Chdir;
-    if (long rc = call(__NR_chdir, p.root_dir); rc < 0) return rc;
-    // pivot_root(".", ".") stacks the old root on top of the new one; the
-    // detach below then removes it, leaving only the box's tree.
-    *stage = MountStage::PivotRoot;
-    if (long rc = call(__NR_pivot_root, ".", "."); rc < 0) return rc;
-    *stage = MountStage::DetachOld;
-    if (long rc = call(__NR_umount2, ".", kMntDetach); rc < 0) return rc;
     *stage = MountStage::ChdirBox;
     return call(__NR_chdir, "/box");
 }
@@ -202,7 +208,7 @@ void run_box_init(const BoxPlan& p) {
         }
     }
     // 4. Keep only what the box needs.
-    int keep[8] = {h.status_fd, h.stdin_fd, h.stdout_fd, h.stderr_fd, h.clone_into_fd};
+    int keep[8] = {h.status_fd, h.stdin_fd, h.stdout_fd, h.stderr_fd, h.clone_into_fd};  // not the namespaces'
     int n_keep = 5;
     for (int i = 0; i < h.n_task_fds && i < 3; ++i) keep[n_keep++] = h.task_fds[i];
     if (long rc = close_all_but(keep, n_keep); rc < 0) fail(p, ChildStage::CloseFds, rc);

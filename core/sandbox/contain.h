@@ -12,7 +12,6 @@ namespace execd::init {
 // init's buffer. Every string is NUL-terminated inside the buffer.
 struct BoxPlan {
     const PlanHeader* h;
-    const char* root_dir;
     const char* work_src;
     const char* box_target;
     const char* proc_target;

@@ -20,7 +20,7 @@ enum class ChildStage : int32_t {
 };
 
 // Within ChildStage::Mounts, the mount that failed (ChildReport::detail).
-enum class MountStage : int32_t { Work, WorkReadOnly, Proc, Tmp, Chdir, PivotRoot, DetachOld, ChdirBox };
+enum class MountStage : int32_t { OpenWork, WorkFlags, EnterRoot, NewNamespace, AttachWork, Proc, Tmp, ChdirBox };
 
 // One record on the status pipe. Kind Failure: a setup step failed, `stage`
 // and `err` say which and why. Kind Exit: the program's main process ended
@@ -52,6 +52,7 @@ struct PlanHeader {
     int32_t status_fd;          // write end of the status pipe
     int32_t stdin_fd, stdout_fd, stderr_fd;   // the box's ends of the three pipes
     int32_t netns_fd;           // the slot's empty network namespace
+    int32_t mntns_fd;           // the box root's mount namespace (the Sandbox's), copied per run
     int32_t clone_into_fd;      // v2: the box cgroup's directory, for CLONE_INTO_CGROUP; else -1
     int32_t task_fds[4];        // v1: `tasks` files the program writes "0" to
     int32_t n_task_fds;
@@ -63,9 +64,8 @@ struct PlanHeader {
     uint32_t work_writable;     // 1: /box is writable (a compile step)
 
     // Offsets of NUL-terminated strings; 0 means absent.
-    uint32_t root_dir;          // <state>/ns/root
-    uint32_t work_src;          // the job's work dir, mounted at /box
-    uint32_t box_target, proc_target, tmp_target;
+    uint32_t work_src;          // the job's work dir (a path in the supervisor's mount namespace)
+    uint32_t box_target, proc_target, tmp_target;   // "/box", "/proc", "/tmp" in the box root
     uint32_t tmp_options;       // "size=16m,…", or 0 for no /tmp
     uint32_t proc_options;      // "hidepid=2"
     uint32_t path;              // what execve runs

@@ -137,6 +137,7 @@ private:
     Fd work_area_;
     Fd lock_dir_;
     Fd box_init_;   // the box init's executable, a sealed memfd (or a file in the private tmpfs)
+    Fd box_mntns_;  // the mount namespace boxes start from: the box root and nothing else
     SeccompProgram seccomp_;
     int cap_last_cap_ = 0;
 };

@@ -168,7 +168,6 @@ extern "C" void execd_box_init_start(long* sp) {
         plan_error(status_fd, -22 /* EINVAL */);
     BoxPlan p{};
     p.h = h;
-    p.root_dir = string_at(size, h->root_dir);
     p.work_src = string_at(size, h->work_src);
     p.box_target = string_at(size, h->box_target);
     p.proc_target = string_at(size, h->proc_target);
@@ -178,7 +177,7 @@ extern "C" void execd_box_init_start(long* sp) {
     p.path = string_at(size, h->path);
     const bool filter_ok = h->seccomp % 8 == 0 && h->seccomp < size && h->seccomp_len > 0 &&
                            h->seccomp_len <= 0xffff && (size - h->seccomp) / sizeof(sock_filter) >= h->seccomp_len;
-    if (!p.root_dir || !p.work_src || !p.box_target || !p.proc_target || !p.tmp_target || !p.path || !filter_ok ||
+    if (!p.work_src || !p.box_target || !p.proc_target || !p.tmp_target || !p.path || !filter_ok ||
         !strings_at(size, h->argc, h->argv, argv_ptrs) || !strings_at(size, h->envc, h->envp, envp_ptrs))
         plan_error(status_fd, -22 /* EINVAL */);
     p.argv = argv_ptrs;
