@@ -216,6 +216,17 @@ int main(int argc, char** argv) {
         ss.queue_max_bytes = config.queue_max_bytes;
         ss.queue_ttl_s = config.queue_ttl_s;
         JobStore store(pool, ss);
+        if (!private_redis) {
+            // Eviction would silently drop queued jobs; full must mean 507.
+            try {
+                if (std::string policy = store.eviction_policy(); !policy.empty() && policy != "noeviction")
+                    spdlog::warn("Redis evicts keys when full (maxmemory-policy {}): queued jobs and results can be "
+                                 "lost; set maxmemory-policy noeviction",
+                                 policy);
+            } catch (const std::exception& e) {
+                spdlog::warn("cannot ask Redis for its maxmemory-policy: {}", e.what());
+            }
+        }
         Metrics metrics;
         std::atomic<bool> draining{false};
         auto registry_fn = [&registry] { return registry.get(); };

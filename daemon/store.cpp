@@ -397,6 +397,13 @@ int JobStore::reap(const std::string& lost_json) {
     return static_cast<int>(r.elements[0].integer);
 }
 
+std::string JobStore::eviction_policy() {
+    auto c = pool_.take();
+    Reply r = c->command({"CONFIG", "GET", "maxmemory-policy"});
+    if (r.kind != Reply::Kind::Array || r.elements.size() != 2) return {};
+    return r.elements[1].string;
+}
+
 int64_t JobStore::queue_depth() {
     auto c = pool_.take();
     return checked(c->command({"ZCARD", key("queue")}), "queue depth").integer;

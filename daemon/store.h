@@ -120,6 +120,11 @@ public:
     // a second. Returns how many jobs went back to the queue.
     int reap(const std::string& lost_json);
 
+    // Redis's maxmemory-policy ("noeviction", "allkeys-lru", ...), or ""
+    // when Redis will not say (CONFIG may be renamed or denied). Any policy
+    // but noeviction can drop queued jobs. Throws RedisUnavailable.
+    std::string eviction_policy();
+
     int64_t queue_depth();
     int64_t running_count();
     // "status:completed" / "verdict:OK" → count, over all nodes.

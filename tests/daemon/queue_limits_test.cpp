@@ -207,3 +207,15 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
     CHECK(redis.command({"GET", prefix + "queued_bytes"}).string == "0");
     CHECK(execd.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("a shared Redis that evicts keys draws a warning at start", "[daemon]") {
+    RedisServer redis;
+    redis.command({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--role", "api"});
+    CHECK_THAT(read_text(execd.log_path()), Contains("maxmemory-policy allkeys-lru"));
+    CHECK(execd.stop(SIGTERM) == 0);
+    redis.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    Execd quiet({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--role", "api"});
+    CHECK_THAT(read_text(quiet.log_path()), !Contains("maxmemory-policy"));
+    CHECK(quiet.stop(SIGTERM) == 0);
+}
