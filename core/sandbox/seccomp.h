@@ -1,6 +1,6 @@
-// The box's system-call filter, built once with libseccomp and exported as
-// classic BPF so each child loads it with a single prctl (36 µs instead of
-// 160 µs for building it per run).
+// The box's system-call filter, an allowlist built once with libseccomp and
+// exported as classic BPF so each child loads it with a single prctl (36 µs
+// instead of 160 µs for building it per run).
 #pragma once
 
 #include <linux/filter.h>
@@ -11,12 +11,17 @@ namespace execd {
 
 class SeccompProgram {
 public:
-    // Builds the filter: default allow; the calls a judged program never needs
-    // and that widen the kernel's attack surface fail with EPERM (ptrace,
-    // mount, namespaces, bpf, perf, keyrings, io_uring, userfaultfd, kexec,
-    // modules, …); clone3 fails with ENOSYS so libc falls back to clone, whose
-    // namespace flags are refused; foreign-architecture (32-bit, x32) entry
-    // kills the process. Throws std::runtime_error if libseccomp fails.
+    // Builds the filter, a default-deny allowlist derived from what the
+    // registered languages and their compilers call (see seccomp.cpp): a call
+    // not on the list fails with ENOSYS; the ones a judged program never
+    // needs and that widen the kernel's attack surface fail with EPERM
+    // (ptrace, mount, namespaces, bpf, perf, keyrings, io_uring, userfaultfd,
+    // kexec, modules, …); clone3 fails with ENOSYS so libc falls back to
+    // clone, whose namespace flags are refused with EPERM; socket() takes only
+    // AF_UNIX, AF_INET and AF_INET6 and socketpair() only AF_UNIX (else
+    // EAFNOSUPPORT); personality() may only read or keep PER_LINUX; ioctl
+    // TIOCSTI fails with EPERM; foreign-architecture (32-bit, x32) entry kills
+    // the process. Throws std::runtime_error if libseccomp fails.
     static SeccompProgram build();
 
     // The program for prctl(PR_SET_SECCOMP); valid while *this lives.

@@ -5,7 +5,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/bpf.h>
+#include <linux/if_alg.h>
+#include <linux/netlink.h>
+#include <linux/vm_sockets.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,6 +77,12 @@ static int status_field_is(const char* field, const char* want) {
         }
     if (f) fclose(f);
     return ok;
+}
+
+static long try_socket(int family, int type, int protocol) {
+    int s = socket(family, type, protocol);
+    if (s >= 0) close(s);
+    return s;
 }
 
 int main(void) {
@@ -175,6 +186,47 @@ int main(void) {
     expect_fail("io_uring_setup", syscall(SYS_io_uring_setup, 1, NULL));
     expect_fail("userfaultfd", syscall(SYS_userfaultfd, 0));
     expect_fail("keyctl", syscall(SYS_keyctl, 0, 0, 0, 0, 0));
+    /* Socket families: only unix, IPv4 and IPv6. vsock is not isolated by
+     * network namespaces (on a VM it reaches the hypervisor's services);
+     * netlink, packet and the kernel crypto API are kernel attack surface. */
+    expect_fail("socket_vsock", try_socket(AF_VSOCK, SOCK_STREAM, 0));
+    expect_fail("socket_netlink", try_socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+    expect_fail("socket_packet", try_socket(AF_PACKET, SOCK_RAW, 0));
+    expect_fail("socket_alg", try_socket(AF_ALG, SOCK_SEQPACKET, 0));
+    expect_fail("socketpair_inet", socketpair(AF_INET, SOCK_STREAM, 0, (int[2]){0, 0}));
+    {
+        int sv[2];
+        long unix_rc = try_socket(AF_UNIX, SOCK_STREAM, 0), inet_rc = try_socket(AF_INET, SOCK_STREAM, 0),
+             inet6_rc = try_socket(AF_INET6, SOCK_DGRAM, 0), pair_rc = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        if (pair_rc == 0) {
+            close(sv[0]);
+            close(sv[1]);
+        }
+        snprintf(detail, sizeof detail, "unix=%ld inet=%ld inet6=%ld socketpair_unix=%ld", unix_rc, inet_rc, inet6_rc,
+                 pair_rc);
+        report("socket_needed_families", unix_rc >= 0 && inet_rc >= 0 && inet6_rc >= 0 && pair_rc == 0, detail);
+    }
+    /* Calls outside the allowlist. */
+    {
+        char ldt[16];
+        expect_fail("modify_ldt", syscall(SYS_modify_ldt, 0, ldt, sizeof ldt));
+    }
+    expect_fail("personality_linux32", personality(PER_LINUX32));
+    expect_fail("personality_no_randomize", personality(ADDR_NO_RANDOMIZE));
+    {
+        long rc = personality(0xffffffff);
+        snprintf(detail, sizeof detail, "rc=%#lx", rc);
+        report("personality_unchanged", rc == PER_LINUX, detail);
+    }
+    {
+        aio_context_t ctx = 0;
+        expect_fail("io_setup", syscall(SYS_io_setup, 1, &ctx));
+    }
+    {
+        long rc = syscall(1000, 0, 0, 0);
+        snprintf(detail, sizeof detail, "rc=%ld errno=%s", rc, strerrorname_np(errno));
+        report("unknown_syscall", rc < 0 && (errno == ENOSYS || errno == EPERM), detail);
+    }
     expect_fail("open_proc_1_mem", open("/proc/1/mem", O_RDWR));
     expect_fail("kill_init", kill(1, SIGKILL) == 0 && kill(1, 0) != 0 ? 0 : -1);
     fflush(stdout);
