@@ -45,6 +45,6 @@ if [ -z "$vm" ]; then
 fi
 CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
     "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" \
-    '[sandbox],[cli],a memfd job on a two-node cluster*'
+    '[sandbox],[cli],[daemon][v2]'
 
 step "all tests passed"

@@ -304,7 +304,7 @@ TEST_CASE("a thread bomb is ProcessLimitExceeded whatever limits exec was starte
 
 // ---- execd nodes
 
-TEST_CASE("a memfd job on a two-node cluster: both nodes stay up and serve the next job", "[daemon]") {
+TEST_CASE("a memfd job on a two-node cluster: both nodes stay up and serve the next job", "[daemon][v2]") {
     RedisServer redis;
     const std::string prefix = unique_prefix();
     const std::string sentinel = "SENTINEL-" + std::to_string(getpid()) + "-daemon";
