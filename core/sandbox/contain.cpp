@@ -106,14 +106,13 @@ long apply_mounts(const BoxPlan& p, MountStage* stage) {
     return call(__NR_chdir, "/box");
 }
 
-enum class Filter { Load, Skip };
-
-// No capabilities and no way to regain them, the box's uid and gid, and
-// (for the program) the system-call filter. For the program and, once it
-// runs, for init itself.
-void drop_privileges(const BoxPlan& p, Filter filter) {
-    // Empty the bounding set while CAP_SETPCAP is still held; the uid
-    // change then clears the permitted and effective sets.
+// No capabilities and no way to regain them, the box's uid and gid, and the
+// system-call filter: the program's privileges, set in its own task before
+// execve.
+void drop_privileges(const BoxPlan& p) {
+    // Empty the bounding set while CAP_SETPCAP is still held, so nothing the
+    // program executes can bring a capability back; the uid change then
+    // clears the permitted and effective sets.
     for (int cap = 0; cap <= p.h->cap_last_cap; ++cap)
         if (long rc = call(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0); rc < 0) fail(p, ChildStage::Capabilities, rc, cap);
     if (long rc = call(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); rc < 0 && rc != -22)
@@ -125,10 +124,22 @@ void drop_privileges(const BoxPlan& p, Filter filter) {
     __user_cap_data_struct data[2]{};
     if (long rc = call(__NR_capset, &hdr, data); rc < 0) fail(p, ChildStage::Capabilities, rc);
     if (long rc = call(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); rc < 0) fail(p, ChildStage::NoNewPrivs, rc);
-    if (filter == Filter::Skip) return;
     sock_fprog prog{static_cast<unsigned short>(p.h->seccomp_len), const_cast<sock_filter*>(p.seccomp)};
     if (long rc = call(__NR_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0); rc < 0)
         fail(p, ChildStage::Seccomp, rc);
+}
+
+// init's own privileges, once the program runs: the box's uid and gid, which
+// clears every capability (a uid change from root to another uid empties
+// the permitted, effective and ambient sets), and no_new_privs. init never
+// calls execve again, so its bounding set does not matter, and it needs no
+// filter: from here on it runs only wait4, one write and exit, on no input
+// of the program's.
+void drop_init_privileges(const BoxPlan& p) {
+    if (long rc = call(__NR_setgroups, 0, 0); rc < 0) fail(p, ChildStage::Groups, rc);
+    if (long rc = call(__NR_setresgid, p.h->gid, p.h->gid, p.h->gid); rc < 0) fail(p, ChildStage::Gid, rc);
+    if (long rc = call(__NR_setresuid, p.h->uid, p.h->uid, p.h->uid); rc < 0) fail(p, ChildStage::Uid, rc);
+    if (long rc = call(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); rc < 0) fail(p, ChildStage::NoNewPrivs, rc);
 }
 
 long move_fd(int from, int to) {
@@ -167,7 +178,7 @@ long move_fd(int from, int to) {
         }
         if (rc < 0) fail(p, ChildStage::Rlimits, rc, resource);
     }
-    drop_privileges(p, Filter::Load);
+    drop_privileges(p);
     if (long rc = move_fd(p.h->stdin_fd, 0); rc < 0) fail(p, ChildStage::Stdio, rc);
     if (long rc = move_fd(p.h->stdout_fd, 1); rc < 0) fail(p, ChildStage::Stdio, rc);
     if (long rc = move_fd(p.h->stderr_fd, 2); rc < 0) fail(p, ChildStage::Stdio, rc);
@@ -238,9 +249,8 @@ void run_box_init(const BoxPlan& p) {
 
     // 6. init keeps no privilege either. A program of the same uid still
     //    cannot touch it: it is not dumpable, and a namespace's init ignores
-    //    signals it has no handler for. It needs no filter: from here on it
-    //    runs only wait4, one write and exit, on no input of the program's.
-    drop_privileges(p, Filter::Skip);
+    //    signals it has no handler for.
+    drop_init_privileges(p);
     // The uid change cleared the parent-death signal; set it again.
     call(__NR_prctl, PR_SET_PDEATHSIG, kSigKill, 0, 0, 0);
 
