@@ -25,7 +25,12 @@
 //      queues, inotify/fanotify, pkeys, mempolicy, set*id, or sync/syncfs.
 //      A few calls of the same family as an observed one were added where
 //      a runtime may pick either (readv/preadv, ppoll/pselect6, …).
-//   4. The spawn path after loading the filter: the program's child uses
+//   4. The filter is emitted by hand from the lists below (libseccomp only
+//      resolves names): ranges of call numbers with one answer, a binary
+//      search over them, and argument checks for five calls. The kernel's
+//      per-syscall cache of constant answers still covers every call
+//      without an argument check (only loads, jumps and returns are used).
+//   5. The spawn path after loading the filter: the program's child uses
 //      fcntl, dup2/dup3 and execve; a box init that loads it would use read,
 //      write, close, close_range, clone/vfork, wait4/waitid, prctl,
 //      rt_sigprocmask, rt_sigaction, getpid and exit. All are on the list;
@@ -36,7 +41,6 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/audit.h>
@@ -51,8 +55,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "util/fd.h"
-#include "util/files.h"
 
 namespace execd {
 namespace {

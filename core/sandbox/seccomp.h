@@ -1,6 +1,8 @@
-// The box's system-call filter, an allowlist built once with libseccomp and
-// exported as classic BPF so each child loads it with a single prctl (36 µs
-// instead of 160 µs for building it per run).
+// The box's system-call filter: an allowlist emitted once as classic BPF
+// (ranges of call numbers with the same answer, found by a binary search),
+// which each program loads with a single prctl. A filter's instructions are
+// what every run pays for (the kernel checks, converts, JIT-compiles and
+// caches it per process): 259 instructions, about 60 µs here.
 #pragma once
 
 #include <linux/filter.h>
