@@ -286,12 +286,18 @@ TEST_CASE("a token given to exec never appears where a box can read", "[cli]") {
 
 TEST_CASE("a thread bomb is ProcessLimitExceeded whatever limits exec was started under", "[cli]") {
     const std::string src = write_temp("bomb.c", kThreadBomb);
-    const std::vector<std::vector<std::string>> callers = {
+    std::vector<std::vector<std::string>> callers = {
         {},
-        {"/usr/bin/prlimit", "--as=4294967296"},
         {"/usr/bin/prlimit", "--nproc=777"},
-        {"/usr/bin/prlimit", "--data=1073741824", "--sigpending=64", "--stack=8388608"},
+        {"/usr/bin/prlimit", "--sigpending=64", "--stack=8388608"},
     };
+#if !defined(__SANITIZE_ADDRESS__)
+    // A sanitized exec cannot even start under an address-space or data
+    // limit (its shadow memory is terabytes of address space); the plain
+    // build, which CI runs first, tries these.
+    callers.push_back({"/usr/bin/prlimit", "--as=4294967296"});
+    callers.push_back({"/usr/bin/prlimit", "--data=1073741824", "--sigpending=64", "--stack=8388608"});
+#endif
     for (const auto& caller : callers) {
         std::vector<std::string> argv = caller;
         for (const char* a : {EXECD_EXEC_BINARY, "run", "--local", "--json", "--time", "3000"}) argv.push_back(a);
