@@ -88,18 +88,19 @@ long apply_mounts(const BoxPlan& p, MountStage* stage) {
     *stage = MountStage::NewNamespace;
     if (long rc = call(__NR_unshare, CLONE_NEWNS); rc < 0) return rc;
     *stage = MountStage::AttachWork;
-    if (long rc = call(__NR_move_mount, tree, "", AT_FDCWD, p.box_target, MOVE_MOUNT_F_EMPTY_PATH); rc < 0)
+    if (long rc = call(__NR_move_mount, tree, "", AT_FDCWD, "/box", MOVE_MOUNT_F_EMPTY_PATH); rc < 0)
         return rc;
     call(__NR_close, tree);
-    // hidepid: a process's /proc entries are visible only to those that
-    // may ptrace it, so this init (not dumpable) is invisible to the program.
+    // hidepid=2 ("invisible"): a process's /proc entries are visible only to
+    // those that may ptrace it, so this init (not dumpable) is invisible to
+    // the program.
     *stage = MountStage::Proc;
-    if (long rc = call(__NR_mount, "proc", p.proc_target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, p.proc_options);
+    if (long rc = call(__NR_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2");
         rc < 0)
         return rc;
     if (p.tmp_options) {
         *stage = MountStage::Tmp;
-        if (long rc = call(__NR_mount, "tmpfs", p.tmp_target, "tmpfs", MS_NOSUID | MS_NODEV, p.tmp_options); rc < 0)
+        if (long rc = call(__NR_mount, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, p.tmp_options); rc < 0)
             return rc;
     }
     *stage = MountStage::ChdirBox;
@@ -184,7 +185,7 @@ long move_fd(int from, int to) {
     if (long rc = move_fd(p.h->stderr_fd, 2); rc < 0) fail(p, ChildStage::Stdio, rc);
     // The status pipe is CLOEXEC: once execve succeeds the program cannot
     // forge a report.
-    long rc = call(__NR_execve, p.path, p.argv, p.envp);
+    long rc = call(__NR_execve, p.argv[0], p.argv, p.envp);
     fail(p, ChildStage::Exec, rc);
 }
 

@@ -13,13 +13,8 @@ namespace execd::init {
 struct BoxPlan {
     const PlanHeader* h;
     const char* work_src;
-    const char* box_target;
-    const char* proc_target;
-    const char* tmp_target;
     const char* tmp_options;    // nullptr: no /tmp
-    const char* proc_options;
-    const char* path;
-    char* const* argv;
+    char* const* argv;          // at least argv[0], what execve runs
     char* const* envp;
     const sock_filter* seccomp;
 };

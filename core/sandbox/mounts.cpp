@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,10 +11,8 @@
 #include <cerrno>
 #include <climits>
 #include <filesystem>
-#include <sstream>
 
 #include "util/fd.h"
-#include "util/files.h"
 #include "util/sys_error.h"
 
 namespace execd {
@@ -38,60 +35,17 @@ void do_mount(const char* src, const std::string& dst, const char* type, unsigne
         throw_errno("mount", std::string(src ? src : "none") + " on " + dst);
 }
 
-// Mount points at or below `dir` in this mount namespace, parents first.
-std::vector<std::string> mounts_below(const std::string& dir) {
-    std::vector<std::string> out;
-    std::istringstream in(read_file("/proc/self/mountinfo"));
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, point;
-        fields >> id >> parent >> devno >> root >> point;
-        // mountinfo escapes space, tab, newline and backslash as \ooo.
-        std::string target;
-        for (size_t i = 0; i < point.size(); ++i) {
-            if (point[i] == '\\' && i + 3 < point.size()) {
-                target += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
-                i += 3;
-            } else {
-                target += point[i];
-            }
-        }
-        if (target == dir || (target.size() > dir.size() && target.compare(0, dir.size(), dir) == 0 &&
-                              target[dir.size()] == '/'))
-            out.push_back(target);
-    }
-    return out;
-}
-
-// The flags a remount must repeat to keep them (a bind remount that omits
-// noexec or the atime mode of a locked mount fails with EPERM).
-unsigned long statvfs_flags(const std::string& path) {
-    struct statvfs sv {};
-    if (::statvfs(path.c_str(), &sv) != 0) return 0;
-    unsigned long flags = 0;
-    if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-    return flags;
-}
-
 // A read-only bind of `src` and of every mount below it. A bind remount
 // changes only the top mount; the submounts a recursive bind brings along
 // keep their own flags (a writable tmpfs below /usr would stay writable), so
-// the flags go on the whole subtree with mount_setattr(AT_RECURSIVE), or on
-// each mount in turn where the kernel predates it (< 5.12).
+// the flags go on the whole subtree with mount_setattr(AT_RECURSIVE) (Linux
+// 5.12, which the box init needs anyway).
 void bind_read_only(const std::string& src, const std::string& dst, bool nodev) {
     do_mount(src.c_str(), dst, nullptr, MS_BIND | MS_REC, nullptr);
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (nodev ? MOUNT_ATTR_NODEV : 0);
-    if (::syscall(SYS_mount_setattr, AT_FDCWD, dst.c_str(), AT_RECURSIVE, &attr, sizeof attr) == 0) return;
-    if (errno != ENOSYS) throw_errno("mount_setattr", dst + " (read-only, recursive)");
-    for (const auto& target : mounts_below(dst)) {
-        do_mount(nullptr, target, nullptr,
-                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | (nodev ? MS_NODEV : 0) | statvfs_flags(target),
-                 nullptr);
-    }
+    if (::syscall(SYS_mount_setattr, AT_FDCWD, dst.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0)
+        throw_errno("mount_setattr", dst + " (read-only, recursive)", "the sandbox needs Linux 5.12 or later");
 }
 
 void touch(const std::string& path) {

@@ -65,12 +65,10 @@ struct PlanHeader {
 
     // Offsets of NUL-terminated strings; 0 means absent.
     uint32_t work_src;          // the job's work dir (a path in the supervisor's mount namespace)
-    uint32_t box_target, proc_target, tmp_target;   // "/box", "/proc", "/tmp" in the box root
     uint32_t tmp_options;       // "size=16m,…", or 0 for no /tmp
-    uint32_t proc_options;      // "hidepid=2"
-    uint32_t path;              // what execve runs
 
-    // Offsets of arrays of string offsets (uint32_t each).
+    // Offsets of arrays of string offsets (uint32_t each). argv[0] is what
+    // execve runs.
     uint32_t argc, argv;
     uint32_t envc, envp;
 

@@ -506,14 +506,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
         h.n_rlimits = kPlanRlimits;
     }
     const auto off_work = w.add_string(policy.work_dir);
-    const auto off_box = w.add_string("/box");
-    const auto off_proc = w.add_string("/proc");
-    const auto off_tmp = w.add_string("/tmp");
     const auto off_tmp_options = tmp_options.empty() ? 0 : w.add_string(tmp_options);
-    // hidepid=2 ("invisible"): only processes the program may ptrace show up
-    // in its /proc; the box init, not dumpable, is not among them.
-    const auto off_proc_options = w.add_string("hidepid=2");
-    const auto off_path = w.add_string(policy.argv[0]);
     std::vector<std::string_view> arg_views(policy.argv.begin(), policy.argv.end());
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : policy.env) env_strings.push_back(k + "=" + v);
@@ -527,12 +520,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
     {
         PlanHeader& h = w.header();
         h.work_src = off_work;
-        h.box_target = off_box;
-        h.proc_target = off_proc;
-        h.tmp_target = off_tmp;
         h.tmp_options = off_tmp_options;
-        h.proc_options = off_proc_options;
-        h.path = off_path;
         h.argc = static_cast<uint32_t>(arg_views.size());
         h.argv = off_argv;
         h.envc = static_cast<uint32_t>(envs.size());
@@ -549,27 +537,12 @@ RunOutcome Box::run(const RunPolicy& policy) {
         if (::fchown(end->get(), uid_, uid_) != 0)
             return internal(SysError{"fchown", "box pipe", errno, {}}.message());
 
-    // The plan goes into its pipe now when it fits (the init then never
-    // waits for it), else after clone.
     Pipe plan_pipe;
     try {
         plan_pipe = make_pipe();
     } catch (const std::exception& e) {
         return internal(e.what());
     }
-    auto write_plan = [&]() -> bool {
-        for (size_t off = 0; off < plan_bytes.size();) {
-            ssize_t n = ::write(plan_pipe.write.get(), plan_bytes.data() + off, plan_bytes.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            off += static_cast<size_t>(n);
-        }
-        plan_pipe.write.reset();
-        return true;
-    };
-    const bool plan_first = plan_bytes.size() <= 65536 && ::fcntl(plan_pipe.write.get(), F_GETPIPE_SZ) >=
-                                                               static_cast<int>(plan_bytes.size());
-    if (plan_first && !write_plan()) return internal(SysError{"write", "box plan", errno, {}}.message());
 
     char plan_fd_text[16], status_fd_text[16];
     std::snprintf(plan_fd_text, sizeof plan_fd_text, "%d", plan_pipe.read.get());
@@ -607,8 +580,16 @@ RunOutcome Box::run(const RunPolicy& policy) {
     }
     if (raw < 0) return internal(SysError{"clone", "CLONE_NEWPID|CLONE_NEWIPC|…", errno, {}}.message());
     const pid_t pid = static_cast<pid_t>(raw);
+    // The plan goes into its pipe now: we resume while the kernel still
+    // finishes loading the init, which finds it waiting. A failed write
+    // shows as the init's "read plan" report.
     plan_pipe.read.reset();
-    if (!plan_first) write_plan();  // a failure shows as the init's "read plan" report
+    for (size_t off = 0; off < plan_bytes.size();) {
+        ssize_t n = ::write(plan_pipe.write.get(), plan_bytes.data() + off, plan_bytes.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+    }
     plan_pipe.write.reset();
 
     in.read.reset();

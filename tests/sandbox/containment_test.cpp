@@ -170,6 +170,58 @@ TEST_CASE("/proc in a box shows only the program's own processes", "[sandbox]") 
     CHECK(child.run.stdout_data == "/bin/sleep 5 \nFalse\n");
 }
 
+// Every box starts from one mount namespace the Sandbox made once; a job
+// must not be able to change it for the jobs after it.
+const char* kMountTamper = R"C(#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static int mounts(void) {
+    FILE* f = fopen("/proc/self/mountinfo", "r");
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) n++;
+    fclose(f);
+    return n;
+}
+int main(int argc, char** argv) {
+    printf("mounts %d\n", mounts());
+    DIR* d = opendir("/box");
+    struct dirent* e;
+    while ((e = readdir(d))) if (e->d_name[0] != '.') printf("box %s\n", e->d_name);
+    closedir(d);
+    printf("planted %d\n", access("/etc/planted", F_OK) == 0 || access("/usr/planted", F_OK) == 0);
+    int changed = 0;
+    changed += mount("tmpfs", "/etc", "tmpfs", 0, 0) == 0;
+    changed += mount("tmpfs", "/usr", "tmpfs", 0, 0) == 0;
+    changed += umount2("/proc", MNT_DETACH) == 0;
+    changed += umount2("/usr", MNT_DETACH) == 0;
+    changed += mount(0, "/", 0, MS_REMOUNT | MS_BIND, 0) == 0;
+    FILE* f = fopen("/etc/planted", "w");
+    changed += f != 0;
+    printf("changed %d\n", changed);
+    return 0;
+}
+)C";
+
+TEST_CASE("a job cannot change the mount namespace the next jobs start from", "[sandbox]") {
+    auto first = run_code("c", kMountTamper);
+    INFO(first.run.message << first.run.stdout_data << first.run.stderr_data);
+    REQUIRE(first.run.verdict == Verdict::OK);
+    CHECK_THAT(first.run.stdout_data, Contains("changed 0\n"));
+    for (int i = 0; i < 3; ++i) {
+        auto next = run_code("c", kMountTamper);
+        INFO(next.run.stdout_data << next.run.stderr_data);
+        REQUIRE(next.run.verdict == Verdict::OK);
+        // The same mounts, nothing planted, and a /box holding this job's files only.
+        CHECK(next.run.stdout_data == first.run.stdout_data);
+        CHECK_THAT(next.run.stdout_data, Contains("planted 0\n"));
+    }
+}
+
 TEST_CASE("a local user cannot squat the box slots", "[sandbox]") {
     shared_sandbox();  // the test process is in its private mount namespace from here on
     const uid_t base = 63500;

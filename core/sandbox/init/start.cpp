@@ -1,8 +1,8 @@
 // The box init's entry point: reads the plan the supervisor wrote to the pipe
 // named by argv[1], checks it, and runs the steps (contain.cpp).
 //
-// Freestanding (no libc): its own _start, the few memory functions the
-// compiler may call, and the clone3 trampoline.
+// Freestanding (no libc): its own _start, the memory functions the compiler
+// may emit calls to (struct copies and zeroing), and the clone3 trampoline.
 #include <asm/unistd.h>
 
 #include "sandbox/contain.h"
@@ -31,14 +31,6 @@ void* memset(void* dst, int c, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     while (n--) *d++ = static_cast<unsigned char>(c);
     return dst;
-}
-
-int memcmp(const void* a, const void* b, size_t n) {
-    const auto* x = static_cast<const unsigned char*>(a);
-    const auto* y = static_cast<const unsigned char*>(b);
-    for (; n--; ++x, ++y)
-        if (*x != *y) return *x - *y;
-    return 0;
 }
 
 [[noreturn]] void execd_box_init_start(long* sp);
@@ -169,16 +161,11 @@ extern "C" void execd_box_init_start(long* sp) {
     BoxPlan p{};
     p.h = h;
     p.work_src = string_at(size, h->work_src);
-    p.box_target = string_at(size, h->box_target);
-    p.proc_target = string_at(size, h->proc_target);
-    p.tmp_target = string_at(size, h->tmp_target);
     p.tmp_options = string_at(size, h->tmp_options);
-    p.proc_options = string_at(size, h->proc_options);
-    p.path = string_at(size, h->path);
     const bool filter_ok = h->seccomp % 8 == 0 && h->seccomp < size && h->seccomp_len > 0 &&
                            h->seccomp_len <= 0xffff && (size - h->seccomp) / sizeof(sock_filter) >= h->seccomp_len;
-    if (!p.work_src || !p.box_target || !p.proc_target || !p.tmp_target || !p.path || !filter_ok ||
-        !strings_at(size, h->argc, h->argv, argv_ptrs) || !strings_at(size, h->envc, h->envp, envp_ptrs))
+    if (!p.work_src || !filter_ok || h->argc == 0 || !strings_at(size, h->argc, h->argv, argv_ptrs) ||
+        !strings_at(size, h->envc, h->envp, envp_ptrs))
         plan_error(status_fd, -22 /* EINVAL */);
     p.argv = argv_ptrs;
     p.envp = envp_ptrs;
