@@ -1,9 +1,11 @@
 // Memory, pids and CPU accounting for boxes, on cgroup v1 or v2 behind one
 // interface. The version is chosen once at start-up (CgroupManager::detect).
 //
-// Three moments, as for every mechanism: the parent prepares the box's cgroup
-// (BoxCgroup::prepare), the child joins it (JoinPlan, used by contain.cpp),
-// and the parent finishes (kill_all, finish).
+// Four moments: the supervisor readies the box's cgroup for the next run
+// (BoxCgroup::recycle), the program's process joins it while it is prepared
+// ahead of the run (JoinPlan, used by contain.cpp), the run applies its limits
+// and takes its counters' starting points (prepare), and the supervisor
+// finishes (kill_all, finish).
 #pragma once
 
 #include <cstdint>
@@ -35,11 +37,16 @@ class BoxCgroup {
 public:
     virtual ~BoxCgroup() = default;
 
-    // Applies the limits and zeroes the counters before a run. Throws SystemFailure.
-    virtual void prepare(const Limits& limits) = 0;
+    // Makes the cgroup ready to be joined by the next run's process (v2: a
+    // fresh directory, so every counter starts at zero). Throws SystemFailure.
+    virtual void recycle() = 0;
 
-    // How the child joins; valid between prepare() and finish().
+    // How the next run's process joins; valid after recycle().
     virtual JoinPlan join_plan() const = 0;
+
+    // Applies the limits and takes the counters' starting points, with the
+    // run's process already inside and waiting. Throws SystemFailure.
+    virtual void prepare(const Limits& limits) = 0;
 
     // CPU time used so far in this run, cheap enough to call every few ms.
     virtual int64_t cpu_ns() = 0;

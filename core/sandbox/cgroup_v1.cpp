@@ -64,6 +64,8 @@ public:
         for (const auto* dir : {&memory_, &pids_, &cpuacct_}) ::rmdir(dir->c_str());
     }
 
+    void recycle() override {}  // the same directories for every run; prepare() resets the counters
+
     void prepare(const Limits& limits) override {
         // Limits are written only when they change: most runs of a box
         // repeat the previous run's limits, and each write is a path walk.

@@ -33,16 +33,25 @@ public:
 
     ~BoxCgroupV2() override { remove(); }
 
-    void prepare(const Limits& limits) override {
+    void recycle() override {
+        // A fresh directory per run: its counters (cpu.stat, memory.peak,
+        // the events files) start at zero, which v2 cannot reset otherwise.
         remove();
         if (::mkdir(path_.c_str(), 0755) != 0) throw_errno("mkdir", path_);
-        const std::string bytes = std::to_string(limits.memory_mb * 1024 * 1024);
-        write_file(path_ + "/memory.max", bytes);
-        try_write_file(path_ + "/memory.swap.max", "0");  // absent without swap accounting
-        write_file(path_ + "/pids.max", std::to_string(limits.pids));
         dir_ = open_knob(path_, O_RDONLY | O_DIRECTORY);
         cpu_stat_ = open_knob(path_ + "/cpu.stat", O_RDONLY);
         pids_events_ = open_knob(path_ + "/pids.events", O_RDONLY);
+        swap_ = ::access((path_ + "/memory.swap.max").c_str(), F_OK) == 0;  // absent without swap accounting
+    }
+
+    void prepare(const Limits& limits) override {
+        if (!dir_) recycle();
+        write_file(path_ + "/memory.max", std::to_string(limits.memory_mb * 1024 * 1024));
+        if (swap_) write_file(path_ + "/memory.swap.max", "0");
+        write_file(path_ + "/pids.max", std::to_string(limits.pids));
+        // The CPU the run's process spent while it was prepared is not the
+        // program's.
+        cpu_base_ = read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000;
     }
 
     JoinPlan join_plan() const override {
@@ -52,7 +61,7 @@ public:
     }
 
     int64_t cpu_ns() override {
-        return read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000;
+        return read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000 - cpu_base_;
     }
 
     bool pids_limit_hit() override {
@@ -121,6 +130,8 @@ private:
 
     std::string path_;
     Fd dir_, cpu_stat_, pids_events_;
+    bool swap_ = false;
+    int64_t cpu_base_ = 0;
 };
 
 // "0::/some/path" from /proc/self/cgroup.

@@ -34,6 +34,10 @@ struct RunPolicy {
     std::string stdin_data;
     // When set and it becomes true, the run is stopped (checked every 10 ms).
     const std::atomic<bool>* cancel = nullptr;
+    // Whether the box prepares its next run (namespaces, privileges, filter)
+    // as soon as this one ends, off the next run's path. The last run of a
+    // box that is then destroyed says no, and saves that work.
+    bool prepare_next = true;
 };
 
 // What happened to one run, as the sandbox measured it. The verdict is derived

@@ -119,17 +119,19 @@ const char* child_stage_name(ChildStage s) noexcept {
         case ChildStage::NoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
         case ChildStage::Seccomp: return "load seccomp filter";
         case ChildStage::Exec: return "execve";
+        case ChildStage::Spawn: return "fork box init";
     }
     return "unknown stage";
 }
 
-// The plan the box init reads (plan.h): a header, then strings and arrays
-// addressed by offset. Built by the supervisor before clone.
+// A message for the box init (plan.h): a header, then strings and arrays
+// addressed by their offset from the start.
+template <typename Header>
 class PlanWriter {
 public:
-    PlanWriter() : buf_(sizeof(PlanHeader), '\0') {}
+    PlanWriter() : buf_(sizeof(Header), '\0') {}
 
-    PlanHeader& header() { return *reinterpret_cast<PlanHeader*>(buf_.data()); }
+    Header& header() { return *reinterpret_cast<Header*>(buf_.data()); }
 
     uint32_t add_string(std::string_view text) {
         const uint32_t off = static_cast<uint32_t>(buf_.size());
@@ -152,15 +154,39 @@ public:
         return off;
     }
 
-    // The finished plan, its size written in.
-    const std::string& finish() {
+    // The finished message, its size written in.
+    std::string finish() {
         header().size = static_cast<uint32_t>(buf_.size());
-        return buf_;
+        return std::move(buf_);
     }
 
 private:
     std::string buf_;
 };
+
+// sendmsg of `data` with `n_fds` descriptors (SCM_RIGHTS) on the first byte.
+// Returns the bytes sent or -1 with errno.
+ssize_t send_with_fds(int sock, const void* data, size_t size, const int* fds, int n_fds) {
+    iovec iov{const_cast<void*>(data), size};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (n_fds > 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<size_t>(n_fds));
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<size_t>(n_fds));
+        std::memcpy(CMSG_DATA(c), fds, sizeof(int) * static_cast<size_t>(n_fds));
+    }
+    ssize_t n;
+    do {
+        n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
 
 // What the short-lived child between clone and the box init's execve needs;
 // all prepared before clone, since the child shares our memory.
@@ -350,14 +376,138 @@ Sandbox::Sandbox(SandboxConfig config)
     if (!work_area_) throw_errno("open", layout_.work_dir);
     box_init_ = make_box_init_executable(layout_.ns_dir);
     box_mntns_ = make_box_mount_ns(layout_.root_dir);
+    int cap_last_cap = CAP_LAST_CAP;
     try {
-        cap_last_cap_ = std::stoi(read_file("/proc/sys/kernel/cap_last_cap"));
+        cap_last_cap = std::stoi(read_file("/proc/sys/kernel/cap_last_cap"));
     } catch (const std::exception&) {
-        cap_last_cap_ = CAP_LAST_CAP;
     }
+
+    // What every box shares, sent once to each spawner. Every resource is
+    // set, none inherited from whoever started us: the same program gets the
+    // same verdict under a shell, systemd with LimitAS= or a CI runner.
+    // Memory, processes and CPU are bounded by the cgroup; the address
+    // space, data and process count are not limited here, or they would end
+    // a program before the cgroup could give the verdict that names the real
+    // cause. The three a run chooses (CPU, file size, open files) start at
+    // their highest and each RunPlan lowers them. (A hard limit the caller
+    // lowered can only be raised with CAP_SYS_RESOURCE; without it the box
+    // gets the caller's hard limit, the closest it can.)
+    PlanWriter<SpawnerPlan> w;
+    {
+        const uint64_t inf = RLIM_INFINITY;
+        const PlanRlimit limits[kPlanRlimits] = {
+            {RLIMIT_CPU, 0, inf},
+            {RLIMIT_FSIZE, 0, inf},
+            {RLIMIT_DATA, 0, inf},
+            // Unlimited: the main thread's stack may grow as far as the
+            // memory cgroup allows, and glibc then gives new threads 2 MiB
+            // stacks. (A stack limit as large as the memory limit made each
+            // thread reserve that much address space, so a thread bomb under
+            // an inherited RLIMIT_AS ran out of it before the pids limit.)
+            {RLIMIT_STACK, 0, inf},
+            {RLIMIT_CORE, 0, 0},
+            {RLIMIT_RSS, 0, inf},
+            {RLIMIT_NPROC, 0, inf},  // pids.max counts the box; the uid is the slot's own
+            {RLIMIT_NOFILE, 0, inf}, // clamped to the hard limit (and fs.nr_open)
+            {RLIMIT_MEMLOCK, 0, 64 * 1024},
+            {RLIMIT_AS, 0, inf},
+            {RLIMIT_LOCKS, 0, 1024},
+            {RLIMIT_SIGPENDING, 0, 1024},
+            {RLIMIT_MSGQUEUE, 0, 0},
+            {RLIMIT_NICE, 0, 0},
+            {RLIMIT_RTPRIO, 0, 0},
+            {RLIMIT_RTTIME, 0, 0},
+        };
+        SpawnerPlan& h = w.header();
+        h.magic = kSpawnerMagic;
+        h.cap_last_cap = cap_last_cap;
+        h.n_rlimits = kPlanRlimits;
+        std::copy(std::begin(limits), std::end(limits), h.rlimits);
+    }
+    const sock_fprog* filter = seccomp_.get();
+    const uint32_t off_seccomp = w.add_bytes(filter->filter, filter->len * sizeof(sock_filter));
+    w.header().seccomp = off_seccomp;
+    w.header().seccomp_len = filter->len;
+    spawner_plan_ = w.finish();
+    std::lock_guard lock(spawner_mutex_);
+    start_spawner();
 }
 
-Sandbox::~Sandbox() = default;
+Sandbox::~Sandbox() {
+    // The spawner exits when its socket closes; the box inits it made die
+    // with it (their parent-death signal).
+    spawner_.reset();
+    if (spawner_pid_ > 0)
+        while (::waitpid(spawner_pid_, nullptr, __WALL) < 0 && errno == EINTR) {
+        }
+}
+
+void Sandbox::start_spawner() {
+    if (spawner_pid_ > 0) {
+        // The old one is gone (its socket failed); reap it.
+        spawner_.reset();
+        while (::waitpid(spawner_pid_, nullptr, __WALL) < 0 && errno == EINTR) {
+        }
+        spawner_pid_ = -1;
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair", "spawner");
+    Fd ours(sv[0]), theirs(sv[1]);
+
+    char fd_text[16];
+    std::snprintf(fd_text, sizeof fd_text, "%d", theirs.get());
+    char init_name[] = "execd-box-init";
+    char* const init_argv[] = {init_name, fd_text, nullptr};
+    char* const init_envp[] = {nullptr};
+    const int keep[1] = {theirs.get()};
+    ExecInitArgs exec_args{box_init_.get(), theirs.get(), keep, 1, init_argv, init_envp};
+
+    long raw = 0;
+    if (kSanitized) {
+        // Sanitizer builds cannot follow a child that shares their memory on
+        // a stack of its own: a plain fork-like clone3, then the same steps.
+        CloneArgs args{};
+        args.exit_signal = SIGCHLD;
+        raw = ::syscall(SYS_clone3, &args, sizeof args);
+        if (raw == 0) exec_box_init(&exec_args);
+    } else {
+        // CLONE_VM|CLONE_VFORK: no page table is copied however large the
+        // supervisor is, and we resume once the child has executed the
+        // spawner, which has a memory of its own from then on.
+        constexpr size_t kStackSize = 64 * 1024;
+        void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) throw_errno("mmap", "spawner stack");
+        raw = ::clone(&exec_box_init, static_cast<char*>(stack) + kStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                      &exec_args);
+        ::munmap(stack, kStackSize);
+    }
+    if (raw < 0) throw_errno("clone", "spawner");
+    spawner_pid_ = static_cast<pid_t>(raw);
+    theirs.reset();
+    ChildReport r{};
+    if (::recv(ours.get(), &r, sizeof r, MSG_DONTWAIT) == static_cast<ssize_t>(sizeof r) &&
+        r.kind == ChildReport::Failure) {
+        errno = r.err;
+        throw_errno("execveat", "the box init (memfd)", "is /dev/shm or the memfd executable? (vm.memfd_noexec)");
+    }
+    const int mntns = box_mntns_.get();
+    if (send_with_fds(ours.get(), spawner_plan_.data(), spawner_plan_.size(), &mntns, 1) !=
+        static_cast<ssize_t>(spawner_plan_.size()))
+        throw_errno("sendmsg", "spawner plan");
+    spawner_ = std::move(ours);
+}
+
+void Sandbox::request_spawn(const void* request, size_t size, const int* fds, int n_fds) {
+    std::lock_guard lock(spawner_mutex_);
+    for (int attempt = 0;; ++attempt) {
+        if (spawner_ && send_with_fds(spawner_.get(), request, size, fds, n_fds) == static_cast<ssize_t>(size))
+            return;
+        if (spawner_ && errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+            throw_errno("sendmsg", "spawn request");
+        if (attempt > 0) throw_errno("sendmsg", "spawn request", "the spawner exited twice");
+        start_spawner();
+    }
+}
 
 Fd Sandbox::lock_slot(int slot) {
     // A flock on a file only root can open: the kernel drops it when its
@@ -412,100 +562,186 @@ Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup,
     : sandbox_(sandbox), slot_(slot), uid_(sandbox.config_.uid_base + static_cast<uid_t>(slot)),
       lock_(std::move(lock)), cgroup_(std::move(cgroup)), netns_(std::move(netns)) {}
 
-Box::~Box() {
-    if (init_stack_) ::munmap(init_stack_, kInitStackSize);
+Box::~Box() { discard_standby(); }
+
+void Box::request_standby() {
+    cgroup_->recycle();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair", "box control");
+    Fd ours(sv[0]), theirs(sv[1]);
+    const JoinPlan join = cgroup_->join_plan();
+    SpawnRequest req{};
+    req.magic = kRequestMagic;
+    req.uid = uid_;
+    req.gid = uid_;
+    int fds[6] = {theirs.get(), netns_.get()};
+    int n_fds = 2;
+    if (join.clone_into_fd >= 0) {
+        req.clone_into = 1;
+        fds[n_fds++] = join.clone_into_fd;
+    } else {
+        req.n_task_fds = std::min(join.n_task_fds, 3);
+        for (int i = 0; i < req.n_task_fds; ++i) fds[n_fds++] = join.task_fds[i];
+    }
+    sandbox_.request_spawn(&req, sizeof req, fds, n_fds);
+    set_nonblocking(ours.get());
+    ctl_ = std::move(ours);
+    ready_ = false;
 }
 
-void* Box::init_stack_top() {
-    if (!init_stack_) {
-        void* mem = ::mmap(nullptr, kInitStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                           -1, 0);
-        if (mem == MAP_FAILED) return nullptr;  // clone then fails with EINVAL, reported as an internal error
-        init_stack_ = mem;
+std::string Box::await_ready() {
+    using namespace std::chrono;
+    const auto give_up = Clock::now() + seconds(10);
+    for (;;) {
+        ChildReport r{};
+        iovec iov{&r, sizeof r};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(ctl_.get(), &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+        int fd = -1;
+        if (n > 0)
+            for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        Fd received(fd);
+        if (n == static_cast<ssize_t>(sizeof r)) {
+            if (r.kind == ChildReport::Ready && received) {
+                init_pidfd_ = std::move(received);
+                ready_ = true;
+                return "";
+            }
+            if (r.kind == ChildReport::Failure) {
+                std::string what = child_stage_name(static_cast<ChildStage>(r.stage));
+                if (static_cast<ChildStage>(r.stage) == ChildStage::Mounts) what += " (" + mount_stage_name(r.detail) + ")";
+                if (static_cast<ChildStage>(r.stage) == ChildStage::Rlimits)
+                    what += " (resource " + std::to_string(r.detail) + ")";
+                return "sandbox setup failed: " + what + ": " + errno_name(r.err) + " (" + std::strerror(r.err) + ")";
+            }
+            return "the box init sent an unexpected report";
+        }
+        if (n == 0) return "the box init ended before it was ready";
+        if (n > 0) return "the box init sent a short report";
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return SysError{"recvmsg", "box control", errno, {}}.message();
+        const auto left = duration_cast<milliseconds>(give_up - Clock::now()).count();
+        if (left <= 0) return "the box init was not ready within 10 s";
+        pollfd p{ctl_.get(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(left));
     }
-    return static_cast<char*>(init_stack_) + kInitStackSize;
+}
+
+void Box::discard_standby() {
+    if (ctl_ && !init_pidfd_) {
+        // Not ready yet: once it is, it finds no plan and exits (taking its
+        // PID namespace along). Wait for that, briefly, so nothing of it can
+        // enter the box's cgroup after the caller empties it.
+        ::shutdown(ctl_.get(), SHUT_WR);
+        const auto give_up = Clock::now() + std::chrono::seconds(2);
+        char buf[256];
+        for (;;) {
+            ssize_t n = ::read(ctl_.get(), buf, sizeof buf);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+            if (n > 0) continue;
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+            if (left <= 0) break;
+            pollfd p{ctl_.get(), POLLIN, 0};
+            ::poll(&p, 1, static_cast<int>(left));
+        }
+    }
+    if (init_pidfd_) ::syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
+    ctl_.reset();
+    init_pidfd_.reset();
+    ready_ = false;
 }
 
 RunOutcome Box::run(const RunPolicy& policy) {
+    RunOutcome out;
+    if (broken_) {
+        out.internal_error = true;
+        out.internal_message = "box slot " + std::to_string(slot_) + " could not be emptied by an earlier run";
+        return out;
+    }
+    out = run_prepared(policy);
+    // This run's init is used up. The next one is asked for now, so it
+    // prepares itself while the caller handles this result; a failure here
+    // shows when the next run asks again.
+    discard_standby();
+    if (policy.prepare_next && !broken_) {
+        try {
+            request_standby();
+        } catch (const std::exception&) {
+            discard_standby();
+        }
+    }
+    return out;
+}
+
+RunOutcome Box::run_prepared(const RunPolicy& policy) {
     RunOutcome out;
     auto internal = [&](std::string message) {
         out.internal_error = true;
         out.internal_message = std::move(message);
         return out;
     };
-    if (broken_) return internal("box slot " + std::to_string(slot_) + " could not be emptied by an earlier run");
     if (policy.argv.empty()) return internal("empty argv");
 
-    Pipe in, outp, errp, status;
+    // The box init, prepared ahead (or now, for a box's first run).
+    if (!ctl_) {
+        try {
+            request_standby();
+        } catch (const std::exception& e) {
+            return internal(e.what());
+        }
+    }
+    if (!ready_)
+        if (std::string error = await_ready(); !error.empty()) return internal(error);
+
+    Pipe in, outp, errp;
     std::string tmp_options;
+    Fd tree;
     try {
         cgroup_->prepare(policy.limits);
         in = make_pipe();
         outp = make_pipe();
         errp = make_pipe();
-        status = make_pipe();
     } catch (const std::exception& e) {
         return internal(e.what());
     }
+    // The work dir, as a detached mount with its flags set: the init attaches
+    // it at /box in the box's mount namespace. Nothing changes in ours.
+    tree = Fd(static_cast<int>(
+        ::syscall(SYS_open_tree, AT_FDCWD, policy.work_dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (!tree) return internal(SysError{"open_tree", policy.work_dir, errno, {}}.message());
+    {
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                        (policy.work_access == WorkDirAccess::Writable ? 0 : MOUNT_ATTR_RDONLY);
+        if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+            return internal(SysError{"mount_setattr", policy.work_dir, errno, {}}.message());
+    }
 
-    // Everything the box init reads is laid out now, in one plan.
+    // Everything else the run needs, in one plan.
     const Limits& lim = policy.limits;
     if (policy.tmpfs_mb > 0)
         tmp_options = "size=" + std::to_string(policy.tmpfs_mb) + "m,mode=1777,nr_inodes=4096";
-    const JoinPlan join = cgroup_->join_plan();
-    PlanWriter w;
+    PlanWriter<RunPlan> w;
     {
-        PlanHeader& h = w.header();
-        h.magic = kPlanMagic;
-        h.status_fd = status.write.get();
-        h.stdin_fd = in.read.get();
-        h.stdout_fd = outp.write.get();
-        h.stderr_fd = errp.write.get();
-        h.netns_fd = netns_.get();
-        h.mntns_fd = sandbox_.box_mntns_.get();
-        h.clone_into_fd = join.clone_into_fd;
-        h.n_task_fds = std::min(join.n_task_fds, 3);
-        for (int i = 0; i < h.n_task_fds; ++i) h.task_fds[i] = join.task_fds[i];
-        h.uid = uid_;
-        h.gid = uid_;
-        h.cap_last_cap = sandbox_.cap_last_cap_;
-        h.work_writable = policy.work_access == WorkDirAccess::Writable ? 1 : 0;
-        // Every resource is set, none inherited from whoever started us: the
-        // same program gets the same verdict under a shell, systemd with
-        // LimitAS= or a CI runner. Memory, processes and CPU are bounded by
-        // the cgroup; the address space, data and process count are not
-        // limited here, or they would end a program before the cgroup could
-        // give the verdict that names the real cause. (A hard limit the
-        // caller lowered can only be raised with CAP_SYS_RESOURCE; without
-        // it the box gets the caller's hard limit, the closest it can.)
-        const rlim_t mb = 1024 * 1024, inf = RLIM_INFINITY;
-        const PlanRlimit limits[kPlanRlimits] = {
+        RunPlan& h = w.header();
+        h.magic = kRunMagic;
+        const rlim_t mb = 1024 * 1024;
+        const PlanRlimit limits[] = {
             {RLIMIT_CPU, 0, static_cast<uint64_t>((lim.cpu_ms + 999) / 1000 + 1)},  // backstop for the cgroup check
             {RLIMIT_FSIZE, 0, static_cast<uint64_t>(lim.file_size_mb) * mb},
-            {RLIMIT_DATA, 0, inf},
-            // Unlimited: the main thread's stack may grow as far as the
-            // memory cgroup allows, and glibc then gives new threads 2 MiB
-            // stacks. (A stack limit as large as the memory limit made each
-            // thread reserve that much address space, so a thread bomb under
-            // an inherited RLIMIT_AS ran out of it before the pids limit.)
-            {RLIMIT_STACK, 0, inf},
-            {RLIMIT_CORE, 0, 0},
-            {RLIMIT_RSS, 0, inf},
-            {RLIMIT_NPROC, 0, inf},  // pids.max counts the box; the uid is the slot's own
             {RLIMIT_NOFILE, 0, static_cast<uint64_t>(lim.open_files)},
-            {RLIMIT_MEMLOCK, 0, 64 * 1024},
-            {RLIMIT_AS, 0, inf},
-            {RLIMIT_LOCKS, 0, 1024},
-            {RLIMIT_SIGPENDING, 0, 1024},
-            {RLIMIT_MSGQUEUE, 0, 0},
-            {RLIMIT_NICE, 0, 0},
-            {RLIMIT_RTPRIO, 0, 0},
-            {RLIMIT_RTTIME, 0, 0},
         };
+        static_assert(std::size(limits) <= kRunRlimits);
         std::copy(std::begin(limits), std::end(limits), h.rlimits);
-        h.n_rlimits = kPlanRlimits;
+        h.n_rlimits = static_cast<int32_t>(std::size(limits));
     }
-    const auto off_work = w.add_string(policy.work_dir);
     const auto off_tmp_options = tmp_options.empty() ? 0 : w.add_string(tmp_options);
     std::vector<std::string_view> arg_views(policy.argv.begin(), policy.argv.end());
     std::vector<std::string> env_strings;
@@ -515,20 +751,15 @@ RunOutcome Box::run(const RunPolicy& policy) {
         return internal("too many arguments or environment variables for a box");
     const auto off_argv = w.add_strings(arg_views);
     const auto off_envp = w.add_strings(envs);
-    const sock_fprog* filter = sandbox_.seccomp_.get();
-    const auto off_seccomp = w.add_bytes(filter->filter, filter->len * sizeof(sock_filter));
     {
-        PlanHeader& h = w.header();
-        h.work_src = off_work;
+        RunPlan& h = w.header();
         h.tmp_options = off_tmp_options;
         h.argc = static_cast<uint32_t>(arg_views.size());
         h.argv = off_argv;
         h.envc = static_cast<uint32_t>(envs.size());
         h.envp = off_envp;
-        h.seccomp_len = filter->len;
-        h.seccomp = off_seccomp;
     }
-    const std::string& plan_bytes = w.finish();
+    const std::string plan_bytes = w.finish();
     if (plan_bytes.size() > kPlanMaxBytes) return internal("the box plan is larger than 1 MiB (argv and environment)");
 
     // The box's pipe ends belong to its uid, so a program can reopen them
@@ -537,69 +768,31 @@ RunOutcome Box::run(const RunPolicy& policy) {
         if (::fchown(end->get(), uid_, uid_) != 0)
             return internal(SysError{"fchown", "box pipe", errno, {}}.message());
 
-    Pipe plan_pipe;
-    try {
-        plan_pipe = make_pipe();
-    } catch (const std::exception& e) {
-        return internal(e.what());
-    }
-
-    char plan_fd_text[16], status_fd_text[16];
-    std::snprintf(plan_fd_text, sizeof plan_fd_text, "%d", plan_pipe.read.get());
-    std::snprintf(status_fd_text, sizeof status_fd_text, "%d", status.write.get());
-    char init_name[] = "execd-box-init";
-    char* const init_argv[] = {init_name, plan_fd_text, status_fd_text, nullptr};
-    char* const init_envp[] = {nullptr};
-    int keep[12] = {plan_pipe.read.get(), status.write.get(), in.read.get(), outp.write.get(), errp.write.get(),
-                    netns_.get(),         sandbox_.box_mntns_.get(), join.clone_into_fd};
-    int n_keep = 8;
-    for (int i = 0; i < join.n_task_fds && i < 3; ++i) keep[n_keep++] = join.task_fds[i];
-    ExecInitArgs exec_args{sandbox_.box_init_.get(), status.write.get(), keep, n_keep, init_argv, init_envp};
-
-    // init is not in the box's cgroup: it stays in ours, and starts the
-    // program inside the box's cgroup itself. Its mount namespace is not
-    // cloned from ours: it enters a copy of the box root's (plan.h,
-    // contain.cpp).
-    CloneArgs args{};
-    args.flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-    args.exit_signal = SIGCHLD;
-
+    // Go: the plan and its descriptors, then the rest of a long plan.
     const auto start = Clock::now();
-    long raw = 0;
-    if (kSanitized) {
-        // Sanitizer builds cannot follow a child that shares their memory on
-        // a stack of its own: a plain fork-like clone3, then the same steps.
-        raw = ::syscall(SYS_clone3, &args, sizeof args);
-        if (raw == 0) exec_box_init(&exec_args);
-    } else {
-        // CLONE_VM|CLONE_VFORK: no page table is copied however large the
-        // supervisor is, and we resume once the child has executed the box
-        // init, which has a memory of its own from then on.
-        raw = ::clone(&exec_box_init, init_stack_top(),
-                      static_cast<int>(args.flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &exec_args);
+    {
+        const int fds[4] = {tree.get(), in.read.get(), outp.write.get(), errp.write.get()};
+        ssize_t n = send_with_fds(ctl_.get(), plan_bytes.data(), plan_bytes.size(), fds, 4);
+        if (n < 0) return internal(SysError{"sendmsg", "box plan", errno, {}}.message());
+        for (size_t off = static_cast<size_t>(n); off < plan_bytes.size();) {
+            n = ::write(ctl_.get(), plan_bytes.data() + off, plan_bytes.size() - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                pollfd p{ctl_.get(), POLLOUT, 0};
+                ::poll(&p, 1, 1000);
+                continue;
+            }
+            if (n <= 0) return internal(SysError{"write", "box plan", errno, {}}.message());
+            off += static_cast<size_t>(n);
+        }
     }
-    if (raw < 0) return internal(SysError{"clone", "CLONE_NEWPID|CLONE_NEWIPC|…", errno, {}}.message());
-    const pid_t pid = static_cast<pid_t>(raw);
-    // The plan goes into its pipe now: we resume while the kernel still
-    // finishes loading the init, which finds it waiting. A failed write
-    // shows as the init's "read plan" report.
-    plan_pipe.read.reset();
-    for (size_t off = 0; off < plan_bytes.size();) {
-        ssize_t n = ::write(plan_pipe.write.get(), plan_bytes.data() + off, plan_bytes.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += static_cast<size_t>(n);
-    }
-    plan_pipe.write.reset();
-
+    tree.reset();
     in.read.reset();
     outp.write.reset();
     errp.write.reset();
-    status.write.reset();
     set_nonblocking(in.write.get());
     set_nonblocking(outp.read.get());
     set_nonblocking(errp.read.get());
-    set_nonblocking(status.read.get());
     if (policy.stdin_data.empty()) in.write.reset();
 
     // ---- supervise: feed stdin, collect output, watch the clock and counters
@@ -614,7 +807,9 @@ RunOutcome Box::run(const RunPolicy& policy) {
     std::vector<ChildReport> reports;
     std::string status_buf;
     std::string poll_error;
-    bool status_eof = false, out_eof = false, err_eof = false;
+    // The run ends when init has reported the exit status (or is gone) and
+    // both output pipes are closed.
+    bool status_eof = false, exit_seen = false, out_eof = false, err_eof = false;
     auto end = start;
     char buf[65536];
 
@@ -639,7 +834,30 @@ RunOutcome Box::run(const RunPolicy& policy) {
         }
     };
 
-    while (kill_reason == Kill::None && !(status_eof && out_eof && err_eof)) {
+    auto read_status = [&] {
+        for (;;) {
+            ssize_t n = ::read(ctl_.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) break;
+            if (n <= 0) {
+                status_eof = true;
+                if (!exit_seen) end = Clock::now();
+                break;
+            }
+            const size_t before = status_buf.size() / sizeof(ChildReport);
+            status_buf.append(buf, static_cast<size_t>(n));
+            for (size_t i = before; i < status_buf.size() / sizeof(ChildReport); ++i) {
+                ChildReport r;
+                std::memcpy(&r, status_buf.data() + i * sizeof r, sizeof r);
+                if (r.kind == ChildReport::Exit && !exit_seen) {
+                    exit_seen = true;
+                    end = Clock::now();
+                }
+            }
+        }
+    };
+
+    while (kill_reason == Kill::None && !((status_eof || exit_seen) && out_eof && err_eof)) {
         auto now = Clock::now();
         if (now >= deadline) {
             kill_reason = Kill::Wall;
@@ -665,7 +883,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
         auto add = [&](const Fd& fd, short events) {
             if (fd) fds[nfds++] = pollfd{fd.get(), events, 0};
         };
-        add(status.read, POLLIN);
+        if (!status_eof && !exit_seen) add(ctl_, POLLIN);
         add(outp.read, POLLIN);
         add(errp.read, POLLIN);
         add(in.write, POLLOUT);
@@ -681,20 +899,7 @@ RunOutcome Box::run(const RunPolicy& policy) {
         }
         if (rc <= 0) continue;
 
-        if (status.read) {
-            for (;;) {
-                ssize_t n = ::read(status.read.get(), buf, sizeof buf);
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0 && errno == EAGAIN) break;
-                if (n <= 0) {
-                    status_eof = true;
-                    end = Clock::now();
-                    status.read.reset();
-                    break;
-                }
-                status_buf.append(buf, static_cast<size_t>(n));
-            }
-        }
+        if (!status_eof && !exit_seen) read_status();
         if (outp.read) read_output(outp.read, out.stdout_data, out_eof);
         if (errp.read) read_output(errp.read, out.stderr_data, err_eof);
         if (in.write) {
@@ -706,18 +911,13 @@ RunOutcome Box::run(const RunPolicy& policy) {
         }
     }
 
-    // ---- finish: kill what is left, reap, read the counters
+    // ---- finish: kill what is left, read the counters
     if (kill_reason != Kill::None) end = Clock::now();
-    if (kill_reason != Kill::None || !status_eof) ::kill(pid, SIGKILL);  // takes the PID namespace down
-    int wstatus = 0;
-    while (::waitpid(pid, &wstatus, __WALL) < 0 && errno == EINTR) {
-    }
-    if (status.read) {
-        // init has exited, so the write end is closed: take any last record.
-        for (ssize_t n; (n = ::read(status.read.get(), buf, sizeof buf)) > 0;)
-            status_buf.append(buf, static_cast<size_t>(n));
-        status.read.reset();
-    }
+    // Killing init takes its whole PID namespace down at once, forks in
+    // flight included. (It is about to exit anyway once it has reported; the
+    // spawner, its parent, reaps it.)
+    ::syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
+    if (!status_eof && !exit_seen) read_status();  // a last record already sent
     const bool emptied = cgroup_->kill_all();
     CgroupUsage usage;
     try {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -88,17 +89,23 @@ public:
 private:
     friend class Sandbox;
     Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup, Fd netns);
-    void* init_stack_top();
-    // The stack of the short-lived child that only clears CLOEXEC on the
-    // plan's fds and executes the box init.
-    static constexpr size_t kInitStackSize = 64 * 1024;
-    void* init_stack_ = nullptr;
+    // Asks the spawner for this box's next init (plan.h), which prepares
+    // itself while the caller goes on. Throws.
+    void request_standby();
+    // Waits until the standby init reports Ready. Returns "" or what failed.
+    std::string await_ready();
+    // Ends the standby init (and anything it started) if there is one.
+    void discard_standby();
+    RunOutcome run_prepared(const RunPolicy& policy);
     Sandbox& sandbox_;
     int slot_;
     uid_t uid_;
     Fd lock_;
     std::unique_ptr<BoxCgroup> cgroup_;
     Fd netns_;      // this slot's empty network namespace
+    Fd ctl_;        // the standby init's control socket (ours), or empty
+    Fd init_pidfd_; // the standby init, from its Ready report
+    bool ready_ = false;
     bool broken_ = false;
 };
 
@@ -131,6 +138,12 @@ private:
     // The slot's lock, or an empty Fd when another process holds it.
     Fd lock_slot(int slot);
     void remove_stale_boxes();
+    // Starts the spawner (plan.h), the one privileged helper that forks box
+    // inits. spawner_mutex_ held. Throws.
+    void start_spawner();
+    // Sends one SpawnRequest with its descriptors, restarting the spawner
+    // once if it is gone. Throws.
+    void request_spawn(const void* request, size_t size, const int* fds, int n_fds);
     SandboxConfig config_;
     std::unique_ptr<CgroupManager> cgroups_;
     RootLayout layout_;
@@ -139,7 +152,10 @@ private:
     Fd box_init_;   // the box init's executable, a sealed memfd (or a file in the private tmpfs)
     Fd box_mntns_;  // the mount namespace boxes start from: the box root and nothing else
     SeccompProgram seccomp_;
-    int cap_last_cap_ = 0;
+    std::string spawner_plan_;  // SpawnerPlan and the filter, sent to each spawner
+    std::mutex spawner_mutex_;
+    Fd spawner_;                // SOCK_SEQPACKET to the spawner
+    pid_t spawner_pid_ = -1;
 };
 
 }  // namespace execd

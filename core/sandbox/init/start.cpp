@@ -1,9 +1,14 @@
-// The box init's entry point: reads the plan the supervisor wrote to the pipe
-// named by argv[1], checks it, and runs the steps (contain.cpp).
+// The box init binary's entry point: the spawner (plan.h). It reads its
+// plan from the socket named by argv[1], then forks one box init
+// (contain.cpp) into new PID, IPC and UTS namespaces per SpawnRequest, until
+// the socket closes.
 //
 // Freestanding (no libc): its own _start, the memory functions the compiler
 // may emit calls to (struct copies and zeroing), and the clone3 trampoline.
 #include <asm/unistd.h>
+#include <linux/fcntl.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
 
 #include "sandbox/contain.h"
 #include "sandbox/init/sys.h"
@@ -89,9 +94,11 @@ __asm__(
 namespace execd::init {
 namespace {
 
-alignas(16) char plan_buffer[kPlanMaxBytes];
-char* argv_ptrs[kPlanMaxStrings + 1];
-char* envp_ptrs[kPlanMaxStrings + 1];
+constexpr long kSigKill = 9, kSigChld = 17, kSigIgn = 1;
+
+alignas(16) char spawner_buffer[kSpawnerMaxBytes];
+SpawnerConfig config;
+Standby standby;
 
 int parse_fd(const char* s) {
     if (!s || !*s) return -1;
@@ -103,31 +110,57 @@ int parse_fd(const char* s) {
     return v;
 }
 
-// A string at `off`, NUL-terminated inside the plan; nullptr when absent or bad.
-const char* string_at(uint32_t size, uint32_t off) {
-    if (off == 0 || off >= size) return nullptr;
-    for (uint32_t i = off; i < size; ++i)
-        if (plan_buffer[i] == '\0') return plan_buffer + off;
-    return nullptr;
+// Reads and checks the SpawnerPlan; exits on anything wrong (the supervisor
+// sees the socket close and names the failure).
+void read_spawner_plan(int sock) {
+    int fds[1];
+    int n_fds = 0;
+    long n;
+    do {
+        n = receive(sock, spawner_buffer, sizeof spawner_buffer, fds, 1, &n_fds);
+    } while (n == -4 /* EINTR */);
+    const auto* p = reinterpret_cast<const SpawnerPlan*>(spawner_buffer);
+    if (n < static_cast<long>(sizeof(SpawnerPlan)) || n_fds != 1 || p->magic != kSpawnerMagic ||
+        p->size != static_cast<uint32_t>(n) || p->n_rlimits < 0 || p->n_rlimits > kPlanRlimits ||
+        p->seccomp % 8 != 0 || p->seccomp >= p->size || p->seccomp_len == 0 || p->seccomp_len > 0xffff ||
+        (p->size - p->seccomp) / sizeof(sock_filter) < p->seccomp_len)
+        exit_now(2);
+    config.plan = p;
+    config.seccomp = reinterpret_cast<const sock_filter*>(spawner_buffer + p->seccomp);
+    config.mntns_fd = fds[0];
 }
 
-bool strings_at(uint32_t size, uint32_t count, uint32_t off, char** out) {
-    if (count > static_cast<uint32_t>(kPlanMaxStrings) || off % 4 != 0 || off > size || (size - off) / 4 < count)
-        return false;
-    const auto* offs = reinterpret_cast<const uint32_t*>(plan_buffer + off);
-    for (uint32_t i = 0; i < count; ++i) {
-        const char* s = string_at(size, offs[i]);
-        if (!s) return false;
-        out[i] = const_cast<char*>(s);
+// Forks one box init for `req` (whose descriptors are in fds[]). Returns in
+// the spawner only.
+void spawn(const SpawnRequest& req, const int* fds, int n_fds) {
+    const int expected = 2 + (req.clone_into ? 1 : req.n_task_fds);
+    if (n_fds < 2) return;
+    const int ctl = fds[0];
+    if (req.magic != kRequestMagic || req.n_task_fds < 0 || req.n_task_fds > 3 || n_fds != expected ||
+        (req.clone_into && req.n_task_fds != 0)) {
+        ChildReport r{ChildReport::Failure, static_cast<int32_t>(ChildStage::ReadPlan), 22 /* EINVAL */, 0};
+        call(__NR_write, ctl, &r, sizeof r);
+        return;
     }
-    out[count] = nullptr;
-    return true;
-}
-
-[[noreturn]] void plan_error(int status_fd, long err) {
-    ChildReport r{ChildReport::Failure, static_cast<int32_t>(ChildStage::ReadPlan), static_cast<int32_t>(-err), 0};
-    if (status_fd >= 0) call(__NR_write, status_fd, &r, sizeof r);
-    exit_now(127);
+    clone_args args{};
+    args.flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    args.exit_signal = kSigChld;
+    const long pid = call(__NR_clone3, &args, sizeof args);
+    if (pid == 0) {
+        standby.config = &config;
+        standby.uid = req.uid;
+        standby.gid = req.gid;
+        standby.ctl_fd = ctl;
+        standby.netns_fd = fds[1];
+        standby.clone_into_fd = req.clone_into ? fds[2] : -1;
+        standby.n_task_fds = req.clone_into ? 0 : req.n_task_fds;
+        for (int i = 0; i < standby.n_task_fds; ++i) standby.task_fds[i] = fds[2 + i];
+        run_box_init(standby);
+    }
+    if (pid < 0) {
+        ChildReport r{ChildReport::Failure, static_cast<int32_t>(ChildStage::Spawn), static_cast<int32_t>(-pid), 0};
+        call(__NR_write, ctl, &r, sizeof r);
+    }
 }
 
 }  // namespace
@@ -138,37 +171,37 @@ extern "C" void execd_box_init_start(long* sp) {
     using namespace execd::init;
     const long argc = sp[0];
     char** argv = reinterpret_cast<char**>(sp + 1);
-    // argv: "execd-box-init" <plan fd> <status fd>
-    const int plan_fd = argc > 1 ? parse_fd(argv[1]) : -1;
-    const int status_fd = argc > 2 ? parse_fd(argv[2]) : -1;
-    if (plan_fd < 0) plan_error(status_fd, -9 /* EBADF */);
+    // argv: "execd-box-init" <socket fd>
+    const int sock = argc > 1 ? parse_fd(argv[1]) : -1;
+    if (sock < 0) exit_now(2);
+    // With the supervisor goes the spawner, and with it every box (theirs
+    // is the same parent-death signal).
+    call(__NR_prctl, PR_SET_PDEATHSIG, kSigKill, 0, 0, 0);
+    call(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // 0, 1 and 2 onto /dev/null, so a received descriptor never lands there
+    // and nothing of the supervisor's terminal or journal stays open.
+    const long null_fd = call(__NR_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
+    if (null_fd < 0) exit_now(2);
+    for (int fd = 0; fd < 3; ++fd)
+        if (fd != null_fd) call(__NR_dup3, null_fd, fd, 0);
+    if (null_fd > 2) call(__NR_close, null_fd);
+    read_spawner_plan(sock);
+    // Its children, the box inits, are reaped by the kernel: the supervisor
+    // learns of their end on their control sockets.
+    struct {
+        unsigned long handler, flags, restorer;
+        uint64_t mask;
+    } ignore{static_cast<unsigned long>(kSigIgn), 0, 0, 0};
+    call(__NR_rt_sigaction, kSigChld, &ignore, 0, 8);
 
-    uint32_t size = 0;
     for (;;) {
-        long n = call(__NR_read, plan_fd, plan_buffer + size, sizeof plan_buffer - size);
+        SpawnRequest req{};
+        int fds[6];
+        int n_fds = 0;
+        const long n = receive(sock, &req, sizeof req, fds, 6, &n_fds);
         if (n == -4 /* EINTR */) continue;
-        if (n < 0) plan_error(status_fd, n);
-        if (n == 0) break;
-        size += static_cast<uint32_t>(n);
-        if (size == sizeof plan_buffer) break;
+        if (n <= 0) exit_now(0);  // the supervisor closed the socket (or is gone)
+        if (n == static_cast<long>(sizeof req)) spawn(req, fds, n_fds);
+        for (int i = 0; i < n_fds; ++i) call(__NR_close, fds[i]);
     }
-    call(__NR_close, plan_fd);
-
-    const auto* h = reinterpret_cast<const PlanHeader*>(plan_buffer);
-    if (size < sizeof(PlanHeader) || h->magic != kPlanMagic || h->size != size || h->n_rlimits < 0 ||
-        h->n_rlimits > kPlanRlimits || h->n_task_fds < 0 || h->n_task_fds > 3 || h->status_fd != status_fd)
-        plan_error(status_fd, -22 /* EINVAL */);
-    BoxPlan p{};
-    p.h = h;
-    p.work_src = string_at(size, h->work_src);
-    p.tmp_options = string_at(size, h->tmp_options);
-    const bool filter_ok = h->seccomp % 8 == 0 && h->seccomp < size && h->seccomp_len > 0 &&
-                           h->seccomp_len <= 0xffff && (size - h->seccomp) / sizeof(sock_filter) >= h->seccomp_len;
-    if (!p.work_src || !filter_ok || h->argc == 0 || !strings_at(size, h->argc, h->argv, argv_ptrs) ||
-        !strings_at(size, h->envc, h->envp, envp_ptrs))
-        plan_error(status_fd, -22 /* EINVAL */);
-    p.argv = argv_ptrs;
-    p.envp = envp_ptrs;
-    p.seccomp = reinterpret_cast<const sock_filter*>(plan_buffer + h->seccomp);
-    run_box_init(p);
 }
