@@ -384,6 +384,7 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
     run.limits = run_limits(*lang, request);
     run.stdin_data = request.stdin_data;
     run.cancel = request.cancel;
+    run.prepare_next = !owned_box;  // a box of our own ends with this run
     RunOutcome outcome = box->run(run);
     result.cancelled = outcome.cancelled;
     result.run = judge(outcome, run.limits);

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
+#include <chrono>
 #include <sstream>
 #include <stdexcept>
 
@@ -119,12 +121,22 @@ Process run_process(const std::vector<std::string>& argv, const std::string& std
     return p;
 }
 
-std::vector<int> box_uid_processes(int uid_base) {
+std::vector<int> box_uid_processes(int uid_base, bool prepared_too) {
     std::vector<int> found;
     DIR* d = opendir("/proc");
     while (dirent* e = readdir(d)) {
         int pid = atoi(e->d_name);
         if (pid <= 0) continue;
+        if (!prepared_too) {
+            // The box init binary is executed from a memfd only the
+            // supervisor holds (or a root-only file): a program cannot pass
+            // for it.
+            char exe[256] = {};
+            const std::string link = std::string("/proc/") + e->d_name + "/exe";
+            if (readlink(link.c_str(), exe, sizeof exe - 1) > 0 &&
+                (std::strstr(exe, "/memfd:execd-box-init") == exe || std::strstr(exe, "/ns/box-init")))
+                continue;
+        }
         std::istringstream in(read_text(std::string("/proc/") + e->d_name + "/status"));
         for (std::string line; std::getline(in, line);) {
             if (line.rfind("Uid:", 0) != 0) continue;
@@ -135,6 +147,15 @@ std::vector<int> box_uid_processes(int uid_base) {
     }
     closedir(d);
     return found;
+}
+
+std::vector<int> box_uid_processes_after(int uid_base, int ms) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        auto left = box_uid_processes(uid_base);
+        if (left.empty() || std::chrono::steady_clock::now() > give_up) return left;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 std::vector<std::string> host_mounts_mentioning(const std::string& needle) {

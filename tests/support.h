@@ -32,8 +32,16 @@ Process run_process(const std::vector<std::string>& argv, const std::string& std
 // The test process's boxes run as uids from here.
 inline constexpr int kTestUidBase = 62000;
 
-// Pids of live processes whose real uid is in [uid_base, uid_base + 256).
-std::vector<int> box_uid_processes(int uid_base = kTestUidBase);
+// Pids of live processes whose real uid is in [uid_base, uid_base + 256):
+// what a job left running. A box prepared for its next run holds one such
+// process (the program's, armed, still running the box init binary); it is
+// counted only with `prepared_too`.
+std::vector<int> box_uid_processes(int uid_base = kTestUidBase, bool prepared_too = false);
+
+// box_uid_processes() once it is empty, or what is left after `ms`: a box
+// kept for more runs (an execd worker's) lets its killed init finish exiting
+// after the result is out.
+std::vector<int> box_uid_processes_after(int uid_base, int ms = 2000);
 
 // Lines of host mountinfo (PID 1's view) that mention execd's state dir.
 std::vector<std::string> host_mounts_mentioning(const std::string& needle);

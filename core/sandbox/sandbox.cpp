@@ -562,7 +562,10 @@ Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup,
     : sandbox_(sandbox), slot_(slot), uid_(sandbox.config_.uid_base + static_cast<uid_t>(slot)),
       lock_(std::move(lock)), cgroup_(std::move(cgroup)), netns_(std::move(netns)) {}
 
-Box::~Box() { discard_standby(); }
+Box::~Box() {
+    discard_standby();
+    settle();
+}
 
 void Box::request_standby() {
     cgroup_->recycle();
@@ -589,7 +592,8 @@ void Box::request_standby() {
     ready_ = false;
 }
 
-std::string Box::await_ready() {
+std::string Box::await_ready(bool* vanished) {
+    *vanished = false;
     using namespace std::chrono;
     const auto give_up = Clock::now() + seconds(10);
     for (;;) {
@@ -622,7 +626,10 @@ std::string Box::await_ready() {
             }
             return "the box init sent an unexpected report";
         }
-        if (n == 0) return "the box init ended before it was ready";
+        if (n == 0) {
+            *vanished = true;
+            return "the box init ended before it was ready";
+        }
         if (n > 0) return "the box init sent a short report";
         if (errno == EINTR) continue;
         if (errno != EAGAIN) return SysError{"recvmsg", "box control", errno, {}}.message();
@@ -652,10 +659,24 @@ void Box::discard_standby() {
             ::poll(&p, 1, static_cast<int>(left));
         }
     }
-    if (init_pidfd_) ::syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
+    retire_init();
     ctl_.reset();
-    init_pidfd_.reset();
     ready_ = false;
+}
+
+void Box::retire_init() {
+    if (!init_pidfd_) return;
+    ::syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
+    settle();
+    last_init_ = std::move(init_pidfd_);
+}
+
+void Box::settle() {
+    if (!last_init_) return;
+    pollfd p{last_init_.get(), POLLIN, 0};
+    while (::poll(&p, 1, 10000) < 0 && errno == EINTR) {
+    }
+    last_init_.reset();
 }
 
 RunOutcome Box::run(const RunPolicy& policy) {
@@ -666,10 +687,17 @@ RunOutcome Box::run(const RunPolicy& policy) {
         return out;
     }
     out = run_prepared(policy);
-    // This run's init is used up. The next one is asked for now, so it
-    // prepares itself while the caller handles this result; a failure here
-    // shows when the next run asks again.
-    discard_standby();
+    // This run's init is used up (killed already unless the run failed
+    // before it started). The next one is asked for now, so it prepares
+    // itself while the caller handles this result; a failure here shows when
+    // the next run asks again.
+    if (ready_) {
+        retire_init();
+        ctl_.reset();
+        ready_ = false;
+    } else {
+        discard_standby();
+    }
     if (policy.prepare_next && !broken_) {
         try {
             request_standby();
@@ -689,22 +717,40 @@ RunOutcome Box::run_prepared(const RunPolicy& policy) {
     };
     if (policy.argv.empty()) return internal("empty argv");
 
-    // The box init, prepared ahead (or now, for a box's first run).
-    if (!ctl_) {
-        try {
-            request_standby();
-        } catch (const std::exception& e) {
-            return internal(e.what());
+    // The box init, prepared ahead (or now, for a box's first run), with the
+    // run's limits on its cgroup. `fresh`: forget the one we have (it was
+    // killed from outside) and make one now.
+    auto make_ready = [&](bool fresh) -> std::string {
+        if (fresh) discard_standby();
+        for (int attempt = 0; !ready_; ++attempt) {
+            try {
+                if (!ctl_) request_standby();
+            } catch (const std::exception& e) {
+                return e.what();
+            }
+            bool vanished = false;
+            std::string error = await_ready(&vanished);
+            if (error.empty()) break;
+            if (!vanished || attempt > 0) return error;
+            discard_standby();
         }
-    }
-    if (!ready_)
-        if (std::string error = await_ready(); !error.empty()) return internal(error);
+        // The last run's init has exited by now (almost always): with it went
+        // its mount namespace, whose /tmp may still be charged to this
+        // box's memory cgroup (v1) until then.
+        settle();
+        try {
+            cgroup_->prepare(policy.limits);
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return "";
+    };
+    if (std::string error = make_ready(false); !error.empty()) return internal(error);
 
     Pipe in, outp, errp;
     std::string tmp_options;
     Fd tree;
     try {
-        cgroup_->prepare(policy.limits);
         in = make_pipe();
         outp = make_pipe();
         errp = make_pipe();
@@ -773,6 +819,11 @@ RunOutcome Box::run_prepared(const RunPolicy& policy) {
     {
         const int fds[4] = {tree.get(), in.read.get(), outp.write.get(), errp.write.get()};
         ssize_t n = send_with_fds(ctl_.get(), plan_bytes.data(), plan_bytes.size(), fds, 4);
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            // The prepared init was killed from outside after it was ready.
+            if (std::string error = make_ready(true); !error.empty()) return internal(error);
+            n = send_with_fds(ctl_.get(), plan_bytes.data(), plan_bytes.size(), fds, 4);
+        }
         if (n < 0) return internal(SysError{"sendmsg", "box plan", errno, {}}.message());
         for (size_t off = static_cast<size_t>(n); off < plan_bytes.size();) {
             n = ::write(ctl_.get(), plan_bytes.data() + off, plan_bytes.size() - off);
@@ -916,7 +967,7 @@ RunOutcome Box::run_prepared(const RunPolicy& policy) {
     // Killing init takes its whole PID namespace down at once, forks in
     // flight included. (It is about to exit anyway once it has reported; the
     // spawner, its parent, reaps it.)
-    ::syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
+    retire_init();
     if (!status_eof && !exit_seen) read_status();  // a last record already sent
     const bool emptied = cgroup_->kill_all();
     CgroupUsage usage;

@@ -92,10 +92,17 @@ private:
     // Asks the spawner for this box's next init (plan.h), which prepares
     // itself while the caller goes on. Throws.
     void request_standby();
-    // Waits until the standby init reports Ready. Returns "" or what failed.
-    std::string await_ready();
+    // Waits until the standby init reports Ready. Returns "" or what failed;
+    // *vanished says it ended without a word (killed from outside).
+    std::string await_ready(bool* vanished);
     // Ends the standby init (and anything it started) if there is one.
     void discard_standby();
+    // Kills the current init (its whole PID namespace goes with it) without
+    // waiting for its exit, which tears its namespaces down (about 0.2 ms):
+    // it becomes last_init_, which settle() waits for before the next run
+    // takes its counters, and before the Box is gone.
+    void retire_init();
+    void settle();
     RunOutcome run_prepared(const RunPolicy& policy);
     Sandbox& sandbox_;
     int slot_;
@@ -105,6 +112,7 @@ private:
     Fd netns_;      // this slot's empty network namespace
     Fd ctl_;        // the standby init's control socket (ours), or empty
     Fd init_pidfd_; // the standby init, from its Ready report
+    Fd last_init_;  // the last run's init, killed, maybe still exiting
     bool ready_ = false;
     bool broken_ = false;
 };

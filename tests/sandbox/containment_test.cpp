@@ -3,6 +3,7 @@
 // shared the supervisor's memory (clone(CLONE_VM)), mounted /proc without
 // hidepid, inherited the caller's rlimits, locked slots with abstract unix
 // sockets and remounted binds read-only on their top mount only.
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "daemon/daemon_fixture.h"
@@ -313,6 +315,164 @@ TEST_CASE("read-only binds are read-only on every mount below them", "[sandbox]"
     CHECK(error.empty());
     CHECK(out.find("WROTE") == std::string::npos);
     CHECK_THAT(out, Contains("Read-only file system"));
+}
+
+// ---- boxes prepared ahead of their run
+//
+// A box's next init (namespaces, the program's process with its privileges
+// dropped and its filter loaded) is prepared as soon as a run ends, by the
+// spawner (core/sandbox/plan.h). What that must never do: carry anything of
+// the run before into the next, keep an earlier run's limits, or outlive the
+// box.
+
+namespace {
+
+// Processes on the host whose cmdline holds `needle`.
+std::vector<int> processes_with_cmdline(const std::string& needle) {
+    std::vector<int> found;
+    for (int pid : box_uid_processes()) {
+        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+        for (char& c : cmdline)
+            if (c == '\0') c = ' ';
+        if (cmdline.find(needle) != std::string::npos) found.push_back(pid);
+    }
+    return found;
+}
+
+// The spawners of this test process: its children running the box init binary.
+std::vector<int> our_spawners() {
+    std::vector<int> found;
+    DIR* d = opendir("/proc");
+    while (dirent* e = readdir(d)) {
+        const int pid = atoi(e->d_name);
+        if (pid <= 0) continue;
+        const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+        const auto close_paren = stat.rfind(')');
+        if (close_paren == std::string::npos) continue;
+        std::istringstream rest(stat.substr(close_paren + 2));
+        char state = 0;
+        int ppid = 0;
+        rest >> state >> ppid;
+        if (ppid != getpid()) continue;
+        if (read_text("/proc/" + std::to_string(pid) + "/cmdline").rfind("execd-box-init", 0) == 0)
+            found.push_back(pid);
+    }
+    closedir(d);
+    return found;
+}
+
+RunOutcome run_shell(Box& box, const WorkDir& work, const std::string& script, Limits limits = {},
+                     bool prepare_next = true) {
+    RunPolicy policy;
+    policy.argv = {"/bin/sh", "-c", script};
+    policy.env = {{"PATH", "/usr/bin:/bin"}};
+    policy.work_dir = work.path();
+    policy.tmpfs_mb = 8;
+    policy.limits = limits;
+    policy.prepare_next = prepare_next;
+    return box.run(policy);
+}
+
+}  // namespace
+
+TEST_CASE("a box prepared while the last run ended carries nothing of that run", "[sandbox]") {
+    Sandbox& sandbox = shared_sandbox();
+    auto box = sandbox.acquire_box();
+    WorkDir work = sandbox.make_work_dir(box->uid());
+
+    // The first run leaves what it can: a detached process holding an
+    // abstract unix socket (the slot's network namespace is the next run's
+    // too), a file in /tmp; its limits differ from the next run's. (SysV IPC
+    // is refused by the filter, and each run has an IPC namespace of its own.)
+    Limits first;
+    first.open_files = 64;
+    first.cpu_ms = 5000;
+    first.file_size_mb = 3;
+    auto a = run_shell(*box, work,
+                       "setsid /usr/bin/python3 -c \"import socket,time; s=socket.socket(socket.AF_UNIX); "
+                       "s.bind('\\0execd-left'); s.listen(); open('/tmp/bound','w').close(); time.sleep(31337)\" "
+                       "</dev/null >/dev/null 2>&1 & "
+                       "echo left > /tmp/mark; for i in $(seq 100); do [ -e /tmp/bound ] && break; sleep 0.05; done; "
+                       "[ -e /tmp/bound ] && echo A done",
+                       first);
+    INFO(a.internal_message << a.stdout_data << a.stderr_data);
+    REQUIRE_FALSE(a.internal_error);
+    REQUIRE(a.stdout_data == "A done\n");
+    // The detached sleeper went with its run, before the next box was made.
+    CHECK(processes_with_cmdline("time.sleep(31337)").empty());
+
+    Limits second;
+    second.open_files = 100;
+    second.cpu_ms = 2000;
+    second.file_size_mb = 7;
+    auto b = run_shell(*box, work,
+                       "echo tmp:$(ls -A /tmp | wc -l); "
+                       "/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_UNIX)\n"
+                       "try: s.connect('\\0execd-left'); print('socket: still there')\n"
+                       "except OSError as e: print('socket:', e.strerror)\"; "
+                       "echo procs: $(cat /proc/[0-9]*/comm); "
+                       "grep -E '^Max (open files|cpu time|file size)' /proc/self/limits | tr -s ' '",
+                       second);
+    INFO(b.internal_message << b.stdout_data << b.stderr_data);
+    REQUIRE_FALSE(b.internal_error);
+    CHECK_THAT(b.stdout_data, Contains("tmp:0\n"));
+    CHECK_THAT(b.stdout_data, Contains("socket: Connection refused\n"));
+    // This run's shell and the cat of the listing (init is invisible):
+    // nothing of run A.
+    CHECK_THAT(b.stdout_data, Contains("procs: sh "));
+    CHECK_THAT(b.stdout_data, !Contains("python"));
+    // Its own limits, none of the first run's.
+    CHECK_THAT(b.stdout_data, Contains("Max cpu time 3 3 seconds"));
+    CHECK_THAT(b.stdout_data, Contains("Max file size 7340032 7340032 bytes"));
+    CHECK_THAT(b.stdout_data, Contains("Max open files 100 100 files"));
+}
+
+TEST_CASE("a prepared box that is never used leaves nothing behind", "[sandbox]") {
+    Sandbox& sandbox = shared_sandbox();
+    for (int round = 0; round < 3; ++round) {
+        int slot = -1;
+        {
+            auto box = sandbox.acquire_box();
+            slot = box->slot();
+            WorkDir work = sandbox.make_work_dir(box->uid());
+            auto o = run_shell(*box, work, "echo ok");
+            INFO(o.internal_message);
+            REQUIRE(o.stdout_data == "ok\n");
+            // The next run's init is on its way (round 0: destroyed before
+            // it can be ready; later rounds: once it is).
+            if (round > 0) std::this_thread::sleep_for(milliseconds(50 * round));
+        }
+        // No process of the box's uid (prepared ones included), and (v1) no
+        // cgroup of it.
+        CHECK(box_uid_processes(kTestUidBase, true).empty());
+        if (sandbox.cgroup_version() == 1)
+            for (const char* c : {"memory", "pids", "cpuacct"}) {
+                const std::string dir = std::string("/sys/fs/cgroup/") + c + "/execd/box-" +
+                                        std::to_string(kTestUidBase + slot);
+                CHECK(access(dir.c_str(), F_OK) != 0);
+            }
+    }
+}
+
+TEST_CASE("a box whose prepared init was killed runs its next job anyway", "[sandbox]") {
+    Sandbox& sandbox = shared_sandbox();
+    auto box = sandbox.acquire_box();
+    WorkDir work = sandbox.make_work_dir(box->uid());
+    REQUIRE(run_shell(*box, work, "echo one").stdout_data == "one\n");
+    // Kill the spawners (ours, by pid): the prepared init dies with them.
+    const auto spawners = our_spawners();
+    REQUIRE_FALSE(spawners.empty());
+    for (int pid : spawners) kill(pid, SIGKILL);
+    std::this_thread::sleep_for(milliseconds(100));
+    auto o = run_shell(*box, work, "echo two");
+    INFO(o.internal_message);
+    CHECK_FALSE(o.internal_error);
+    CHECK(o.stdout_data == "two\n");
+    // A new spawner took over, and serves a new box too.
+    CHECK_FALSE(our_spawners().empty());
+    auto other = sandbox.acquire_box();
+    WorkDir other_work = sandbox.make_work_dir(other->uid());
+    CHECK(run_shell(*other, other_work, "echo three", {}, false).stdout_data == "three\n");
 }
 
 // ---- the exec CLI, started as users start it
