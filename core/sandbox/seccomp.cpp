@@ -30,11 +30,12 @@
 //      search over them, and argument checks for five calls. The kernel's
 //      per-syscall cache of constant answers still covers every call
 //      without an argument check (only loads, jumps and returns are used).
-//   5. The spawn path after loading the filter: the program's child uses
-//      fcntl, dup2/dup3 and execve; a box init that loads it would use read,
-//      write, close, close_range, clone/vfork, wait4/waitid, prctl,
-//      rt_sigprocmask, rt_sigaction, getpid and exit. All are on the list;
-//      tests/sandbox/seccomp_test.cpp runs exactly these under the filter.
+//   5. The program's process loads the filter while its box is prepared,
+//      before the run (contain.cpp), and then uses sendmsg (its Ready
+//      report, with a descriptor), close, futex, prlimit64 (lowering the
+//      run's limits), chdir, fcntl/dup3, write, execve and exit. All are on
+//      the list; tests/sandbox/seccomp_test.cpp runs exactly these under the
+//      filter.
 #include "sandbox/seccomp.h"
 
 #include <linux/seccomp.h>

@@ -5,6 +5,8 @@
 // 32-bit arguments) and the exact calls the box's init and the program's
 // child make after the filter is loaded.
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <linux/futex.h>
 #include <linux/aio_abi.h>
 #include <sched.h>
 #include <signal.h>
@@ -202,11 +204,43 @@ TEST_CASE("seccomp: TIOCSTI is refused whatever the upper half of the request", 
     CHECK(ioctl_errno(TCGETS) == ENOTTY);
 }
 
-TEST_CASE("seccomp: the box's init and the program's child work under the filter", "[sandbox]") {
-    // After loading the filter, init uses only read, write, close,
-    // close_range, clone/vfork, wait4/waitid, prctl, rt_sigprocmask,
-    // rt_sigaction, getpid and exit; the program's child dup2/dup3 and execve.
+TEST_CASE("seccomp: the program's process works under the filter until its execve", "[sandbox]") {
+    // The program's process loads the filter while it is prepared, before
+    // its run (core/sandbox/contain.cpp), then uses: sendmsg with a
+    // descriptor (its Ready report), close, futex (waiting for the run),
+    // prlimit64 (lowering the run's limits), chdir, fcntl/dup3 for stdio,
+    // write (a failure report), execve and exit. The rest checks calls a
+    // runtime's start-up makes.
     int rc = in_filtered_child([] {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 30;
+        {
+            char byte = 'r';
+            iovec iov{&byte, 1};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            std::memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
+            if (::sendmsg(sv[1], &msg, MSG_NOSIGNAL) != 1) return 31;
+        }
+        int word = 1;
+        if (::syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0) < 0) return 32;
+        if (::syscall(SYS_futex, &word, FUTEX_WAIT, 0, nullptr, nullptr, 0) != -1 || errno != EAGAIN) return 33;
+        rlimit64 old{}, lower{};
+        if (::prlimit64(0, RLIMIT_NOFILE, nullptr, &old) != 0) return 34;
+        lower.rlim_cur = lower.rlim_max = old.rlim_max > 64 ? 64 : old.rlim_max;
+        if (::prlimit64(0, RLIMIT_NOFILE, &lower, nullptr) != 0) return 35;
+        if (::chdir("/") != 0) return 36;
+        if (::fcntl(sv[0], F_SETFD, 0) != 0) return 37;
+        ::close(sv[0]);
+        ::close(sv[1]);
         int p[2];
         if (::pipe(p) != 0) return 10;
         char w = 0;
