@@ -152,6 +152,9 @@ bool valid_id(const std::string& id) {
 
 Limits LimitOverrides::apply(Limits base) const {
     if (time_ms) base.time_ms = *time_ms;
+    // Raising or lowering the wall time moves the CPU time with it, unless
+    // the CPU time is given too.
+    if (time_ms && !cpu_ms) base.cpu_ms = *time_ms;
     if (cpu_ms) base.cpu_ms = *cpu_ms;
     if (memory_mb) base.memory_mb = *memory_mb;
     if (pids) base.pids = *pids;

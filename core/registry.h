@@ -17,7 +17,8 @@ namespace execd {
 struct LimitOverrides {
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
 
-    // `base` with every set field replaced.
+    // `base` with every set field replaced. A time limit given without a
+    // CPU limit is the CPU limit too: the one place that rule is written.
     Limits apply(Limits base) const;
 };
 

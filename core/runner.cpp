@@ -78,12 +78,7 @@ StepResult judge(const RunOutcome& o, const Limits& limits) {
 }
 
 Limits Runner::run_limits(const Language& language, const JobRequest& request) const {
-    Limits l = language.limits.apply(Limits{});
-    // A language that raises the wall time raises the CPU time with it unless it says otherwise.
-    if (language.limits.time_ms && !language.limits.cpu_ms) l.cpu_ms = l.time_ms;
-    l = request.limits.apply(l);
-    if (request.limits.time_ms && !request.limits.cpu_ms) l.cpu_ms = l.time_ms;
-    return l;
+    return request.limits.apply(language.limits.apply(Limits{}));
 }
 
 namespace {
@@ -201,6 +196,27 @@ constexpr const char* kCheckerInput = "input.txt";
 constexpr const char* kCheckerActual = "actual.txt";
 constexpr const char* kCheckerExpected = "expected.txt";
 
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+// A run of `lang`'s program (its run command, then `args`) over `dir`,
+// mounted read-only: the one way the runner's run steps are described.
+RunPolicy run_policy(const Language& lang, const std::vector<std::string>& args, const std::string& dir,
+                     const Limits& limits, std::string stdin_data, const std::atomic<bool>* cancel) {
+    RunPolicy run;
+    run.argv = concat(lang.run, args);
+    run.env = environment_for(lang);
+    run.work_dir = dir;
+    run.work_access = WorkDirAccess::ReadOnly;
+    run.tmpfs_mb = lang.run_tmpfs_mb;
+    run.limits = limits;
+    run.stdin_data = std::move(stdin_data);
+    run.cancel = cancel;
+    return run;
+}
+
 }  // namespace
 
 // A program ready to run: the directory its runs mount at /box.
@@ -258,7 +274,6 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
     compile.tmpfs_mb = 256;
     compile.cancel = cancel;
     compile.limits = lang.compile_limits.apply(default_compile_limits());
-    if (lang.compile_limits.time_ms && !lang.compile_limits.cpu_ms) compile.limits.cpu_ms = compile.limits.time_ms;
     RunOutcome compiled = box.run(compile);
     ++compile_steps_;
     if (compiled.cancelled) {
@@ -374,16 +389,8 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
         return result;
     }
 
-    RunPolicy run;
-    run.argv = lang->run;
-    run.argv.insert(run.argv.end(), request.args.begin(), request.args.end());
-    run.env = environment_for(*lang);
-    run.work_dir = program.dir();
-    run.work_access = WorkDirAccess::ReadOnly;
-    run.tmpfs_mb = lang->run_tmpfs_mb;
-    run.limits = run_limits(*lang, request);
-    run.stdin_data = request.stdin_data;
-    run.cancel = request.cancel;
+    RunPolicy run = run_policy(*lang, request.args, program.dir(), run_limits(*lang, request), request.stdin_data,
+                               request.cancel);
     run.prepare_next = !owned_box;  // a box of our own ends with this run
     RunOutcome outcome = box->run(run);
     result.cancelled = outcome.cancelled;
@@ -392,164 +399,52 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
     return result;
 }
 
+// A checker program, prepared once per job in its own directory: the
+// program under test never sees the expected output, and the checker never
+// sees the program's files.
+struct Runner::Checker {
+    const Language* lang = nullptr;
+    std::optional<Prepared> program;
+    std::optional<WorkDir> copy;  // a writable copy when the checker came from the cache
+    WorkDir* dir = nullptr;
+};
+
+// The steps of a graded job, in order: the checker program (if any), then
+// each test (run, then compare or check), then the job's verdict.
 void Runner::run_tests(const Language& lang, const JobRequest& request, const std::string& dir, Box& box,
                        JobResult& result) {
-    const size_t total = request.tests.size();
-    auto stop_cancelled = [&result] {
-        result.cancelled = true;
-        result.run.message = "cancelled";
-    };
-    auto skip_all = [&](const std::string& why) {
-        for (const auto& t : request.tests) {
-            TestResult tr;
-            tr.name = t.name;
-            tr.result.verdict = Verdict::Skipped;
-            tr.result.message = why;
-            result.tests.push_back(std::move(tr));
-        }
-    };
-
-    // A checker program is prepared once per job, in its own directory: the
-    // program under test never sees the expected output, and the checker
-    // never sees the program's files.
-    const CheckerSpec& checker = request.checker;
-    const Language* checker_lang = nullptr;
-    std::optional<Prepared> checker_program;
-    std::optional<WorkDir> checker_copy;  // a writable copy when the checker came from the cache
-    WorkDir* checker_dir = nullptr;
-    if (checker.kind == CheckerKind::Program) {
-        checker_lang = registry_.find(checker.language);
-        std::vector<SourceFile> files = checker.files;
-        if (files.empty()) files.push_back(SourceFile{checker_lang->source, checker.code});
-        checker_program.emplace(prepare(*checker_lang, files, box, request.cancel, "checker.files"));
-        switch (checker_program->state) {
-            case Prepared::State::Cancelled:
-                return stop_cancelled();
-            case Prepared::State::Failed:
-                result.run = checker_program->failure;
-                return;
-            case Prepared::State::CompileFailed:
-                result.run.verdict = Verdict::CheckerError;
-                result.run.message = "the checker did not compile:\n" + checker_program->failure.message;
-                skip_all("the checker did not compile");
-                return;
-            case Prepared::State::Ready:
-                break;
-        }
-        if (checker_program->lease) {
-            try {
-                checker_copy.emplace(sandbox_.make_work_dir(box.uid()));
-                Fd from(::open(checker_program->lease->path().c_str(),
-                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!from) throw_errno("open", checker_program->lease->path());
-                copy_tree_at(from.get(), checker_copy->fd(), artifact_budget());
-            } catch (const std::exception& e) {
-                result.run.verdict = Verdict::InternalError;
-                result.run.message = std::string("preparing the checker: ") + e.what();
-                return;
-            }
-            checker_dir = &*checker_copy;
-        } else {
-            checker_dir = &*checker_program->work;
-        }
-    }
+    Checker checker;
+    if (request.checker.kind == CheckerKind::Program && !prepare_checker(request, box, checker, result)) return;
 
     const Limits base = run_limits(lang, request);
-    const std::map<std::string, std::string> env = environment_for(lang);
-    bool failed = false;
-    size_t failed_index = 0;
+    const size_t total = request.tests.size();
+    std::optional<size_t> first_failure;
     for (size_t i = 0; i < total; ++i) {
         const TestCase& t = request.tests[i];
         TestResult tr;
         tr.name = t.name;
-        if (failed && request.stop_on_failure) {
+        if (first_failure && request.stop_on_failure) {
             tr.result.verdict = Verdict::Skipped;
             tr.result.message = "skipped: test '" + result.failed_test + "' failed";
             result.tests.push_back(std::move(tr));
             continue;
         }
-        if (request.cancel && request.cancel->load()) {
-            return stop_cancelled();
-        }
+        if (request.cancel && request.cancel->load()) return stop_cancelled(result);
 
-        RunPolicy run;
-        run.argv = lang.run;
-        run.argv.insert(run.argv.end(), request.args.begin(), request.args.end());
-        run.argv.insert(run.argv.end(), t.args.begin(), t.args.end());
-        run.env = env;
-        run.work_dir = dir;
-        run.work_access = WorkDirAccess::ReadOnly;
-        run.tmpfs_mb = lang.run_tmpfs_mb;
-        run.limits = base;
-        if (t.time_ms) {
-            run.limits.time_ms = *t.time_ms;
-            if (!request.limits.cpu_ms) run.limits.cpu_ms = *t.time_ms;
-        }
-        if (t.memory_mb) run.limits.memory_mb = *t.memory_mb;
-        // A test's output must be compared whole: without an explicit limit
-        // it may print up to twice its expected output.
-        if (!request.limits.output_bytes && t.expected_output) {
-            const int64_t wanted = 2 * static_cast<int64_t>(t.expected_output->size()) + 1024;
-            run.limits.output_bytes = std::max(base.output_bytes, std::min(wanted, request.max_output_bytes));
-        }
-        run.stdin_data = t.stdin_data;
-        run.cancel = request.cancel;
-        RunOutcome outcome = box.run(run);
-        if (outcome.cancelled) {
-            return stop_cancelled();
-        }
-        StepResult step = judge(outcome, run.limits);
-
+        const Limits limits = test_limits(request, base, t);
+        RunOutcome outcome =
+            box.run(run_policy(lang, concat(request.args, t.args), dir, limits, t.stdin_data, request.cancel));
+        if (outcome.cancelled) return stop_cancelled(result);
+        StepResult step = judge(outcome, limits);
         if (step.verdict == Verdict::OK && t.expected_output) {
-            if (checker.kind != CheckerKind::Program) {
-                CheckResult c = compare_output(checker, *t.expected_output, step.stdout_data);
+            if (request.checker.kind != CheckerKind::Program) {
+                CheckResult c = compare_output(request.checker, *t.expected_output, step.stdout_data);
                 if (!c.accepted) {
                     step.verdict = Verdict::WrongAnswer;
                     step.message = c.message;
                 }
-            } else {
-                RunPolicy check;
-                try {
-                    checker_dir->replace_file(kCheckerInput, t.stdin_data);
-                    checker_dir->replace_file(kCheckerActual, step.stdout_data);
-                    checker_dir->replace_file(kCheckerExpected, *t.expected_output);
-                } catch (const std::exception& e) {
-                    step.verdict = Verdict::InternalError;
-                    step.message = std::string("writing the checker's files: ") + e.what();
-                }
-                if (step.verdict == Verdict::OK) {
-                    check.argv = checker_lang->run;
-                    check.argv.insert(check.argv.end(), {kCheckerInput, kCheckerActual, kCheckerExpected});
-                    check.env = environment_for(*checker_lang);
-                    check.work_dir = checker_dir->path();
-                    check.work_access = WorkDirAccess::ReadOnly;
-                    check.tmpfs_mb = checker_lang->run_tmpfs_mb;
-                    check.limits = run_limits(*checker_lang, JobRequest{});
-                    check.limits = checker.limits.apply(check.limits);
-                    if (checker.limits.time_ms && !checker.limits.cpu_ms) check.limits.cpu_ms = check.limits.time_ms;
-                    check.cancel = request.cancel;
-                    RunOutcome checked = box.run(check);
-                    if (checked.cancelled) {
-                        return stop_cancelled();
-                    }
-                    StepResult verdict = judge(checked, check.limits);
-                    std::string said = verdict.stdout_data + verdict.stderr_data;
-                    truncate_to(said, 1024);
-                    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
-                    if (verdict.verdict == Verdict::InternalError) {
-                        step.verdict = Verdict::InternalError;
-                        step.message = "running the checker: " + verdict.message;
-                    } else if (verdict.verdict == Verdict::OK) {
-                        step.message = said;  // a checker may comment on an accepted answer
-                    } else if (verdict.verdict == Verdict::RuntimeError && verdict.exit_code &&
-                               (*verdict.exit_code == 1 || *verdict.exit_code == 2)) {
-                        step.verdict = Verdict::WrongAnswer;
-                        step.message = said.empty() ? "the checker rejected the output" : said;
-                    } else {
-                        step.verdict = Verdict::CheckerError;
-                        step.message = "the checker failed (" + verdict.message + ")" + (said.empty() ? "" : ": " + said);
-                    }
-                }
+            } else if (!check_with_program(checker, request, t, box, step)) {
+                return stop_cancelled(result);
             }
         }
 
@@ -564,25 +459,125 @@ void Runner::run_tests(const Language& lang, const JobRequest& request, const st
 
         if (tr.result.verdict == Verdict::InternalError) {
             // The engine failed: the whole job is retried, so stop here.
-            const StepResult totals = result.run;
-            result.run = tr.result;
-            result.run.message = "test '" + t.name + "': " + tr.result.message;
-            result.run.time_ms = totals.time_ms;
-            result.run.cpu_ms = totals.cpu_ms;
-            result.run.memory_kb = totals.memory_kb;
             result.failed_test = t.name;
-            return;
+            return sum_up(result, i);
         }
-        if (tr.result.verdict != Verdict::OK && !failed) {
-            failed = true;
-            failed_index = i;
+        if (tr.result.verdict != Verdict::OK && !first_failure) {
+            first_failure = i;
             result.failed_test = t.name;
         }
     }
+    sum_up(result, first_failure);
+}
 
+bool Runner::prepare_checker(const JobRequest& request, Box& box, Checker& checker, JobResult& result) {
+    const CheckerSpec& spec = request.checker;
+    checker.lang = registry_.find(spec.language);
+    std::vector<SourceFile> files = spec.files;
+    if (files.empty()) files.push_back(SourceFile{checker.lang->source, spec.code});
+    checker.program.emplace(prepare(*checker.lang, files, box, request.cancel, "checker.files"));
+    switch (checker.program->state) {
+        case Prepared::State::Cancelled:
+            stop_cancelled(result);
+            return false;
+        case Prepared::State::Failed:
+            result.run = checker.program->failure;
+            return false;
+        case Prepared::State::CompileFailed:
+            result.run.verdict = Verdict::CheckerError;
+            result.run.message = "the checker did not compile:\n" + checker.program->failure.message;
+            for (const auto& t : request.tests) {
+                TestResult tr;
+                tr.name = t.name;
+                tr.result.verdict = Verdict::Skipped;
+                tr.result.message = "the checker did not compile";
+                result.tests.push_back(std::move(tr));
+            }
+            return false;
+        case Prepared::State::Ready:
+            break;
+    }
+    if (!checker.program->lease) {
+        checker.dir = &*checker.program->work;
+        return true;
+    }
+    // The cache's entry is read-only: the checker's data files go into a copy.
+    try {
+        checker.copy.emplace(sandbox_.make_work_dir(box.uid()));
+        Fd from(::open(checker.program->lease->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!from) throw_errno("open", checker.program->lease->path());
+        copy_tree_at(from.get(), checker.copy->fd(), artifact_budget());
+    } catch (const std::exception& e) {
+        result.run.verdict = Verdict::InternalError;
+        result.run.message = std::string("preparing the checker: ") + e.what();
+        return false;
+    }
+    checker.dir = &*checker.copy;
+    return true;
+}
+
+bool Runner::check_with_program(Checker& checker, const JobRequest& request, const TestCase& t, Box& box,
+                                StepResult& step) {
+    try {
+        checker.dir->replace_file(kCheckerInput, t.stdin_data);
+        checker.dir->replace_file(kCheckerActual, step.stdout_data);
+        checker.dir->replace_file(kCheckerExpected, *t.expected_output);
+    } catch (const std::exception& e) {
+        step.verdict = Verdict::InternalError;
+        step.message = std::string("writing the checker's files: ") + e.what();
+        return true;
+    }
+    const Limits limits = request.checker.limits.apply(run_limits(*checker.lang, JobRequest{}));
+    RunOutcome checked = box.run(run_policy(*checker.lang, {kCheckerInput, kCheckerActual, kCheckerExpected},
+                                            checker.dir->path(), limits, {}, request.cancel));
+    if (checked.cancelled) return false;
+    StepResult verdict = judge(checked, limits);
+    std::string said = verdict.stdout_data + verdict.stderr_data;
+    truncate_to(said, 1024);
+    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+    if (verdict.verdict == Verdict::InternalError) {
+        step.verdict = Verdict::InternalError;
+        step.message = "running the checker: " + verdict.message;
+    } else if (verdict.verdict == Verdict::OK) {
+        step.message = said;  // a checker may comment on an accepted answer
+    } else if (verdict.verdict == Verdict::RuntimeError && verdict.exit_code &&
+               (*verdict.exit_code == 1 || *verdict.exit_code == 2)) {
+        step.verdict = Verdict::WrongAnswer;
+        step.message = said.empty() ? "the checker rejected the output" : said;
+    } else {
+        step.verdict = Verdict::CheckerError;
+        step.message = "the checker failed (" + verdict.message + ")" + (said.empty() ? "" : ": " + said);
+    }
+    return true;
+}
+
+Limits Runner::test_limits(const JobRequest& request, const Limits& base, const TestCase& t) {
+    // A test's own time and memory; a CPU limit the request set stays.
+    LimitOverrides own;
+    own.time_ms = t.time_ms;
+    own.cpu_ms = request.limits.cpu_ms;
+    own.memory_mb = t.memory_mb;
+    Limits limits = own.apply(base);
+    // A test's output must be compared whole: without an explicit limit it
+    // may print up to twice its expected output.
+    if (!request.limits.output_bytes && t.expected_output) {
+        const int64_t wanted = 2 * static_cast<int64_t>(t.expected_output->size()) + 1024;
+        limits.output_bytes = std::max(base.output_bytes, std::min(wanted, request.max_output_bytes));
+    }
+    return limits;
+}
+
+void Runner::stop_cancelled(JobResult& result) {
+    result.cancelled = true;
+    result.run.message = "cancelled";
+}
+
+void Runner::sum_up(JobResult& result, std::optional<size_t> failed) {
+    // The job's verdict is its first failing test's (OK when none failed),
+    // with the time and CPU of every test run and the largest memory peak.
     const StepResult totals = result.run;
     if (failed) {
-        const TestResult& first = result.tests[failed_index];
+        const TestResult& first = result.tests[*failed];
         result.run = first.result;
         result.run.message = "test '" + first.name + "': " + first.result.message;
     } else {

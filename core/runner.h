@@ -65,8 +65,18 @@ private:
     // cache): the directory the program's runs mount at /box.
     Prepared prepare(const Language& language, const std::vector<SourceFile>& files, Box& box,
                      const std::atomic<bool>* cancel, const std::string& field);
+    // A graded job's steps (runner.cpp).
+    struct Checker;
     void run_tests(const Language& language, const JobRequest& request, const std::string& dir, Box& box,
                    JobResult& result);
+    bool prepare_checker(const JobRequest& request, Box& box, Checker& checker, JobResult& result);
+    // Runs the checker program on one test's output and sets `step`'s
+    // verdict from it; false if the job was cancelled meanwhile.
+    bool check_with_program(Checker& checker, const JobRequest& request, const TestCase& t, Box& box,
+                            StepResult& step);
+    static Limits test_limits(const JobRequest& request, const Limits& base, const TestCase& t);
+    static void stop_cancelled(JobResult& result);
+    static void sum_up(JobResult& result, std::optional<size_t> failed);
     Sandbox& sandbox_;
     const Registry& registry_;
     CompileCache* cache_;

@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "sandbox/plan.h"
+#include "sandbox/supervise.h"
 #include "util/files.h"
 #include "util/sys_error.h"
 
@@ -91,6 +92,13 @@ void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+RunOutcome internal_error(std::string message) {
+    RunOutcome out;
+    out.internal_error = true;
+    out.internal_message = std::move(message);
+    return out;
+}
+
 std::string mount_stage_name(int stage) {
     static const char* names[] = {"open_tree work dir", "mount_setattr work dir", "setns box root",
                                   "unshare mount namespace", "move_mount /box", "mount proc", "mount tmpfs",
@@ -122,6 +130,16 @@ const char* child_stage_name(ChildStage s) noexcept {
         case ChildStage::Spawn: return "fork box init";
     }
     return "unknown stage";
+}
+
+// "execve /usr/bin/x: ENOENT (No such file or directory)" for a failure report.
+std::string describe_failure(const ChildReport& r, const std::string& program) {
+    const auto stage = static_cast<ChildStage>(r.stage);
+    std::string what = child_stage_name(stage);
+    if (stage == ChildStage::Mounts) what += " (" + mount_stage_name(r.detail) + ")";
+    if (stage == ChildStage::Exec) what += " " + program;
+    if (stage == ChildStage::Rlimits) what += " (resource " + std::to_string(r.detail) + ")";
+    return what + ": " + errno_name(r.err) + " (" + std::strerror(r.err) + ")";
 }
 
 // A message for the box init (plan.h): a header, then strings and arrays
@@ -617,13 +635,7 @@ std::string Box::await_ready(bool* vanished) {
                 ready_ = true;
                 return "";
             }
-            if (r.kind == ChildReport::Failure) {
-                std::string what = child_stage_name(static_cast<ChildStage>(r.stage));
-                if (static_cast<ChildStage>(r.stage) == ChildStage::Mounts) what += " (" + mount_stage_name(r.detail) + ")";
-                if (static_cast<ChildStage>(r.stage) == ChildStage::Rlimits)
-                    what += " (resource " + std::to_string(r.detail) + ")";
-                return "sandbox setup failed: " + what + ": " + errno_name(r.err) + " (" + std::strerror(r.err) + ")";
-            }
+            if (r.kind == ChildReport::Failure) return "sandbox setup failed: " + describe_failure(r, "");
             return "the box init sent an unexpected report";
         }
         if (n == 0) {
@@ -680,13 +692,8 @@ void Box::settle() {
 }
 
 RunOutcome Box::run(const RunPolicy& policy) {
-    RunOutcome out;
-    if (broken_) {
-        out.internal_error = true;
-        out.internal_message = "box slot " + std::to_string(slot_) + " could not be emptied by an earlier run";
-        return out;
-    }
-    out = run_prepared(policy);
+    if (broken_) return internal_error("box slot " + std::to_string(slot_) + " could not be emptied by an earlier run");
+    RunOutcome out = run_prepared(policy);
     // This run's init is used up (killed already unless the run failed
     // before it started). The next one is asked for now, so it prepares
     // itself while the caller handles this result; a failure here shows when
@@ -708,76 +715,101 @@ RunOutcome Box::run(const RunPolicy& policy) {
     return out;
 }
 
+// The steps of one run, in order; each says what failed.
 RunOutcome Box::run_prepared(const RunPolicy& policy) {
-    RunOutcome out;
-    auto internal = [&](std::string message) {
-        out.internal_error = true;
-        out.internal_message = std::move(message);
-        return out;
-    };
-    if (policy.argv.empty()) return internal("empty argv");
+    if (policy.argv.empty()) return internal_error("empty argv");
+    // 1. A Ready init, its program's process waiting in the box's cgroup,
+    //    which now gets the run's limits.
+    if (std::string error = make_ready(policy, false); !error.empty()) return internal_error(error);
+    // 2. The pipes, and the work dir as a detached mount.
+    Pipe in, out, err;
+    Fd work;
+    try {
+        in = make_pipe();
+        out = make_pipe();
+        err = make_pipe();
+        work = detached_work_dir(policy);
+        // The box's pipe ends belong to its uid, so a program can reopen
+        // them (/dev/stdin, /proc/self/fd/1) as it could outside a sandbox.
+        for (const Fd* end : {&in.read, &out.write, &err.write})
+            if (::fchown(end->get(), uid_, uid_) != 0) throw_errno("fchown", "box pipe");
+    } catch (const std::exception& e) {
+        return internal_error(e.what());
+    }
+    // 3. Everything else the run needs, in one plan.
+    std::string plan;
+    if (std::string error = write_run_plan(policy, &plan); !error.empty()) return internal_error(error);
+    // 4. Go: the clock starts when the plan leaves.
+    const auto start = Clock::now();
+    const int fds[4] = {work.get(), in.read.get(), out.write.get(), err.write.get()};
+    if (std::string error = send_plan(policy, plan, fds); !error.empty()) return internal_error(error);
+    work.reset();
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
+    if (policy.stdin_data.empty()) in.write.reset();
+    // 5. Supervise until the program ends or must be stopped.
+    Supervision watch(policy, *cgroup_, ctl_.get(),
+                      BoxStreams{std::move(in.write), std::move(out.read), std::move(err.read)}, start);
+    watch.run();
+    // 6. Kill the box: killing init takes its whole PID namespace down at
+    //    once, forks in flight included. (Once it has reported it is about to
+    //    exit anyway; the spawner, its parent, reaps it.)
+    retire_init();
+    watch.drain_status();
+    // 7. Empty the cgroup, read its counters, and say what happened.
+    return outcome(policy, watch.result(), start);
+}
 
-    // The box init, prepared ahead (or now, for a box's first run), with the
-    // run's limits on its cgroup. `fresh`: forget the one we have (it was
-    // killed from outside) and make one now.
-    auto make_ready = [&](bool fresh) -> std::string {
-        if (fresh) discard_standby();
-        for (int attempt = 0; !ready_; ++attempt) {
-            try {
-                if (!ctl_) request_standby();
-            } catch (const std::exception& e) {
-                return e.what();
-            }
-            bool vanished = false;
-            std::string error = await_ready(&vanished);
-            if (error.empty()) break;
-            if (!vanished || attempt > 0) return error;
-            discard_standby();
-        }
-        // The last run's init has exited by now (almost always): with it went
-        // its mount namespace, whose /tmp may still be charged to this
-        // box's memory cgroup (v1) until then.
-        settle();
+std::string Box::make_ready(const RunPolicy& policy, bool fresh) {
+    if (fresh) discard_standby();
+    for (int attempt = 0; !ready_; ++attempt) {
         try {
-            cgroup_->prepare(policy.limits);
+            if (!ctl_) request_standby();
         } catch (const std::exception& e) {
             return e.what();
         }
-        return "";
-    };
-    if (std::string error = make_ready(false); !error.empty()) return internal(error);
-
-    Pipe in, outp, errp;
-    std::string tmp_options;
-    Fd tree;
+        bool vanished = false;
+        std::string error = await_ready(&vanished);
+        if (error.empty()) break;
+        // Killed from outside while it waited: one more, made now.
+        if (!vanished || attempt > 0) return error;
+        discard_standby();
+    }
+    // The last run's init has exited by now (almost always): with it went
+    // its mount namespace, whose /tmp may be charged to this box's memory
+    // cgroup (v1) until then.
+    settle();
     try {
-        in = make_pipe();
-        outp = make_pipe();
-        errp = make_pipe();
+        cgroup_->prepare(policy.limits);
     } catch (const std::exception& e) {
-        return internal(e.what());
+        return e.what();
     }
-    // The work dir, as a detached mount with its flags set: the init attaches
-    // it at /box in the box's mount namespace. Nothing changes in ours.
-    tree = Fd(static_cast<int>(
-        ::syscall(SYS_open_tree, AT_FDCWD, policy.work_dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
-    if (!tree) return internal(SysError{"open_tree", policy.work_dir, errno, {}}.message());
-    {
-        mount_attr attr{};
-        attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                        (policy.work_access == WorkDirAccess::Writable ? 0 : MOUNT_ATTR_RDONLY);
-        if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
-            return internal(SysError{"mount_setattr", policy.work_dir, errno, {}}.message());
-    }
+    return "";
+}
 
-    // Everything else the run needs, in one plan.
+Fd Box::detached_work_dir(const RunPolicy& policy) {
+    // open_tree(OPEN_TREE_CLONE) in our namespace; the init attaches it at
+    // /box in the box's. Nothing changes in ours.
+    Fd tree(static_cast<int>(
+        ::syscall(SYS_open_tree, AT_FDCWD, policy.work_dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (!tree) throw_errno("open_tree", policy.work_dir);
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                    (policy.work_access == WorkDirAccess::Writable ? 0 : MOUNT_ATTR_RDONLY);
+    if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+        throw_errno("mount_setattr", policy.work_dir);
+    return tree;
+}
+
+std::string Box::write_run_plan(const RunPolicy& policy, std::string* plan) {
     const Limits& lim = policy.limits;
-    if (policy.tmpfs_mb > 0)
-        tmp_options = "size=" + std::to_string(policy.tmpfs_mb) + "m,mode=1777,nr_inodes=4096";
     PlanWriter<RunPlan> w;
     {
         RunPlan& h = w.header();
         h.magic = kRunMagic;
+        // The limits a run chooses; the init set every other one, and these
+        // at their highest, before the run.
         const rlim_t mb = 1024 * 1024;
         const PlanRlimit limits[] = {
             {RLIMIT_CPU, 0, static_cast<uint64_t>((lim.cpu_ms + 999) / 1000 + 1)},  // backstop for the cgroup check
@@ -788,237 +820,95 @@ RunOutcome Box::run_prepared(const RunPolicy& policy) {
         std::copy(std::begin(limits), std::end(limits), h.rlimits);
         h.n_rlimits = static_cast<int32_t>(std::size(limits));
     }
-    const auto off_tmp_options = tmp_options.empty() ? 0 : w.add_string(tmp_options);
-    std::vector<std::string_view> arg_views(policy.argv.begin(), policy.argv.end());
+    if (policy.tmpfs_mb > 0) {
+        const uint32_t off = w.add_string("size=" + std::to_string(policy.tmpfs_mb) + "m,mode=1777,nr_inodes=4096");
+        w.header().tmp_options = off;
+    }
+    std::vector<std::string_view> args(policy.argv.begin(), policy.argv.end());
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : policy.env) env_strings.push_back(k + "=" + v);
     std::vector<std::string_view> envs(env_strings.begin(), env_strings.end());
-    if (arg_views.size() > kPlanMaxStrings || envs.size() > kPlanMaxStrings)
-        return internal("too many arguments or environment variables for a box");
-    const auto off_argv = w.add_strings(arg_views);
-    const auto off_envp = w.add_strings(envs);
-    {
-        RunPlan& h = w.header();
-        h.tmp_options = off_tmp_options;
-        h.argc = static_cast<uint32_t>(arg_views.size());
-        h.argv = off_argv;
-        h.envc = static_cast<uint32_t>(envs.size());
-        h.envp = off_envp;
+    if (args.size() > kPlanMaxStrings || envs.size() > kPlanMaxStrings)
+        return "too many arguments or environment variables for a box";
+    const uint32_t argv = w.add_strings(args);
+    const uint32_t envp = w.add_strings(envs);
+    RunPlan& h = w.header();
+    h.argc = static_cast<uint32_t>(args.size());
+    h.argv = argv;
+    h.envc = static_cast<uint32_t>(envs.size());
+    h.envp = envp;
+    *plan = w.finish();
+    if (plan->size() > kPlanMaxBytes) return "the box plan is larger than 1 MiB (argv and environment)";
+    return "";
+}
+
+std::string Box::send_plan(const RunPolicy& policy, const std::string& plan, const int fds[4]) {
+    // The plan's first bytes carry the four descriptors; a long plan's rest
+    // follows as the init reads.
+    ssize_t n = send_with_fds(ctl_.get(), plan.data(), plan.size(), fds, 4);
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+        // The prepared init was killed from outside after it was ready.
+        if (std::string error = make_ready(policy, true); !error.empty()) return error;
+        n = send_with_fds(ctl_.get(), plan.data(), plan.size(), fds, 4);
     }
-    const std::string plan_bytes = w.finish();
-    if (plan_bytes.size() > kPlanMaxBytes) return internal("the box plan is larger than 1 MiB (argv and environment)");
-
-    // The box's pipe ends belong to its uid, so a program can reopen them
-    // (/dev/stdin, /proc/self/fd/1) as it could outside a sandbox.
-    for (const Fd* end : {&in.read, &outp.write, &errp.write})
-        if (::fchown(end->get(), uid_, uid_) != 0)
-            return internal(SysError{"fchown", "box pipe", errno, {}}.message());
-
-    // Go: the plan and its descriptors, then the rest of a long plan.
-    const auto start = Clock::now();
-    {
-        const int fds[4] = {tree.get(), in.read.get(), outp.write.get(), errp.write.get()};
-        ssize_t n = send_with_fds(ctl_.get(), plan_bytes.data(), plan_bytes.size(), fds, 4);
-        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-            // The prepared init was killed from outside after it was ready.
-            if (std::string error = make_ready(true); !error.empty()) return internal(error);
-            n = send_with_fds(ctl_.get(), plan_bytes.data(), plan_bytes.size(), fds, 4);
+    if (n < 0) return SysError{"sendmsg", "box plan", errno, {}}.message();
+    for (size_t off = static_cast<size_t>(n); off < plan.size();) {
+        n = ::write(ctl_.get(), plan.data() + off, plan.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+            pollfd p{ctl_.get(), POLLOUT, 0};
+            ::poll(&p, 1, 1000);
+            continue;
         }
-        if (n < 0) return internal(SysError{"sendmsg", "box plan", errno, {}}.message());
-        for (size_t off = static_cast<size_t>(n); off < plan_bytes.size();) {
-            n = ::write(ctl_.get(), plan_bytes.data() + off, plan_bytes.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == EAGAIN) {
-                pollfd p{ctl_.get(), POLLOUT, 0};
-                ::poll(&p, 1, 1000);
-                continue;
-            }
-            if (n <= 0) return internal(SysError{"write", "box plan", errno, {}}.message());
-            off += static_cast<size_t>(n);
-        }
+        if (n <= 0) return SysError{"write", "box plan", errno, {}}.message();
+        off += static_cast<size_t>(n);
     }
-    tree.reset();
-    in.read.reset();
-    outp.write.reset();
-    errp.write.reset();
-    set_nonblocking(in.write.get());
-    set_nonblocking(outp.read.get());
-    set_nonblocking(errp.read.get());
-    if (policy.stdin_data.empty()) in.write.reset();
+    return "";
+}
 
-    // ---- supervise: feed stdin, collect output, watch the clock and counters
-    enum class Kill { None, Wall, Cpu, Output, Pids, Cancel };
-    Kill kill_reason = Kill::None;
-    const auto deadline = start + std::chrono::milliseconds(lim.time_ms);
-    const int64_t cpu_limit_ns = lim.cpu_ms * 1'000'000;
-    const size_t output_cap = static_cast<size_t>(lim.output_bytes);
-    constexpr auto kTick = std::chrono::milliseconds(10);
-    auto next_tick = start + kTick;
-    size_t stdin_off = 0;
-    std::vector<ChildReport> reports;
-    std::string status_buf;
-    std::string poll_error;
-    // The run ends when init has reported the exit status (or is gone) and
-    // both output pipes are closed.
-    bool status_eof = false, exit_seen = false, out_eof = false, err_eof = false;
-    auto end = start;
-    char buf[65536];
-
-    auto read_output = [&](Fd& fd, std::string& sink, bool& eof) {
-        for (;;) {
-            ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                if (n == 0 || errno != EAGAIN) {
-                    eof = true;
-                    fd.reset();
-                }
-                return;
-            }
-            size_t used = out.stdout_data.size() + out.stderr_data.size();
-            size_t room = output_cap > used ? output_cap - used : 0;
-            sink.append(buf, std::min(room, static_cast<size_t>(n)));
-            if (static_cast<size_t>(n) > room) {
-                kill_reason = Kill::Output;
-                return;
-            }
-        }
-    };
-
-    auto read_status = [&] {
-        for (;;) {
-            ssize_t n = ::read(ctl_.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == EAGAIN) break;
-            if (n <= 0) {
-                status_eof = true;
-                if (!exit_seen) end = Clock::now();
-                break;
-            }
-            const size_t before = status_buf.size() / sizeof(ChildReport);
-            status_buf.append(buf, static_cast<size_t>(n));
-            for (size_t i = before; i < status_buf.size() / sizeof(ChildReport); ++i) {
-                ChildReport r;
-                std::memcpy(&r, status_buf.data() + i * sizeof r, sizeof r);
-                if (r.kind == ChildReport::Exit && !exit_seen) {
-                    exit_seen = true;
-                    end = Clock::now();
-                }
-            }
-        }
-    };
-
-    while (kill_reason == Kill::None && !((status_eof || exit_seen) && out_eof && err_eof)) {
-        auto now = Clock::now();
-        if (now >= deadline) {
-            kill_reason = Kill::Wall;
-            break;
-        }
-        if (now >= next_tick) {
-            next_tick = now + kTick;
-            if (cgroup_->cpu_ns() > cpu_limit_ns) {
-                kill_reason = Kill::Cpu;
-                break;
-            }
-            if (cgroup_->pids_limit_hit()) {
-                kill_reason = Kill::Pids;
-                break;
-            }
-            if (policy.cancel && policy.cancel->load()) {
-                kill_reason = Kill::Cancel;
-                break;
-            }
-        }
-        pollfd fds[4];
-        int nfds = 0;
-        auto add = [&](const Fd& fd, short events) {
-            if (fd) fds[nfds++] = pollfd{fd.get(), events, 0};
-        };
-        if (!status_eof && !exit_seen) add(ctl_, POLLIN);
-        add(outp.read, POLLIN);
-        add(errp.read, POLLIN);
-        add(in.write, POLLOUT);
-        auto wake = std::min(deadline, next_tick);
-        int timeout = static_cast<int>(
-            std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
-        int rc = ::poll(fds, static_cast<nfds_t>(nfds), std::max(timeout, 0));
-        if (rc < 0 && errno != EINTR) {
-            // Still kill, reap and empty the box below; report afterwards.
-            poll_error = SysError{"poll", "box pipes", errno, {}}.message();
-            kill_reason = Kill::Wall;
-            break;
-        }
-        if (rc <= 0) continue;
-
-        if (!status_eof && !exit_seen) read_status();
-        if (outp.read) read_output(outp.read, out.stdout_data, out_eof);
-        if (errp.read) read_output(errp.read, out.stderr_data, err_eof);
-        if (in.write) {
-            ssize_t n = ::write(in.write.get(), policy.stdin_data.data() + stdin_off,
-                                std::min<size_t>(policy.stdin_data.size() - stdin_off, 1 << 16));
-            if (n > 0) stdin_off += static_cast<size_t>(n);
-            if ((n < 0 && errno != EAGAIN && errno != EINTR) || stdin_off == policy.stdin_data.size())
-                in.write.reset();  // done, or the program closed its stdin (EPIPE)
-        }
-    }
-
-    // ---- finish: kill what is left, read the counters
-    if (kill_reason != Kill::None) end = Clock::now();
-    // Killing init takes its whole PID namespace down at once, forks in
-    // flight included. (It is about to exit anyway once it has reported; the
-    // spawner, its parent, reaps it.)
-    retire_init();
-    if (!status_eof && !exit_seen) read_status();  // a last record already sent
+RunOutcome Box::outcome(const RunPolicy& policy, const Supervised& seen, Clock::time_point start) {
     const bool emptied = cgroup_->kill_all();
     CgroupUsage usage;
     try {
         usage = cgroup_->finish();
     } catch (const std::exception& e) {
         broken_ = true;
-        return internal(e.what());
+        return internal_error(e.what());
     }
     if (!emptied) {
         broken_ = true;
-        return internal("could not empty the cgroup of box slot " + std::to_string(slot_));
+        return internal_error("could not empty the cgroup of box slot " + std::to_string(slot_));
     }
-
-    if (!poll_error.empty()) return internal(poll_error);
-    for (size_t off = 0; off + sizeof(ChildReport) <= status_buf.size(); off += sizeof(ChildReport)) {
-        ChildReport r;
-        std::memcpy(&r, status_buf.data() + off, sizeof r);
-        reports.push_back(r);
-    }
-    for (const auto& r : reports) {
+    if (!seen.poll_error.empty()) return internal_error(seen.poll_error);
+    for (const auto& r : seen.reports) {
         if (r.kind != ChildReport::Failure) continue;
-        auto stage = static_cast<ChildStage>(r.stage);
-        std::string what = child_stage_name(stage);
-        if (stage == ChildStage::Mounts) what += " (" + mount_stage_name(r.detail) + ")";
-        if (stage == ChildStage::Exec) what += " " + policy.argv[0];
-        if (stage == ChildStage::Rlimits) what += " (resource " + std::to_string(r.detail) + ")";
-        return internal("sandbox setup failed: " + what + ": " + errno_name(r.err) + " (" +
-                        std::strerror(r.err) + ")");
+        return internal_error("sandbox setup failed: " + describe_failure(r, policy.argv[0]));
     }
 
-    out.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - start).count();
+    RunOutcome out;
+    out.stdout_data = seen.stdout_data;
+    out.stderr_data = seen.stderr_data;
+    out.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(seen.end - start).count();
     out.cpu_ms = usage.cpu_ns / 1'000'000;
     out.memory_kb = usage.memory_peak_bytes / 1024;
     out.oom_killed = usage.oom_kills > 0;
-    out.pids_limit_hit = usage.pids_limit_hits > 0 || kill_reason == Kill::Pids;
-    out.output_exceeded = kill_reason == Kill::Output;
-    out.wall_timeout = kill_reason == Kill::Wall;
-    out.cancelled = kill_reason == Kill::Cancel;
-    for (const auto& r : reports) {
+    out.pids_limit_hit = usage.pids_limit_hits > 0 || seen.kill == KillReason::Pids;
+    out.output_exceeded = seen.kill == KillReason::Output;
+    out.wall_timeout = seen.kill == KillReason::Wall;
+    out.cancelled = seen.kill == KillReason::Cancel;
+    for (const auto& r : seen.reports) {
         if (r.kind != ChildReport::Exit) continue;
         out.exited = true;
         if (WIFEXITED(r.detail)) out.exit_code = WEXITSTATUS(r.detail);
         if (WIFSIGNALED(r.detail)) out.term_signal = WTERMSIG(r.detail);
     }
     if (!out.exited) {
-        if (kill_reason == Kill::None && !out.oom_killed)
-            return internal("box init ended without reporting the program's status");
+        if (seen.kill == KillReason::None && !out.oom_killed)
+            return internal_error("box init ended without reporting the program's status");
         out.term_signal = SIGKILL;
     }
-    out.cpu_timeout = kill_reason == Kill::Cpu || usage.cpu_ns > cpu_limit_ns || out.term_signal == SIGXCPU;
+    out.cpu_timeout = seen.kill == KillReason::Cpu || usage.cpu_ns > policy.limits.cpu_ms * 1'000'000 ||
+                      out.term_signal == SIGXCPU;
     return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +32,7 @@ struct SandboxConfig {
 };
 
 class Sandbox;
+struct Supervised;
 
 // A per-job directory, mounted at /box. Removed (without following any
 // symlink the program planted) when destroyed.
@@ -103,7 +105,14 @@ private:
     // takes its counters, and before the Box is gone.
     void retire_init();
     void settle();
+    // One run's steps, in order (sandbox.cpp).
     RunOutcome run_prepared(const RunPolicy& policy);
+    std::string make_ready(const RunPolicy& policy, bool fresh);
+    static Fd detached_work_dir(const RunPolicy& policy);
+    static std::string write_run_plan(const RunPolicy& policy, std::string* plan);
+    std::string send_plan(const RunPolicy& policy, const std::string& plan, const int fds[4]);
+    RunOutcome outcome(const RunPolicy& policy, const Supervised& seen,
+                       std::chrono::steady_clock::time_point start);
     Sandbox& sandbox_;
     int slot_;
     uid_t uid_;
