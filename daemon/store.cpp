@@ -5,215 +5,44 @@
 #include <cmath>
 
 #include "codec.h"
+#include "lua_scripts.h"
 
 namespace execd::daemon {
 namespace {
 
-// Shared by the scripts: the server's clock in ms, how a job ends (once: a
-// second finish for the same job is a no-op), and writing when Redis is full.
-//
-// Redis at its maxmemory (noeviction) refuses a script's first write when
-// that command may grow memory (INCR, HSET, ZADD, RPUSH, ...) and lets every
-// later write through, so that a script never stops half-way. Every script
-// that moves a job on starts with a write that cannot grow memory
-// (writes_even_when_full): a full Redis must still let workers take, renew
-// and finish jobs and clients cancel them, since a job's end is what frees
-// its request. Only submit is left to be refused (-OOM, nothing written).
-const std::string kPrelude = R"LUA(
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function writes_even_when_full(prefix)
-  redis.call('DEL', prefix .. 'no-such-key')
-end
-local function finish(prefix, id, final, result, ttl, verdict, stat)
-  local jk = prefix .. 'job:' .. id
-  local st, bytes = unpack(redis.call('HMGET', jk, 'status', 'bytes'))
-  if not st or st == 'completed' or st == 'cancelled' then return 0 end
-  writes_even_when_full(prefix)
-  redis.call('HDEL', jk, 'cancel', 'request', 'progress', 'bytes')
-  if bytes then
-    if redis.call('DECRBY', prefix .. 'queued_bytes', bytes) < 0 then redis.call('SET', prefix .. 'queued_bytes', 0) end
-  end
-  redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms())
-  redis.call('ZREM', prefix .. 'running', id)
-  redis.call('ZREM', prefix .. 'queue', id)
-  redis.call('ZREM', prefix .. 'delayed', id)
-  redis.call('ZREM', prefix .. 'queued_at', id)
-  redis.call('EXPIRE', jk, ttl)
-  local dk = prefix .. 'done:' .. id
-  redis.call('RPUSH', dk, '1')
-  redis.call('EXPIRE', dk, ttl)
-  redis.call('HINCRBY', prefix .. 'stats', 'status:' .. (stat or final), 1)
-  if verdict ~= '' then redis.call('HINCRBY', prefix .. 'stats', 'verdict:' .. verdict, 1) end
-  return 1
-end
-)LUA";
+// One script per state change, each a file of daemon/lua/ whose header names
+// its KEYS, ARGV and reply. Those that take the prelude's functions have it
+// in front. Every key a script touches travels in KEYS, but for pop's job
+// hash (see pop.lua).
+Script with_prelude(const char* script) { return Script(std::string(lua::kPrelude) + script); }
 
-// Takes (id, request, priority) triples after the prefix, the two maxima
-// and the owner. The room checks cover the whole batch, so a batch is queued
-// entirely or not at all; a single submission is a batch of one. -1: too
-// many jobs queued; -2: too many bytes held. Its first write (INCR) is the
-// one a Redis at maxmemory refuses, before anything is written.
-const Script kSubmit(kPrelude + R"LUA(
-local prefix, queue_max, max_bytes, owner = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local n = (#ARGV - 4) / 3
-if redis.call('ZCARD', prefix .. 'queue') + n > queue_max then return -1 end
-local bytes = 0
-for i = 0, n - 1 do bytes = bytes + #ARGV[6 + 3 * i] end
-if (tonumber(redis.call('GET', prefix .. 'queued_bytes')) or 0) + bytes > max_bytes then return -2 end
-local now = now_ms()
-for i = 0, n - 1 do
-  local id, request, priority = ARGV[5 + 3 * i], ARGV[6 + 3 * i], tonumber(ARGV[7 + 3 * i])
-  local seq = redis.call('INCR', prefix .. 'seq')
-  local score = string.format('%.0f', priority * 1e12 + seq)
-  local jk = prefix .. 'job:' .. id
-  redis.call('HSET', jk, 'request', request, 'status', 'queued', 'priority', priority, 'score', score,
-             'attempts', 0, 'created_ms', now, 'bytes', #request, 'owner', owner)
-  redis.call('ZADD', prefix .. 'queue', score, id)
-  redis.call('ZADD', prefix .. 'queued_at', now, id)
-  redis.call('RPUSH', prefix .. 'wake', '1')
-end
-redis.call('INCRBY', prefix .. 'queued_bytes', bytes)
-redis.call('LTRIM', prefix .. 'wake', -64, -1)
-return 1
-)LUA");
+const Script kSubmit = with_prelude(lua::kSubmit);
+const Script kGetAll(lua::kGetAll);
+const Script kPop = with_prelude(lua::kPop);
+const Script kRenew = with_prelude(lua::kRenew);
+const Script kProgress(lua::kProgress);
+const Script kComplete = with_prelude(lua::kComplete);
+const Script kRetry = with_prelude(lua::kRetry);
+const Script kReapDue = with_prelude(lua::kReapDue);
+const Script kReap = with_prelude(lua::kReap);
+const Script kCancel = with_prelude(lua::kCancel);
 
-// Read-only: each job's fields, as HMGET gives them, in the order asked.
-const Script kGetAll(R"LUA(
-local prefix = ARGV[1]
-local out = {}
-for i = 2, #ARGV do
-  out[#out + 1] = redis.call('HMGET', prefix .. 'job:' .. ARGV[i], 'status', 'result', 'attempts', 'progress', 'owner')
-end
-return out
-)LUA");
+// The write that cannot grow memory (the prelude's writes_even_when_full).
+constexpr const char* kNoSuchKey = "no-such-key";
 
-const Script kPop(kPrelude + R"LUA(
-local prefix, lease, worker = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-writes_even_when_full(prefix)
-while true do
-  local r = redis.call('ZPOPMIN', prefix .. 'queue')
-  if #r == 0 then return false end
-  local id = r[1]
-  local jk = prefix .. 'job:' .. id
-  if redis.call('HGET', jk, 'status') == 'queued' then
-    local now = now_ms()
-    redis.call('ZREM', prefix .. 'queued_at', id)
-    redis.call('ZADD', prefix .. 'running', now + lease, id)
-    local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
-    redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
-    redis.call('HDEL', jk, 'progress')
-    return {id, redis.call('HGET', jk, 'request'), attempts}
-  end
-end
-)LUA");
+// The prelude's shared_keys, in its order.
+void append_shared_keys(std::vector<std::string>& keys, const std::string& prefix) {
+    for (const char* name : {"queue", "running", "delayed", "queued_at", "queued_bytes", "stats", kNoSuchKey})
+        keys.push_back(prefix + name);
+}
 
-const Script kRenew(kPrelude + R"LUA(
-local prefix, id, worker, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local jk = prefix .. 'job:' .. id
-local st, owner, cancel = unpack(redis.call('HMGET', jk, 'status', 'worker', 'cancel'))
-if st ~= 'running' or owner ~= worker then return -1 end
-writes_even_when_full(prefix)
-redis.call('ZADD', prefix .. 'running', 'XX', now_ms() + lease, id)
-if cancel then return 1 end
-return 0
-)LUA");
-
-// Only the lease holder of a running job may say how far it got.
-const Script kProgress(R"LUA(
-local prefix, id, worker, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local jk = prefix .. 'job:' .. id
-local st, owner = unpack(redis.call('HMGET', jk, 'status', 'worker'))
-if st ~= 'running' or owner ~= worker then return 0 end
-redis.call('HSET', jk, 'progress', text)
-return 1
-)LUA");
-
-const Script kComplete(kPrelude + R"LUA(
-return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6])
-)LUA");
-
-const Script kRetry(kPrelude + R"LUA(
-local prefix, id, max_attempts, backoff, exhausted, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local jk = prefix .. 'job:' .. id
-local st, attempts, created = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'created_ms'))
-if st ~= 'running' then return 0 end
-attempts = tonumber(attempts) or 0
-if attempts >= max_attempts then return finish(prefix, id, 'completed', exhausted, ttl, 'InternalError') end
-writes_even_when_full(prefix)
-redis.call('ZREM', prefix .. 'running', id)
-redis.call('HSET', jk, 'status', 'queued')
-redis.call('ZADD', prefix .. 'delayed', now_ms() + backoff * 2 ^ (attempts - 1), id)
-if created then redis.call('ZADD', prefix .. 'queued_at', created, id) end
-return 1
-)LUA");
-
-// Returns {requeued, {expired ids}}. A job's age counts from its submission,
-// and only a job in state queued (waiting in `queue` or `delayed`) expires:
-// never one that is running.
-const Script kReap(kPrelude + R"LUA(
-local prefix, max_attempts, lost, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local queue_ttl_ms, expired = tonumber(ARGV[5]) * 1000, ARGV[6]
-writes_even_when_full(prefix)
-local now = now_ms()
-local n = 0
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', prefix .. 'running', '-inf', now, 'LIMIT', 0, 100)) do
-  redis.call('ZREM', prefix .. 'running', id)
-  local jk = prefix .. 'job:' .. id
-  local st, attempts, score, created = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'score', 'created_ms'))
-  if st == 'running' then
-    if (tonumber(attempts) or 0) >= max_attempts then
-      finish(prefix, id, 'completed', lost, ttl, 'InternalError')
-    else
-      redis.call('HSET', jk, 'status', 'queued')
-      redis.call('HDEL', jk, 'worker')
-      redis.call('ZADD', prefix .. 'queue', score, id)
-      if created then redis.call('ZADD', prefix .. 'queued_at', created, id) end
-      redis.call('RPUSH', prefix .. 'wake', '1')
-    end
-    n = n + 1
-  end
-end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', prefix .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
-  redis.call('ZREM', prefix .. 'delayed', id)
-  local jk = prefix .. 'job:' .. id
-  if redis.call('HGET', jk, 'status') == 'queued' then
-    redis.call('ZADD', prefix .. 'queue', redis.call('HGET', jk, 'score'), id)
-    redis.call('RPUSH', prefix .. 'wake', '1')
-    n = n + 1
-  end
-end
-local gone = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', prefix .. 'queued_at', '-inf', now - queue_ttl_ms, 'LIMIT', 0, 100)) do
-  if redis.call('HGET', prefix .. 'job:' .. id, 'status') == 'queued' then
-    finish(prefix, id, 'cancelled', expired, ttl, '', 'expired')
-    gone[#gone + 1] = id
-  else
-    redis.call('ZREM', prefix .. 'queued_at', id)
-  end
-end
-redis.call('LTRIM', prefix .. 'wake', -64, -1)
-return {n, gone}
-)LUA");
-
-// ARGV[5] '1' limits the cancel to jobs whose owner is ARGV[6]; another's
-// job is -1, as if it did not exist.
-const Script kCancel(kPrelude + R"LUA(
-local prefix, id, cancelled, ttl, check, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local jk = prefix .. 'job:' .. id
-local st, job_owner = unpack(redis.call('HMGET', jk, 'status', 'owner'))
-if not st then return -1 end
-if check == '1' and (job_owner or '') ~= owner then return -1 end
-if st == 'queued' then return finish(prefix, id, 'cancelled', cancelled, ttl, '') end
-if st == 'running' then
-  writes_even_when_full(prefix)
-  redis.call('HSET', jk, 'cancel', '1')
-  return 2
-end
-return 0
-)LUA");
+// KEYS of the scripts that may finish one job: job:<id>, done:<id>, then
+// the shared keys.
+std::vector<std::string> finish_keys(const std::string& prefix, const std::string& id) {
+    std::vector<std::string> keys{prefix + "job:" + id, prefix + "done:" + id};
+    append_shared_keys(keys, prefix);
+    return keys;
+}
 
 Reply checked(Reply r, const char* what) {
     if (r.kind == Reply::Kind::Error) throw RedisUnavailable(std::string(what) + ": " + r.string);
@@ -260,16 +89,19 @@ JobStore::SubmitOutcome JobStore::submit(const std::string& id, const std::strin
 
 JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, const std::string& owner) {
     if (jobs.empty()) return SubmitOutcome::Queued;
-    std::vector<std::string> args{settings_.prefix, std::to_string(settings_.queue_max),
-                                  std::to_string(settings_.queue_max_bytes), owner};
-    args.reserve(4 + 3 * jobs.size());
+    std::vector<std::string> keys{key("queue"), key("queued_at"), key("queued_bytes"), key("seq"), key("wake")};
+    std::vector<std::string> args{std::to_string(settings_.queue_max), std::to_string(settings_.queue_max_bytes),
+                                  owner};
+    keys.reserve(5 + jobs.size());
+    args.reserve(3 + 3 * jobs.size());
     for (const auto& j : jobs) {
+        keys.push_back(key("job:" + j.id));
         args.push_back(j.id);
         args.push_back(j.request_json);
         args.push_back(std::to_string(j.priority));
     }
     auto c = pool_.take();
-    Reply r = c->eval(kSubmit, {}, args);
+    Reply r = c->eval(kSubmit, keys, args);
     // A Redis at maxmemory refuses the script's first write with
     // "OOM command not allowed when used memory > 'maxmemory'".
     if (r.kind == Reply::Kind::Error && r.string.find("OOM command not allowed") != std::string::npos)
@@ -292,7 +124,7 @@ std::optional<StoredJob> JobStore::get(const std::string& id) {
 void JobStore::progress(const std::string& id, const std::string& worker, const std::string& text) noexcept {
     try {
         auto c = pool_.take();
-        c->eval(kProgress, {}, {settings_.prefix, id, worker, text});
+        c->eval(kProgress, {key("job:" + id)}, {worker, text});
     } catch (const std::exception&) {
         // Progress is advisory: a missed update shows an older count.
     }
@@ -301,10 +133,11 @@ void JobStore::progress(const std::string& id, const std::string& worker, const 
 std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::string>& ids) {
     std::vector<std::optional<StoredJob>> out;
     if (ids.empty()) return out;
-    std::vector<std::string> args{settings_.prefix};
-    args.insert(args.end(), ids.begin(), ids.end());
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (const auto& id : ids) keys.push_back(key("job:" + id));
     auto c = pool_.take();
-    Reply r = checked(c->eval(kGetAll, {}, args), "get");
+    Reply r = checked(c->eval(kGetAll, keys, {}), "get");
     if (r.elements.size() != ids.size()) throw RedisUnavailable("get: expected " + std::to_string(ids.size()) +
                                                                 " replies, got " + std::to_string(r.elements.size()));
     out.reserve(ids.size());
@@ -332,9 +165,9 @@ std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) 
 JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::string& cancelled_json,
                                          const OwnerCheck& who) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kCancel, {},
-                              {settings_.prefix, id, cancelled_json, std::to_string(settings_.result_ttl_s),
-                               who.any ? "0" : "1", who.owner}),
+    Reply r = checked(c->eval(kCancel, finish_keys(settings_.prefix, id),
+                              {id, cancelled_json, std::to_string(settings_.result_ttl_s), who.any ? "0" : "1",
+                               who.owner}),
                       "cancel");
     switch (r.integer) {
         case -1: return CancelOutcome::Unknown;
@@ -346,7 +179,9 @@ JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::strin
 
 std::optional<PoppedJob> JobStore::pop(const std::string& worker) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kPop, {}, {settings_.prefix, std::to_string(settings_.lease_ms), worker}), "pop");
+    Reply r = checked(c->eval(kPop, {key("queue"), key("queued_at"), key("running"), key(kNoSuchKey)},
+                              {std::to_string(settings_.lease_ms), worker, key("job:")}),
+                      "pop");
     if (r.kind != Reply::Kind::Array || r.elements.size() != 3) return std::nullopt;
     return PoppedJob{r.elements[0].string, r.elements[1].string, static_cast<int>(r.elements[2].integer)};
 }
@@ -360,7 +195,9 @@ void JobStore::wait_for_work(int64_t timeout_ms) {
 
 bool JobStore::renew(const std::string& id, const std::string& worker, bool& cancel_requested) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kRenew, {}, {settings_.prefix, id, worker, std::to_string(settings_.lease_ms)}), "renew");
+    Reply r = checked(c->eval(kRenew, {key("job:" + id), key("running"), key(kNoSuchKey)},
+                              {id, worker, std::to_string(settings_.lease_ms)}),
+                      "renew");
     cancel_requested = r.integer == 1;
     return r.integer >= 0;
 }
@@ -368,28 +205,53 @@ bool JobStore::renew(const std::string& id, const std::string& worker, bool& can
 bool JobStore::complete(const std::string& id, const std::string& result_json, JobState final_state,
                         const std::string& verdict) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kComplete, {},
-                              {settings_.prefix, id, job_state_name(final_state), result_json,
-                               std::to_string(settings_.result_ttl_s), verdict}),
+    Reply r = checked(c->eval(kComplete, finish_keys(settings_.prefix, id),
+                              {id, job_state_name(final_state), result_json, std::to_string(settings_.result_ttl_s),
+                               verdict}),
                       "complete");
     return r.integer == 1;
 }
 
 void JobStore::retry(const std::string& id, const std::string& exhausted_json) {
     auto c = pool_.take();
-    checked(c->eval(kRetry, {},
-                    {settings_.prefix, id, std::to_string(settings_.attempts), std::to_string(settings_.backoff_ms),
-                     exhausted_json, std::to_string(settings_.result_ttl_s)}),
+    checked(c->eval(kRetry, finish_keys(settings_.prefix, id),
+                    {id, std::to_string(settings_.attempts), std::to_string(settings_.backoff_ms), exhausted_json,
+                     std::to_string(settings_.result_ttl_s)}),
             "retry");
 }
 
 int JobStore::reap(const std::string& lost_json) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kReap, {},
-                              {settings_.prefix, std::to_string(settings_.attempts), lost_json,
-                               std::to_string(settings_.result_ttl_s), std::to_string(settings_.queue_ttl_s),
-                               api::expired_job_json(settings_.queue_ttl_s)}),
-                      "reap");
+    // Two scripts, so that the second can declare the keys of the jobs the
+    // first found; the second checks each job again (reap.lua).
+    Reply due = checked(c->eval(kReapDue, {key("running"), key("delayed"), key("queued_at")},
+                                {std::to_string(settings_.queue_ttl_s)}),
+                        "reap");
+    if (due.kind != Reply::Kind::Array || due.elements.size() != 3) throw RedisUnavailable("reap: unexpected reply");
+    const auto& lapsed = due.elements[0].elements;
+    const auto& delayed = due.elements[1].elements;
+    const auto& old = due.elements[2].elements;
+    if (lapsed.empty() && delayed.empty() && old.empty()) return 0;
+
+    std::vector<std::string> keys;
+    append_shared_keys(keys, settings_.prefix);
+    keys.push_back(key("wake"));
+    std::vector<std::string> args{std::to_string(settings_.attempts),
+                                  lost_json,
+                                  std::to_string(settings_.result_ttl_s),
+                                  std::to_string(settings_.queue_ttl_s),
+                                  api::expired_job_json(settings_.queue_ttl_s),
+                                  std::to_string(lapsed.size()),
+                                  std::to_string(delayed.size()),
+                                  std::to_string(old.size())};
+    for (const auto* ids : {&lapsed, &delayed, &old}) {
+        for (const auto& id : *ids) {
+            keys.push_back(key("job:" + id.string));
+            keys.push_back(key("done:" + id.string));
+            args.push_back(id.string);
+        }
+    }
+    Reply r = checked(c->eval(kReap, keys, args), "reap");
     if (r.kind != Reply::Kind::Array || r.elements.size() != 2) throw RedisUnavailable("reap: unexpected reply");
     for (const auto& id : r.elements[1].elements)
         spdlog::warn("job {} expired: still queued {} s after it was submitted (queue_ttl_s); it was not run", id.string,

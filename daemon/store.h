@@ -1,7 +1,8 @@
 // Jobs in Redis: the queue (priorities, FIFO within one), leases for running
 // jobs, retries with backoff, results recorded once, cancel and long-poll
 // that work whichever node runs the job. Every state change is one Lua
-// script, so a node that dies at any instant leaves a consistent state.
+// script (daemon/lua/, compiled in), so a node that dies at any instant
+// leaves a consistent state.
 #pragma once
 
 #include <cstdint>

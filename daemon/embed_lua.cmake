@@ -1,0 +1,22 @@
+# Writes OUTPUT, a C++ file defining execd::daemon::lua::k<Name> (declared in
+# lua_scripts.h) from each of DIR/<name>.lua, for the comma-separated NAMES
+# (snake_case: get_all becomes kGetAll).
+string(REPLACE "," ";" NAMES "${NAMES}")
+set(BODY "")
+foreach(NAME IN LISTS NAMES)
+  file(READ ${DIR}/${NAME}.lua CONTENT)
+  string(FIND "${CONTENT}" ")EXECD_LUA\"" CLASH)
+  if(NOT CLASH EQUAL -1)
+    message(FATAL_ERROR "${NAME}.lua contains the raw-string delimiter")
+  endif()
+  set(SYMBOL "k")
+  string(REPLACE "_" ";" PARTS "${NAME}")
+  foreach(PART IN LISTS PARTS)
+    string(SUBSTRING "${PART}" 0 1 HEAD)
+    string(SUBSTRING "${PART}" 1 -1 TAIL)
+    string(TOUPPER "${HEAD}" HEAD)
+    string(APPEND SYMBOL "${HEAD}${TAIL}")
+  endforeach()
+  string(APPEND BODY "const char* const ${SYMBOL} = R\"EXECD_LUA(${CONTENT})EXECD_LUA\";\n")
+endforeach()
+file(WRITE ${OUTPUT} "// Generated from daemon/lua/*.lua; do not edit.\n#include \"lua_scripts.h\"\nnamespace execd::daemon::lua {\n${BODY}}\n")

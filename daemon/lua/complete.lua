@@ -1,0 +1,14 @@
+-- complete: records a job's result once (queued or running -> completed or
+-- cancelled), through the prelude's finish.
+--
+-- KEYS[1]       job:<id>
+-- KEYS[2]       done:<id>     pushed once the job has ended
+-- KEYS[3 .. 9]  queue, running, delayed, queued_at, queued_bytes, stats,
+--               no-such-key   (the prelude's shared_keys)
+-- ARGV[1]  id
+-- ARGV[2]  final    'completed' or 'cancelled'
+-- ARGV[3]  result   the result document
+-- ARGV[4]  ttl      seconds the finished job is kept
+-- ARGV[5]  verdict  counted in stats unless ''
+-- Reply:   1 recorded; 0 the job had already ended or does not exist
+return finish(shared_keys(3), KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5])

@@ -1,0 +1,64 @@
+-- prelude: the functions the job scripts share. It is not run on its own:
+-- store.cpp puts it in front of every script that takes `now_ms`,
+-- `writes_even_when_full` or `finish`, so those scripts are one source each.
+--
+-- KEYS, ARGV: none of its own; each function takes the keys it touches.
+--
+-- Writing when Redis is full: a Redis at its maxmemory (noeviction) refuses
+-- a script's first write when that command may grow memory (INCR, HSET,
+-- ZADD, RPUSH, ...) and lets every later write through, so that a script
+-- never stops half-way. Every script that moves a job on starts with a write
+-- that cannot grow memory (writes_even_when_full): a full Redis must still
+-- let workers take, renew and finish jobs and clients cancel them, since a
+-- job's end is what frees its request. Only submit is left to be refused
+-- (-OOM, nothing written).
+
+-- The server's clock in ms, so the nodes' clocks never matter.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- DEL of a key that never exists: a write that cannot grow memory.
+-- no_such_key: the `no-such-key` key.
+local function writes_even_when_full(no_such_key)
+  redis.call('DEL', no_such_key)
+end
+
+-- The end of a job, once: a second finish for the same job does nothing.
+--   k:       the shared keys, {queue, running, delayed, queued_at,
+--            queued_bytes, stats, no_such_key}
+--   jk, dk:  the job's `job:<id>` and `done:<id>`
+--   final:   'completed' or 'cancelled'; result: the result document
+--   ttl:     seconds the job's hash and `done:<id>` are kept
+--   verdict: counted as stats `verdict:<verdict>` unless ''
+--   stat:    counted as stats `status:<stat>` (default: final)
+-- Returns 1 when this call ended the job, 0 when it was already over or gone.
+local function finish(k, jk, dk, id, final, result, ttl, verdict, stat)
+  local st, bytes = unpack(redis.call('HMGET', jk, 'status', 'bytes'))
+  if not st or st == 'completed' or st == 'cancelled' then return 0 end
+  writes_even_when_full(k.no_such_key)
+  redis.call('HDEL', jk, 'cancel', 'request', 'progress', 'bytes')
+  if bytes then
+    if redis.call('DECRBY', k.queued_bytes, bytes) < 0 then redis.call('SET', k.queued_bytes, 0) end
+  end
+  redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms())
+  redis.call('ZREM', k.running, id)
+  redis.call('ZREM', k.queue, id)
+  redis.call('ZREM', k.delayed, id)
+  redis.call('ZREM', k.queued_at, id)
+  redis.call('EXPIRE', jk, ttl)
+  redis.call('RPUSH', dk, '1')
+  redis.call('EXPIRE', dk, ttl)
+  redis.call('HINCRBY', k.stats, 'status:' .. (stat or final), 1)
+  if verdict ~= '' then redis.call('HINCRBY', k.stats, 'verdict:' .. verdict, 1) end
+  return 1
+end
+
+-- The shared keys of the scripts that may finish a job, which they declare
+-- as KEYS[first] .. KEYS[first + 6] in this order.
+local function shared_keys(first)
+  return {queue = KEYS[first], running = KEYS[first + 1], delayed = KEYS[first + 2],
+          queued_at = KEYS[first + 3], queued_bytes = KEYS[first + 4], stats = KEYS[first + 5],
+          no_such_key = KEYS[first + 6]}
+end

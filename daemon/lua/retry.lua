@@ -1,0 +1,28 @@
+-- retry: after an infrastructure failure, a running job waits out a backoff
+-- in `delayed` (running -> queued) or, with its attempts used up, is
+-- completed with the exhausted result as an InternalError.
+--
+-- KEYS[1]       job:<id>
+-- KEYS[2]       done:<id>     pushed once the job has ended
+-- KEYS[3 .. 9]  queue, running, delayed, queued_at, queued_bytes, stats,
+--               no-such-key   (the prelude's shared_keys)
+-- ARGV[1]  id
+-- ARGV[2]  max_attempts
+-- ARGV[3]  backoff    ms; attempt a waits backoff * 2^(a - 1)
+-- ARGV[4]  exhausted  the result when no attempt is left
+-- ARGV[5]  ttl        seconds the finished job is kept
+-- Reply:   1 delayed, or completed as exhausted; 0 the job was not running
+local k = shared_keys(3)
+local jk, dk = KEYS[1], KEYS[2]
+local id, max_attempts, backoff = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local exhausted, ttl = ARGV[4], tonumber(ARGV[5])
+local st, attempts, created = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'created_ms'))
+if st ~= 'running' then return 0 end
+attempts = tonumber(attempts) or 0
+if attempts >= max_attempts then return finish(k, jk, dk, id, 'completed', exhausted, ttl, 'InternalError') end
+writes_even_when_full(k.no_such_key)
+redis.call('ZREM', k.running, id)
+redis.call('HSET', jk, 'status', 'queued')
+redis.call('ZADD', k.delayed, now_ms() + backoff * 2 ^ (attempts - 1), id)
+if created then redis.call('ZADD', k.queued_at, created, id) end
+return 1
