@@ -2,17 +2,19 @@
 // subcommands; each lives in a file of its own.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
 
 #include "common.h"
 #include "registry.h"
 #include "util/sys_error.h"
+#include "version.h"
 
 int main(int argc, char** argv) {
     using namespace execd::cli;
     CLI::App app{"exec: run code in a secure sandbox, in-process or through an execd daemon", "exec"};
     app.require_subcommand(1);
     app.fallthrough();  // global options are accepted after the subcommand too
-    app.set_version_flag("--version", "exec 0.1.0");
+    app.set_version_flag("--version", std::string("exec ") + execd::kVersion);
     GlobalOptions global;
     app.add_option("--languages", global.languages_file, "Language registry file (default: $EXECD_LANGUAGES, "
                                                           "/etc/execd/languages.toml, then the built-in one)");

@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "redis_supervisor.h"
 #include "store.h"
+#include "version.h"
 #include "worker.h"
 
 using namespace execd;
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
     CLI::App app{"execd: the code-execution daemon (HTTP API, Redis queue, sandboxed workers)", "execd"};
+    // Printed and exit 0 while parsing, before anything is started or root is needed.
+    app.set_version_flag("--version", std::string("execd ") + kVersion);
     Config config;
     std::string config_file = "/etc/execd/execd.toml", role_text, port_file;
     bool config_given = false;

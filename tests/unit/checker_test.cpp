@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -62,6 +63,16 @@ TEST_CASE("sha256 gives the same digest however the input is split", "[unit]") {
     (void)h.finish();
     h.update("abc");
     CHECK(h.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("sha256 keeps what it was fed when moved", "[unit]") {
+    Sha256 a;
+    a.update("ab");
+    Sha256 b = std::move(a);
+    b.update("c");
+    Sha256 c;
+    c = std::move(b);
+    CHECK(c.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST_CASE("sha256 fields are length-prefixed", "[unit]") {
