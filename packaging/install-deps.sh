@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 registry=${EXECD_LANGUAGES:-$here/../languages.toml}
 
 build=(cmake make g++ pkg-config
-       libcli11-dev libpoco-dev libspdlog-dev libtoml11-dev catch2 libseccomp-dev libssl-dev
+       libcli11-dev libpoco-dev libspdlog-dev libtoml11-dev catch2 libseccomp-dev nettle-dev
        redis-server bubblewrap libxml2-utils python3 ca-certificates)
 
 toolchains=()

@@ -566,9 +566,17 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
         Fd sock = lock_slot(slot);
         if (!sock) continue;
         // Cgroups are named by uid, which is unique per box across processes.
-        return std::unique_ptr<Box>(
-            new Box(*this, slot, std::move(sock), cgroups_->make_box(static_cast<int>(config_.uid_base) + slot),
-                    make_empty_netns()));
+        std::unique_ptr<Box> box(new Box(*this, slot, std::move(sock),
+                                         cgroups_->make_box(static_cast<int>(config_.uid_base) + slot),
+                                         make_empty_netns()));
+        // Its first init prepares itself while the caller writes the job's
+        // files; a failure here shows again at the first run.
+        try {
+            box->request_standby();
+        } catch (const std::exception&) {
+            box->discard_standby();
+        }
+        return box;
     }
     errno = EBUSY;
     throw_errno("acquire box", std::to_string(config_.max_slots) + " slots", "all box slots are in use");

@@ -1,6 +1,6 @@
 // SHA-256 (FIPS 180-4) for compile-cache keys and token owners, computed by
-// OpenSSL's libcrypto (its EVP digest interface). Only sha256.cpp includes
-// OpenSSL; this header declares its context type and nothing else of it.
+// GNU Nettle. Only sha256.cpp includes Nettle; this header declares its
+// context type and nothing else of it.
 #pragma once
 
 #include <array>
@@ -9,16 +9,13 @@
 #include <string>
 #include <string_view>
 
-// OpenSSL's EVP_MD_CTX (`typedef struct evp_md_ctx_st EVP_MD_CTX` in <openssl/types.h>).
-struct evp_md_ctx_st;
+// Nettle's context (<nettle/sha2.h>).
+struct sha256_ctx;
 
 namespace execd {
 
-// One SHA-256 computation, fed piece by piece. Move-only: it owns an OpenSSL
-// digest context; a moved-from object may only be destroyed or assigned to.
-// Every member that calls libcrypto throws std::runtime_error naming the
-// OpenSSL call and OpenSSL's reason if it fails (out of memory, or an OpenSSL
-// configuration that offers no SHA-256).
+// One SHA-256 computation, fed piece by piece. Move-only: it owns a Nettle
+// context; a moved-from object may only be destroyed or assigned to.
 class Sha256 {
 public:
     Sha256();
@@ -37,12 +34,12 @@ public:
 
 private:
     struct ContextFree {
-        void operator()(evp_md_ctx_st* ctx) const noexcept;
+        void operator()(sha256_ctx* ctx) const noexcept;
     };
-    std::unique_ptr<evp_md_ctx_st, ContextFree> ctx_;
+    std::unique_ptr<sha256_ctx, ContextFree> ctx_;
 };
 
-// The hex SHA-256 of `data`. Throws what Sha256 throws.
+// The hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 
 }  // namespace execd
