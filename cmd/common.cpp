@@ -23,6 +23,10 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
         config.state_dir = options.state_dir;
     else if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env)
         config.state_dir = env;
+    config.instance = options.instance;
+    if (config.instance.empty())
+        if (const char* env = std::getenv("EXECD_INSTANCE"); env && *env) config.instance = env;
+    config.uid_base = instance_uid_base(config.instance);
     config.binds = registry.sandbox_binds();
     LocalEngine engine;
     engine.sandbox = std::make_unique<Sandbox>(config);

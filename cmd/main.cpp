@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
     app.add_option("--languages", global.languages_file, "Language registry file (default: $EXECD_LANGUAGES, "
                                                           "/etc/execd/languages.toml, then the built-in one)");
     app.add_option("--state-dir", global.state_dir, "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
+    app.add_option("--instance", global.instance,
+                   "Run the local engine as this named instance: its own box cgroups (execd-NAME) and uid range "
+                   "(default: $EXECD_INSTANCE, else the default engine)");
     app.add_option("--server", global.server, "execd server, http://HOST:PORT or unix:PATH (default: $EXEC_SERVER, "
                                              "else the host's execd on its root-owned socket /run/execd/api.sock "
                                              "or $EXECD_SOCKET, else the embedded engine)");

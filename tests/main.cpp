@@ -1,2 +1,16 @@
-#define CATCH_CONFIG_MAIN
+// The test runner. Every `exec` the tests start runs as an engine instance of
+// this test process (EXECD_INSTANCE): its own box cgroups and uid range, so a
+// daemon or another test run on the same host is neither disturbed nor
+// mistaken for something a test left behind.
+#define CATCH_CONFIG_RUNNER
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+
+int main(int argc, char* argv[]) {
+    if (const char* set = std::getenv("EXECD_INSTANCE"); !set || !*set)
+        ::setenv("EXECD_INSTANCE", ("test-" + std::to_string(::getpid())).c_str(), 1);
+    return Catch::Session().run(argc, argv);
+}

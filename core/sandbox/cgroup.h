@@ -69,7 +69,8 @@ public:
     // Picks v2 when /sys/fs/cgroup is a cgroup2 mount, otherwise v1 with the
     // memory, pids and cpuacct hierarchies. Creates execd's parent cgroup(s).
     // Throws SystemFailure with a hint when neither is usable.
-    static std::unique_ptr<CgroupManager> detect();
+    // `parent` names execd's parent cgroup ("execd", or "execd-<instance>").
+    static std::unique_ptr<CgroupManager> detect(const std::string& parent);
 
     // The cgroup(s) of the box running as uid `box_id` ("box-<id>"),
     // created if missing. Throws SystemFailure.
@@ -89,8 +90,8 @@ public:
 };
 
 // Implementations, chosen by detect().
-std::unique_ptr<CgroupManager> make_cgroup_v1_manager(const std::string& mount_root);
-std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root);
+std::unique_ptr<CgroupManager> make_cgroup_v1_manager(const std::string& mount_root, const std::string& parent);
+std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root, const std::string& parent);
 
 // Parses "key value" lines (memory.events, pids.events, cpu.stat, oom_control)
 // and returns the value of `key`, or 0 when the key is absent.

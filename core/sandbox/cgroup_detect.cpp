@@ -16,12 +16,12 @@ namespace {
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 }
 
-std::unique_ptr<CgroupManager> CgroupManager::detect() {
+std::unique_ptr<CgroupManager> CgroupManager::detect(const std::string& parent) {
     struct statfs fs {};
     if (::statfs(kCgroupRoot, &fs) != 0)
         throw_errno("statfs", kCgroupRoot, "is /sys/fs/cgroup mounted?");
-    if (fs.f_type == CGROUP2_SUPER_MAGIC) return make_cgroup_v2_manager(kCgroupRoot);
-    return make_cgroup_v1_manager(kCgroupRoot);
+    if (fs.f_type == CGROUP2_SUPER_MAGIC) return make_cgroup_v2_manager(kCgroupRoot, parent);
+    return make_cgroup_v1_manager(kCgroupRoot, parent);
 }
 
 std::vector<int> list_box_dirs(const std::string& parent) {

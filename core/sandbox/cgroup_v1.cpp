@@ -1,5 +1,5 @@
 // cgroup v1: one directory per box in each of the memory, pids and cpuacct
-// hierarchies, below a parent named "execd". A Box makes them once and reuses
+// hierarchies, below a parent named "execd" (or "execd-<instance>"). A Box makes them once and reuses
 // them for every run it does (a job's compile and run steps; a daemon's whole
 // lifetime); the child joins by writing to `tasks`, never `cgroup.procs`.
 #include <fcntl.h>
@@ -21,8 +21,6 @@
 
 namespace execd {
 namespace {
-
-constexpr const char* kParent = "execd";
 
 void make_dir(const std::string& path) {
     if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
@@ -163,7 +161,7 @@ private:
 
 class CgroupManagerV1 final : public CgroupManager {
 public:
-    explicit CgroupManagerV1(std::string root) : root_(std::move(root)) {
+    CgroupManagerV1(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {
         for (const char* c : {"memory", "pids", "cpuacct"}) {
             std::string hierarchy = root_ + "/" + c;
             if (::access((hierarchy + "/tasks").c_str(), F_OK) != 0)
@@ -175,16 +173,16 @@ public:
     ~CgroupManagerV1() override {
         // Leave nothing behind: the parent goes too when no other execd uses it.
         for (const char* c : {"memory", "pids", "cpuacct"})
-            ::rmdir((root_ + "/" + c + "/" + kParent).c_str());
+            ::rmdir((root_ + "/" + c + "/" + parent_).c_str());
     }
 
     std::unique_ptr<BoxCgroup> make_box(int box_id) override {
-        const std::string name = std::string(kParent) + "/box-" + std::to_string(box_id);
+        const std::string name = std::string(parent_) + "/box-" + std::to_string(box_id);
         // Another execd process may remove the shared parent between our two
         // mkdirs when it exits; retry that race a few times.
         for (int attempt = 0;; ++attempt) {
             try {
-                for (const char* c : {"memory", "pids", "cpuacct"}) make_dir(root_ + "/" + c + "/" + kParent);
+                for (const char* c : {"memory", "pids", "cpuacct"}) make_dir(root_ + "/" + c + "/" + parent_);
                 return std::make_unique<BoxCgroupV1>(root_ + "/memory/" + name, root_ + "/pids/" + name,
                                                      root_ + "/cpuacct/" + name);
             } catch (const SystemFailure& e) {
@@ -194,13 +192,13 @@ public:
     }
 
     std::string describe() const override {
-        return "cgroup v1 (" + root_ + "/{memory,pids,cpuacct}/" + kParent + ")";
+        return "cgroup v1 (" + root_ + "/{memory,pids,cpuacct}/" + parent_ + ")";
     }
 
     std::vector<int> existing_boxes() const override {
         std::vector<int> ids;
         for (const char* c : {"memory", "pids", "cpuacct"})
-            for (int id : list_box_dirs(root_ + "/" + c + "/" + kParent))
+            for (int id : list_box_dirs(root_ + "/" + c + "/" + parent_))
                 if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
         return ids;
     }
@@ -217,12 +215,13 @@ public:
 
 private:
     std::string root_;
+    std::string parent_;  // "execd", or "execd-<instance>"
 };
 
 }  // namespace
 
-std::unique_ptr<CgroupManager> make_cgroup_v1_manager(const std::string& mount_root) {
-    return std::make_unique<CgroupManagerV1>(mount_root);
+std::unique_ptr<CgroupManager> make_cgroup_v1_manager(const std::string& mount_root, const std::string& parent) {
+    return std::make_unique<CgroupManagerV1>(mount_root, parent);
 }
 
 }  // namespace execd

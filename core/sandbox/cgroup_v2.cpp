@@ -157,7 +157,7 @@ void enable_controllers(const std::string& dir) {
 
 class CgroupManagerV2 final : public CgroupManager {
 public:
-    explicit CgroupManagerV2(const std::string& root) {
+    CgroupManagerV2(const std::string& root, const std::string& parent_name) {
         const std::string own = own_cgroup();
         const std::string own_dir = root + (own == "/" ? "" : own);
         // Delegated: we are alone in our cgroup (a systemd service with
@@ -175,7 +175,7 @@ public:
                 // fall through to the shared parent
             }
         }
-        parent_ = root + "/execd";
+        parent_ = root + "/" + parent_name;
         if (::mkdir(parent_.c_str(), 0755) != 0 && errno != EEXIST)
             throw_errno("mkdir", parent_, "is execd running as root?");
         enable_controllers(root);
@@ -206,8 +206,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root) {
-    return std::make_unique<CgroupManagerV2>(mount_root);
+std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_root, const std::string& parent) {
+    return std::make_unique<CgroupManagerV2>(mount_root, parent);
 }
 
 }  // namespace execd

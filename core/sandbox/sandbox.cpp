@@ -315,6 +315,13 @@ Fd open_lock_dir(const std::string& dir) {
 
 }  // namespace
 
+uid_t instance_uid_base(const std::string& instance) {
+    if (instance.empty()) return 61000;
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (unsigned char c : instance) h = (h ^ c) * 16777619u;
+    return 61000 + 256 * (1 + h % 60);
+}
+
 // ---------------------------------------------------------------- WorkDir
 
 WorkDir::WorkDir(int parent_fd, std::string name, std::string path, uid_t owner)
@@ -386,7 +393,12 @@ Sandbox::Sandbox(SandboxConfig config)
         errno = EPERM;
         throw_errno("geteuid", "", "the native sandbox needs root (or use a running execd daemon)");
     }
-    cgroups_ = CgroupManager::detect();
+    if (config_.instance.size() > 32 ||
+        config_.instance.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+            std::string::npos)
+        throw std::invalid_argument("instance name '" + config_.instance +
+                                    "': use letters, digits, '-' and '_', at most 32");
+    cgroups_ = CgroupManager::detect(config_.instance.empty() ? "execd" : "execd-" + config_.instance);
     lock_dir_ = open_lock_dir(config_.lock_dir);
     remove_stale_boxes();
     layout_ = prepare_root(config_.state_dir, config_.binds, config_.work_tmpfs_mb);

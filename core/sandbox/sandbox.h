@@ -29,7 +29,19 @@ struct SandboxConfig {
     // uses this uid range (a lock held here is what makes a uid and its
     // cgroups one process's). Made 0700 and root-owned; refused otherwise.
     std::string lock_dir = "/run/execd/locks";
+    // An engine's name on the host: empty for the default one. Its cgroups
+    // go below "execd-<instance>" instead of "execd", so two engines on one
+    // host (a test run beside a daemon) name no cgroup alike; pair it with
+    // instance_uid_base() for a uid range of its own. Slot locks stay
+    // host-wide (lock_dir), so engines whose uid ranges meet still never run
+    // two boxes as one uid. Letters, digits, '-' and '_', at most 32.
+    std::string instance;
 };
+
+// The uid base for an engine instance: 61000 for the default (""), else one
+// of 60 ranges of 256 above it, chosen by the name (two names may share a
+// range: the slot locks keep that safe).
+uid_t instance_uid_base(const std::string& instance);
 
 class Sandbox;
 struct Supervised;

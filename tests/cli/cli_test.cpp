@@ -5,8 +5,10 @@
 #include <Poco/JSON/Parser.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fstream>
 
+#include "sandbox/sandbox.h"
 #include "support.h"
 
 using namespace execd::test;
@@ -106,11 +108,39 @@ TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
                                        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
                                        "print('done')\n")});
     CHECK(p.exit_code == 0);
-    CHECK(box_uid_processes(61000).empty());
+    // exec ran as this test process's instance (tests/main.cpp).
+    const std::string instance = std::getenv("EXECD_INSTANCE");
+    const uid_t base = execd::instance_uid_base(instance);
+    CHECK(box_uid_processes(static_cast<int>(base), true).empty());
     CHECK(host_mounts_mentioning("/run/execd").empty());
-    // The CLI made its own box cgroup; it must be gone (the shared parent too,
-    // unless this test process still holds boxes of its own).
-    for (const char* c : {"memory", "pids", "cpuacct"})
+    // The CLI made its own box cgroup below the instance's parent; both must
+    // be gone.
+    for (const char* c : {"memory", "pids", "cpuacct"}) {
+        const std::string parent = std::string("/sys/fs/cgroup/") + c + "/execd-" + instance;
+        CHECK(access(parent.c_str(), F_OK) != 0);
         for (int slot = 0; slot < 8; ++slot)
-            CHECK(access((std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(61000 + slot)).c_str(), F_OK) != 0);
+            CHECK(access((parent + "/box-" + std::to_string(base + static_cast<uid_t>(slot))).c_str(), F_OK) != 0);
+    }
+}
+
+TEST_CASE("exec --instance runs boxes in a uid range and cgroups of their own", "[cli]") {
+    // The default engine's range starts at 61000; a named instance's does not,
+    // and its box cgroups are below execd-NAME while it runs.
+    const std::string name = "cli-" + std::to_string(getpid());
+    const uid_t base = execd::instance_uid_base(name);
+    CHECK(base != execd::instance_uid_base(""));
+    CHECK(execd::instance_uid_base("") == 61000);
+    const std::string script = temp_file("uid.py",
+        "import os\n"
+        "print(os.getuid())\n");
+    auto p = exec_run({"--instance", name, "run", script});
+    INFO(p.err);
+    REQUIRE(p.exit_code == 0);
+    const long uid = std::stol(p.out);
+    CHECK(uid >= static_cast<long>(base));
+    CHECK(uid < static_cast<long>(base) + 256);
+    // A name that could not be a cgroup's is refused, naming it.
+    auto bad = exec_run({"--instance", "../x", "run", script});
+    CHECK(bad.exit_code != 0);
+    CHECK_THAT(bad.err, Contains("instance name '../x'"));
 }
