@@ -13,6 +13,8 @@
 
 namespace execd {
 
+class TomlTable;
+
 // Per-step limit overrides from the registry; unset fields keep the defaults.
 struct LimitOverrides {
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
@@ -21,6 +23,12 @@ struct LimitOverrides {
     // CPU limit is the CPU limit too: the one place that rule is written.
     Limits apply(Limits base) const;
 };
+
+// A limits table below `parent`'s `key` ({ time_ms, cpu_ms, memory_mb,
+// pids, output_bytes }, each optional, with one set of ranges), as
+// languages.toml and tests.toml write it; `what` names it in errors.
+// Nothing set when the key is absent. Throws TomlError.
+LimitOverrides read_limit_overrides(const TomlTable& parent, const std::string& key, const std::string& what);
 
 struct Language {
     std::string id;
