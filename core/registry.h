@@ -15,6 +15,11 @@ namespace execd {
 
 class TomlTable;
 
+// Where exec and execd look for the registry when none is named (by a flag,
+// $EXECD_LANGUAGES for exec, or [paths] languages for execd): this file if
+// it is readable, else the copy built in.
+inline constexpr const char* kSystemLanguagesFile = "/etc/execd/languages.toml";
+
 // Per-step limit overrides from the registry; unset fields keep the defaults.
 struct LimitOverrides {
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;

@@ -73,8 +73,8 @@ public:
 private:
     std::shared_ptr<const Registry> load() {
         if (!path_.empty()) return std::make_shared<Registry>(Registry::load_file(path_));
-        if (::access("/etc/execd/languages.toml", R_OK) == 0)
-            return std::make_shared<Registry>(Registry::load_file("/etc/execd/languages.toml"));
+        if (::access(kSystemLanguagesFile, R_OK) == 0)
+            return std::make_shared<Registry>(Registry::load_file(kSystemLanguagesFile));
         return std::make_shared<Registry>(Registry::embedded());
     }
     std::string path_;
