@@ -12,7 +12,7 @@ namespace execd::cli {
 Registry load_registry(const GlobalOptions& options) {
     if (!options.languages_file.empty()) return Registry::load_file(options.languages_file);
     if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return Registry::load_file(env);
-    const std::string system_file = "/etc/execd/languages.toml";
+    const std::string system_file = kSystemLanguagesFile;
     if (::access(system_file.c_str(), R_OK) == 0) return Registry::load_file(system_file);
     return Registry::embedded();
 }

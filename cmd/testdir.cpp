@@ -12,10 +12,10 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <toml.hpp>
 
 #include "checker.h"
 #include "util/files.h"
+#include "util/toml_reader.h"
 
 namespace execd::cli {
 namespace {
@@ -47,111 +47,6 @@ std::string read_below(int dirfd, const std::string& dir, const std::string& rel
     }
 }
 
-// The keys of one tests.toml table, refusing anything it was not asked for.
-class TableReader {
-public:
-    TableReader(const std::string& origin, const toml::value& table, std::string what)
-        : origin_(origin), table_(table), what_(std::move(what)) {
-        if (!table.is_table()) fail(table, what_ + " must be a table");
-    }
-
-    [[noreturn]] void fail(const toml::value& at, const std::string& reason) const {
-        throw TestDirError(origin_ + ":" + std::to_string(at.location().line()) + ": " + reason);
-    }
-
-    void reject_unknown(const std::set<std::string>& known) const {
-        for (const auto& [key, value] : table_.as_table())
-            if (!known.count(key)) fail(value, what_ + ": unknown key '" + key + "'");
-    }
-
-    // For a key the table may hold but that makes no sense with the rest of it.
-    void refuse(const std::string& key, const std::string& why) const {
-        if (const toml::value* v = get(key)) fail(*v, what_ + ": '" + key + "' " + why);
-    }
-
-    const toml::value* get(const std::string& key) const {
-        const auto& t = table_.as_table();
-        auto it = t.find(key);
-        return it == t.end() ? nullptr : &it->second;
-    }
-
-    std::optional<std::string> string(const std::string& key) const {
-        const toml::value* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_string()) fail(*v, what_ + ": '" + key + "' must be a string");
-        return v->as_string().str;
-    }
-
-    std::optional<bool> boolean(const std::string& key) const {
-        const toml::value* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_boolean()) fail(*v, what_ + ": '" + key + "' must be true or false");
-        return v->as_boolean();
-    }
-
-    std::optional<int64_t> integer(const std::string& key, int64_t min, int64_t max) const {
-        const toml::value* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_integer()) fail(*v, what_ + ": '" + key + "' must be an integer");
-        const int64_t n = v->as_integer();
-        if (n < min || n > max)
-            fail(*v, what_ + ": '" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
-        return n;
-    }
-
-    // A tolerance: `abs_tolerance = 0` is a TOML integer, and should work too.
-    std::optional<double> tolerance(const std::string& key) const {
-        const toml::value* v = get(key);
-        if (!v) return std::nullopt;
-        double d = 0;
-        if (v->is_floating())
-            d = v->as_floating();
-        else if (v->is_integer())
-            d = static_cast<double>(v->as_integer());
-        else
-            fail(*v, what_ + ": '" + key + "' must be a number");
-        if (!std::isfinite(d) || d < 0) fail(*v, what_ + ": '" + key + "' must be a finite number >= 0");
-        return d;
-    }
-
-    std::vector<std::string> strings(const std::string& key) const {
-        std::vector<std::string> out;
-        const toml::value* v = get(key);
-        if (!v) return out;
-        if (!v->is_array()) fail(*v, what_ + ": '" + key + "' must be an array of strings");
-        for (const auto& item : v->as_array()) {
-            if (!item.is_string()) fail(item, what_ + ": '" + key + "' must hold only strings");
-            out.push_back(item.as_string().str);
-        }
-        return out;
-    }
-
-    // A table inside this one (or inside the file), for errors with the same origin.
-    TableReader nested(const toml::value& v, std::string what) const {
-        return TableReader(origin_, v, std::move(what));
-    }
-
-    // The same keys and ranges as the registry's limits tables.
-    LimitOverrides limits(const std::string& key, const std::string& what) const {
-        const toml::value* v = get(key);
-        if (!v) return {};
-        TableReader r = nested(*v, what);
-        r.reject_unknown({"time_ms", "cpu_ms", "memory_mb", "pids", "output_bytes"});
-        LimitOverrides o;
-        o.time_ms = r.integer("time_ms", 1, 3'600'000);
-        o.cpu_ms = r.integer("cpu_ms", 1, 3'600'000);
-        o.memory_mb = r.integer("memory_mb", 1, 1 << 20);
-        o.pids = r.integer("pids", 1, 1 << 16);
-        o.output_bytes = r.integer("output_bytes", 1, int64_t{1} << 32);
-        return o;
-    }
-
-private:
-    const std::string& origin_;
-    const toml::value& table_;
-    std::string what_;
-};
-
 // A path below the test directory: relative, and no component that could
 // climb out of it.
 bool is_safe_relative_path(const std::string& path) {
@@ -166,11 +61,18 @@ bool is_safe_relative_path(const std::string& path) {
     }
 }
 
-CheckerSpec read_checker(const TableReader& top, int dirfd, const std::string& dir, const Registry& registry) {
+// A tolerance: a finite number >= 0.
+std::optional<double> tolerance(const TomlTable& r, const std::string& key) {
+    const std::optional<double> d = r.number(key);
+    if (d && (!std::isfinite(*d) || *d < 0)) r.fail(*r.get(key), r.name(key) + " must be a finite number >= 0");
+    return d;
+}
+
+CheckerSpec read_checker(const TomlTable& top, int dirfd, const std::string& dir, const Registry& registry) {
     CheckerSpec spec;
     const toml::value* v = top.get("checker");
     if (!v) return spec;
-    TableReader r = top.nested(*v, "[checker]");
+    const TomlTable r = top.nested(*v, "[checker]");
     r.reject_unknown({"type", "abs_tolerance", "rel_tolerance", "file", "language", "limits"});
     const std::string type = r.string("type").value_or("lines");
     auto kind = checker_kind_from_name(type);
@@ -179,8 +81,8 @@ CheckerSpec read_checker(const TableReader& top, int dirfd, const std::string& d
     spec.kind = *kind;
 
     if (spec.kind == CheckerKind::Float) {
-        if (auto t = r.tolerance("abs_tolerance")) spec.abs_tolerance = *t;
-        if (auto t = r.tolerance("rel_tolerance")) spec.rel_tolerance = *t;
+        if (auto t = tolerance(r, "abs_tolerance")) spec.abs_tolerance = *t;
+        if (auto t = tolerance(r, "rel_tolerance")) spec.rel_tolerance = *t;
     } else {
         r.refuse("abs_tolerance", "applies only to type = \"float\"");
         r.refuse("rel_tolerance", "applies only to type = \"float\"");
@@ -205,7 +107,8 @@ CheckerSpec read_checker(const TableReader& top, int dirfd, const std::string& d
                    "[checker]: cannot tell the language of '" + *file + "' from its extension; set 'language'");
     }
     spec.language = lang->id;
-    spec.limits = r.limits("limits", "[checker] limits");  // before reading: file errors come after TOML ones
+    // Before reading the file: file errors come after TOML ones.
+    spec.limits = read_limit_overrides(r, "limits", "[checker] limits");
     // The API carries a checker's time and memory only; a local run may not
     // honour more than a server would.
     if (spec.limits.cpu_ms || spec.limits.pids || spec.limits.output_bytes)
@@ -230,16 +133,16 @@ struct Settings {
 Settings read_settings(const toml::value& root, const std::string& origin, int dirfd, const std::string& dir,
                        const Registry& registry) {
     Settings s;
-    TableReader top(origin, root, "top level");
+    const TomlTable top(origin, root, "top level");
     top.reject_unknown({"stop_on_failure", "limits", "checker", "tests"});
     s.stop_on_failure = top.boolean("stop_on_failure").value_or(false);
-    s.limits = top.limits("limits", "[limits]");
+    s.limits = read_limit_overrides(top, "limits", "[limits]");
     s.checker = read_checker(top, dirfd, dir, registry);
     if (const toml::value* tests = top.get("tests")) {
         if (!tests->is_table()) top.fail(*tests, "'tests' must hold [tests.NAME] tables");
         for (const auto& [name, value] : tests->as_table()) {
             const std::string what = "[tests." + name + "]";
-            TableReader r = top.nested(value, what);
+            const TomlTable r = top.nested(value, what);
             r.reject_unknown({"time_ms", "memory_mb", "args"});
             Settings::PerTest t;
             t.line = static_cast<int>(value.location().line());
@@ -250,23 +153,6 @@ Settings read_settings(const toml::value& root, const std::string& origin, int d
         }
     }
     return s;
-}
-
-toml::value parse_settings(const std::string& text, const std::string& origin) {
-    try {
-        std::istringstream in(text);
-        return toml::parse(in, origin);
-    } catch (const toml::syntax_error& e) {
-        // As for the registry: file:line and toml11's one-line reason first,
-        // its multi-line excerpt after.
-        std::string detail = e.what();
-        std::string reason = detail.substr(0, detail.find('\n'));
-        if (reason.rfind("[error] ", 0) == 0) reason.erase(0, 8);
-        throw TestDirError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason + "\n" +
-                           detail);
-    } catch (const std::exception& e) {
-        throw TestDirError(origin + ": " + e.what());
-    }
 }
 
 struct Files {
@@ -369,8 +255,12 @@ TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
     Settings settings;
     if (has_settings) {
         const std::string origin = dir + "/" + kSettingsFile;
-        settings = read_settings(parse_settings(read_below(dirfd.get(), dir, kSettingsFile), origin), origin,
-                                 dirfd.get(), dir, registry);
+        const std::string text = read_below(dirfd.get(), dir, kSettingsFile);
+        try {
+            settings = read_settings(parse_toml(text, origin), origin, dirfd.get(), dir, registry);
+        } catch (const TomlError& e) {
+            throw TestDirError(e.what());  // already "FILE:LINE: reason"
+        }
         for (const auto& [name, per_test] : settings.tests)
             if (!found.count(name))
                 throw TestDirError(origin + ":" + std::to_string(per_test.line) + ": [tests." + name +

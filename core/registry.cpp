@@ -15,130 +15,41 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml.hpp>
 
 #include "util/fd.h"
 #include "util/files.h"
+#include "util/toml_reader.h"
 
 namespace execd {
 namespace {
-
-using Table = toml::table;
-
-[[noreturn]] void fail(const std::string& origin, const toml::value& at, const std::string& reason) {
-    std::ostringstream msg;
-    msg << origin << ":" << at.location().line() << ": " << reason;
-    throw RegistryError(msg.str());
-}
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
-class StanzaReader {
-public:
-    StanzaReader(const std::string& origin, const toml::value& table, std::string what)
-        : origin_(origin), table_(table), what_(std::move(what)) {
-        if (!table.is_table()) fail(origin_, table, what_ + " must be a table");
+// A language's environment: a table of strings, names without '='.
+std::map<std::string, std::string> read_env(const TomlTable& r, const std::string& key) {
+    std::map<std::string, std::string> out;
+    const toml::value* v = r.get(key);
+    if (!v) return out;
+    if (!v->is_table()) r.fail(*v, r.name(key) + " must be a table of strings");
+    for (const auto& [k, val] : v->as_table()) {
+        if (k.empty() || k.find('=') != std::string::npos)
+            r.fail(val, r.what() + ": bad environment variable name '" + k + "'");
+        if (!val.is_string()) r.fail(val, r.what() + ": environment value of '" + k + "' must be a string");
+        out[k] = val.as_string().str;
     }
+    return out;
+}
 
-    // Refuses keys it was not asked about: a typo must not pass silently.
-    void reject_unknown(const std::set<std::string>& known) const {
-        for (const auto& [key, value] : table_.as_table())
-            if (!known.count(key)) fail(origin_, value, what_ + ": unknown key '" + key + "'");
-    }
-
-    const toml::value* get(const std::string& key) const {
-        const auto& t = table_.as_table();
-        auto it = t.find(key);
-        return it == t.end() ? nullptr : &it->second;
-    }
-
-    std::string string(const std::string& key, bool required) const {
-        const toml::value* v = get(key);
-        if (!v) {
-            if (required) fail(origin_, table_, what_ + ": missing required key '" + key + "'");
-            return {};
-        }
-        if (!v->is_string()) fail(origin_, *v, what_ + ": '" + key + "' must be a string");
-        return v->as_string().str;
-    }
-
-    std::vector<std::string> strings(const std::string& key, bool required, bool non_empty) const {
-        const toml::value* v = get(key);
-        if (!v) {
-            if (required) fail(origin_, table_, what_ + ": missing required key '" + key + "'");
-            return {};
-        }
-        if (!v->is_array()) fail(origin_, *v, what_ + ": '" + key + "' must be an array of strings");
-        std::vector<std::string> out;
-        for (const auto& item : v->as_array()) {
-            if (!item.is_string()) fail(origin_, item, what_ + ": '" + key + "' must hold only strings");
-            out.push_back(item.as_string().str);
-        }
-        if (non_empty && out.empty()) fail(origin_, *v, what_ + ": '" + key + "' must not be empty");
-        return out;
-    }
-
-    int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max) const {
-        const toml::value* v = get(key);
-        if (!v) return fallback;
-        if (!v->is_integer()) fail(origin_, *v, what_ + ": '" + key + "' must be an integer");
-        int64_t n = v->as_integer();
-        if (n < min || n > max)
-            fail(origin_, *v,
-                 what_ + ": '" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
-        return n;
-    }
-
-    LimitOverrides limits(const std::string& key) const {
-        LimitOverrides o;
-        const toml::value* v = get(key);
-        if (!v) return o;
-        StanzaReader r(origin_, *v, what_ + " " + key);
-        r.reject_unknown({"time_ms", "cpu_ms", "memory_mb", "pids", "output_bytes"});
-        auto opt = [&](const char* k, int64_t max) -> std::optional<int64_t> {
-            if (!r.get(k)) return std::nullopt;
-            return r.integer(k, 0, 1, max);
-        };
-        o.time_ms = opt("time_ms", 3'600'000);
-        o.cpu_ms = opt("cpu_ms", 3'600'000);
-        o.memory_mb = opt("memory_mb", 1 << 20);
-        o.pids = opt("pids", 1 << 16);
-        o.output_bytes = opt("output_bytes", int64_t{1} << 32);
-        return o;
-    }
-
-    std::map<std::string, std::string> env(const std::string& key) const {
-        std::map<std::string, std::string> out;
-        const toml::value* v = get(key);
-        if (!v) return out;
-        if (!v->is_table()) fail(origin_, *v, what_ + ": '" + key + "' must be a table of strings");
-        for (const auto& [k, val] : v->as_table()) {
-            if (k.empty() || k.find('=') != std::string::npos)
-                fail(origin_, val, what_ + ": bad environment variable name '" + k + "'");
-            if (!val.is_string()) fail(origin_, val, what_ + ": environment value of '" + k + "' must be a string");
-            out[k] = val.as_string().str;
-        }
-        return out;
-    }
-
-    const toml::value& value() const { return table_; }
-
-private:
-    const std::string& origin_;
-    const toml::value& table_;
-    std::string what_;
-};
-
-void check_argv(const std::string& origin, const toml::value& at, const std::string& what,
+void check_argv(const TomlTable& r, const toml::value& at, const std::string& what,
                 const std::vector<std::string>& argv) {
     if (argv.empty()) return;
     const std::string& prog = argv[0];
     // No PATH search inside the box: a program is named by its path.
     if (prog.empty() || (prog[0] != '/' && prog.rfind("./", 0) != 0))
-        fail(origin, at, what + ": program '" + prog + "' must be an absolute path or start with ./");
+        r.fail(at, what + ": program '" + prog + "' must be an absolute path or start with ./");
 }
 
 bool valid_id(const std::string& id) {
@@ -160,6 +71,20 @@ Limits LimitOverrides::apply(Limits base) const {
     if (pids) base.pids = *pids;
     if (output_bytes) base.output_bytes = *output_bytes;
     return base;
+}
+
+LimitOverrides read_limit_overrides(const TomlTable& parent, const std::string& key, const std::string& what) {
+    LimitOverrides o;
+    const toml::value* v = parent.get(key);
+    if (!v) return o;
+    const TomlTable r = parent.nested(*v, what);
+    r.reject_unknown({"time_ms", "cpu_ms", "memory_mb", "pids", "output_bytes"});
+    o.time_ms = r.integer("time_ms", 1, 3'600'000);
+    o.cpu_ms = r.integer("cpu_ms", 1, 3'600'000);
+    o.memory_mb = r.integer("memory_mb", 1, 1 << 20);
+    o.pids = r.integer("pids", 1, 1 << 16);
+    o.output_bytes = r.integer("output_bytes", 1, int64_t{1} << 32);
+    return o;
 }
 
 bool Language::usable() const {
@@ -253,94 +178,85 @@ Registry Registry::load_file(const std::string& path) {
 Registry Registry::embedded() { return parse(kEmbeddedLanguagesToml, "languages.toml (embedded)"); }
 
 Registry Registry::parse(const std::string& text, const std::string& origin) {
-    toml::value root;
+    // The reader's refusals carry file and line already; they become ours.
     try {
-        std::istringstream in(text);
-        root = toml::parse(in, origin);
-    } catch (const toml::syntax_error& e) {
-        // toml11's own text is a multi-line excerpt; lead with file:line and
-        // its one-line reason, keep the excerpt after it.
-        std::string detail = e.what();
-        std::string reason = detail.substr(0, detail.find('\n'));
-        if (reason.rfind("[error] ", 0) == 0) reason.erase(0, 8);
-        throw RegistryError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason +
-                            "\n" + detail);
-    } catch (const std::exception& e) {
-        throw RegistryError(origin + ": " + e.what());
-    }
-
-    Registry reg;
-    reg.origin_ = origin;
-    StanzaReader top(origin, root, "top level");
-    top.reject_unknown({"sandbox", "language"});
-    if (const toml::value* sb = top.get("sandbox")) {
-        StanzaReader r(origin, *sb, "[sandbox]");
-        r.reject_unknown({"binds"});
-        reg.binds_ = r.strings("binds", false, false);
-        for (const auto& b : reg.binds_)
-            if (b.empty() || b[0] != '/') fail(origin, *r.get("binds"), "[sandbox]: binds must be absolute paths");
-    }
-    const toml::value* langs = top.get("language");
-    if (!langs) fail(origin, root, "no [language.<id>] tables: the registry defines no language");
-    if (!langs->is_table()) fail(origin, *langs, "'language' must be a table of [language.<id>] tables");
-
-    std::map<std::string, std::string> names_seen;  // id/alias -> owner
-    std::map<std::string, std::string> ext_seen;
-    // Validate in file order, so a clash is reported at the later stanza.
-    std::vector<std::pair<const std::string*, const toml::value*>> stanzas;
-    for (const auto& [key, val] : langs->as_table()) stanzas.emplace_back(&key, &val);
-    std::sort(stanzas.begin(), stanzas.end(),
-              [](const auto& a, const auto& b) { return a.second->location().line() < b.second->location().line(); });
-    for (const auto& [id_ptr, value_ptr] : stanzas) {
-        const std::string& id = *id_ptr;
-        const toml::value& value = *value_ptr;
-        const std::string what = "language '" + id + "'";
-        if (!valid_id(id)) fail(origin, value, what + ": ids use only a-z, 0-9, _, - and +");
-        StanzaReader r(origin, value, what);
-        r.reject_unknown({"name", "aliases", "extensions", "source", "packages", "version", "compile", "run", "env",
-                          "binds", "run_tmpfs_mb", "limits", "compile_limits"});
-        Language l;
-        l.id = id;
-        l.line = static_cast<int>(value.location().line());
-        l.name = r.string("name", true);
-        l.aliases = r.strings("aliases", false, false);
-        l.extensions = r.strings("extensions", true, true);
-        l.source = r.string("source", true);
-        if (!is_safe_file_name(l.source)) fail(origin, *r.get("source"), what + ": 'source' must be a plain file name");
-        l.packages = r.strings("packages", false, false);
-        l.version_cmd = r.strings("version", false, false);
-        l.compile = r.strings("compile", false, false);
-        l.run = r.strings("run", true, true);
-        check_argv(origin, *r.get("run"), what + " run", l.run);
-        if (std::find(l.run.begin(), l.run.end(), "{sources}") != l.run.end())
-            fail(origin, *r.get("run"), what + ": '{sources}' belongs in compile, not run");
-        if (const auto* c = r.get("compile")) check_argv(origin, *c, what + " compile", l.compile);
-        l.env = r.env("env");
-        l.binds = r.strings("binds", false, false);
-        for (const auto& b : l.binds)
-            if (b.empty() || b[0] != '/') fail(origin, *r.get("binds"), what + ": binds must be absolute paths");
-        l.run_tmpfs_mb = r.integer("run_tmpfs_mb", 0, 0, 4096);
-        l.limits = r.limits("limits");
-        l.compile_limits = r.limits("compile_limits");
-        if (!l.compiled() && r.get("compile_limits"))
-            fail(origin, *r.get("compile_limits"), what + ": compile_limits without compile");
-
-        std::vector<std::string> names{id};
-        for (const auto& a : l.aliases) names.push_back(lower(a));
-        for (const auto& n : names) {
-            auto [it, fresh] = names_seen.emplace(n, id);
-            if (!fresh && it->second != id)
-                fail(origin, value, what + ": name '" + n + "' is already used by language '" + it->second + "'");
+        const toml::value root = parse_toml(text, origin);
+        Registry reg;
+        reg.origin_ = origin;
+        TomlTable top(origin, root, "top level");
+        top.reject_unknown({"sandbox", "language"});
+        if (const toml::value* sb = top.get("sandbox")) {
+            TomlTable r = top.nested(*sb, "[sandbox]");
+            r.reject_unknown({"binds"});
+            reg.binds_ = r.strings("binds");
+            for (const auto& b : reg.binds_)
+                if (b.empty() || b[0] != '/') r.fail(*r.get("binds"), "[sandbox]: binds must be absolute paths");
         }
-        for (auto& e : l.extensions) {
-            if (!e.empty() && e[0] == '.') e.erase(0, 1);
-            auto [it, fresh] = ext_seen.emplace(lower(e), id);
-            if (!fresh && it->second != id)
-                fail(origin, value, what + ": extension '" + e + "' is already claimed by '" + it->second + "'");
+        const toml::value* langs = top.get("language");
+        if (!langs) top.fail(root, "no [language.<id>] tables: the registry defines no language");
+        if (!langs->is_table()) top.fail(*langs, "'language' must be a table of [language.<id>] tables");
+
+        std::map<std::string, std::string> names_seen;  // id/alias -> owner
+        std::map<std::string, std::string> ext_seen;
+        // Validate in file order, so a clash is reported at the later stanza.
+        std::vector<std::pair<const std::string*, const toml::value*>> stanzas;
+        for (const auto& [key, val] : langs->as_table()) stanzas.emplace_back(&key, &val);
+        std::sort(stanzas.begin(), stanzas.end(), [](const auto& a, const auto& b) {
+            return a.second->location().line() < b.second->location().line();
+        });
+        for (const auto& [id_ptr, value_ptr] : stanzas) {
+            const std::string& id = *id_ptr;
+            const toml::value& value = *value_ptr;
+            const std::string what = "language '" + id + "'";
+            if (!valid_id(id)) top.fail(value, what + ": ids use only a-z, 0-9, _, - and +");
+            TomlTable r = top.nested(value, what);
+            r.reject_unknown({"name", "aliases", "extensions", "source", "packages", "version", "compile", "run", "env",
+                              "binds", "run_tmpfs_mb", "limits", "compile_limits"});
+            Language l;
+            l.id = id;
+            l.line = static_cast<int>(value.location().line());
+            l.name = r.required_string("name");
+            l.aliases = r.strings("aliases");
+            l.extensions = r.required_strings("extensions");
+            l.source = r.required_string("source");
+            if (!is_safe_file_name(l.source)) r.fail(*r.get("source"), what + ": 'source' must be a plain file name");
+            l.packages = r.strings("packages");
+            l.version_cmd = r.strings("version");
+            l.compile = r.strings("compile");
+            l.run = r.required_strings("run");
+            check_argv(r, *r.get("run"), what + " run", l.run);
+            if (std::find(l.run.begin(), l.run.end(), "{sources}") != l.run.end())
+                r.fail(*r.get("run"), what + ": '{sources}' belongs in compile, not run");
+            if (const auto* c = r.get("compile")) check_argv(r, *c, what + " compile", l.compile);
+            l.env = read_env(r, "env");
+            l.binds = r.strings("binds");
+            for (const auto& b : l.binds)
+                if (b.empty() || b[0] != '/') r.fail(*r.get("binds"), what + ": binds must be absolute paths");
+            l.run_tmpfs_mb = r.integer("run_tmpfs_mb", 0, 4096).value_or(0);
+            l.limits = read_limit_overrides(r, "limits", what + " limits");
+            l.compile_limits = read_limit_overrides(r, "compile_limits", what + " compile_limits");
+            if (!l.compiled() && r.get("compile_limits"))
+                r.fail(*r.get("compile_limits"), what + ": compile_limits without compile");
+
+            std::vector<std::string> names{id};
+            for (const auto& a : l.aliases) names.push_back(lower(a));
+            for (const auto& n : names) {
+                auto [it, fresh] = names_seen.emplace(n, id);
+                if (!fresh && it->second != id)
+                    r.fail(value, what + ": name '" + n + "' is already used by language '" + it->second + "'");
+            }
+            for (auto& e : l.extensions) {
+                if (!e.empty() && e[0] == '.') e.erase(0, 1);
+                auto [it, fresh] = ext_seen.emplace(lower(e), id);
+                if (!fresh && it->second != id)
+                    r.fail(value, what + ": extension '" + e + "' is already claimed by '" + it->second + "'");
+            }
+            reg.languages_.push_back(std::move(l));
         }
-        reg.languages_.push_back(std::move(l));
+        return reg;
+    } catch (const TomlError& e) {
+        throw RegistryError(e.what());
     }
-    return reg;
 }
 
 const Language* Registry::find(const std::string& id_or_alias) const {

@@ -13,6 +13,13 @@
 
 namespace execd {
 
+class TomlTable;
+
+// Where exec and execd look for the registry when none is named (by a flag,
+// $EXECD_LANGUAGES for exec, or [paths] languages for execd): this file if
+// it is readable, else the copy built in.
+inline constexpr const char* kSystemLanguagesFile = "/etc/execd/languages.toml";
+
 // Per-step limit overrides from the registry; unset fields keep the defaults.
 struct LimitOverrides {
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
@@ -21,6 +28,12 @@ struct LimitOverrides {
     // CPU limit is the CPU limit too: the one place that rule is written.
     Limits apply(Limits base) const;
 };
+
+// A limits table below `parent`'s `key` ({ time_ms, cpu_ms, memory_mb,
+// pids, output_bytes }, each optional, with one set of ranges), as
+// languages.toml and tests.toml write it; `what` names it in errors.
+// Nothing set when the key is absent. Throws TomlError.
+LimitOverrides read_limit_overrides(const TomlTable& parent, const std::string& key, const std::string& what);
 
 struct Language {
     std::string id;

@@ -3,99 +3,65 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <stdexcept>
-#include <toml.hpp>
 
+#include "settings.h"
 #include "util/sha256.h"
+#include "util/toml_reader.h"
 
 namespace execd::daemon {
 namespace {
 
-[[noreturn]] void fail(const std::string& file, const toml::value& at, const std::string& reason) {
-    throw std::runtime_error(file + ":" + std::to_string(at.location().line()) + ": " + reason);
+// Reads `s` from its section's table, if the table holds it. The type and
+// range checks are the table's; the messages name file, line and key.
+void read_setting(const TomlTable& t, const Setting& s, Config& c) {
+    const std::string key(s.key);
+    const toml::value* v = t.get(key);
+    if (!v) return;
+    switch (s.type()) {
+        case SettingType::Integer: {
+            const int64_t n = *t.integer(key, INT64_MIN, INT64_MAX);
+            if (std::string problem = s.range_problem(n); !problem.empty()) t.fail(*v, t.name(key) + " " + problem);
+            s.assign(c, n);
+            break;
+        }
+        case SettingType::Text:
+            s.assign(c, *t.string(key));
+            break;
+        case SettingType::Boolean:
+            s.assign(c, *t.boolean(key));
+            break;
+        case SettingType::TextList:
+            s.assign(c, t.strings(key));
+            break;
+        case SettingType::Choice:
+            try {
+                s.assign(c, s.parse(*t.string(key)));
+            } catch (const std::invalid_argument& e) {
+                t.fail(*v, t.name(key) + " " + e.what());
+            }
+            break;
+    }
 }
 
-// Reads the keys of one table, refusing any it does not know.
-class Section {
-public:
-    Section(const std::string& file, const toml::value& root, const std::string& name) : file_(file) {
-        if (!root.as_table().count(name)) return;
-        table_ = &root.as_table().at(name);
-        if (!table_->is_table()) fail(file_, *table_, "[" + name + "] must be a table");
-        name_ = name;
-    }
-    ~Section() noexcept(false) {
-        if (!table_ || std::uncaught_exceptions()) return;
-        for (const auto& [key, value] : table_->as_table())
-            if (!used_.count(key)) fail(file_, value, "[" + name_ + "]: unknown key '" + key + "'");
-    }
-
-    void get(const std::string& key, std::string& out) {
-        if (const toml::value* v = find(key)) {
-            if (!v->is_string()) fail(file_, *v, "[" + name_ + "] " + key + " must be a string");
-            out = v->as_string().str;
-        }
-    }
-    void get(const std::string& key, int64_t& out, int64_t min, int64_t max) {
-        if (const toml::value* v = find(key)) {
-            if (!v->is_integer()) fail(file_, *v, "[" + name_ + "] " + key + " must be an integer");
-            if (v->as_integer() < min || v->as_integer() > max)
-                fail(file_, *v, "[" + name_ + "] " + key + " must be between " + std::to_string(min) + " and " +
-                                    std::to_string(max));
-            out = v->as_integer();
-        }
-    }
-    void get(const std::string& key, int& out, int min, int max) {
-        int64_t v = out;
-        get(key, v, min, max);
-        out = static_cast<int>(v);
-    }
-    void get(const std::string& key, bool& out) {
-        if (const toml::value* v = find(key)) {
-            if (!v->is_boolean()) fail(file_, *v, "[" + name_ + "] " + key + " must be true or false");
-            out = v->as_boolean();
-        }
-    }
-    void get(const std::string& key, std::vector<std::string>& out) {
-        if (const toml::value* v = find(key)) {
-            if (!v->is_array()) fail(file_, *v, "[" + name_ + "] " + key + " must be an array of strings");
-            out.clear();
-            for (const auto& item : v->as_array()) {
-                if (!item.is_string()) fail(file_, item, "[" + name_ + "] " + key + " must hold strings");
-                out.push_back(item.as_string().str);
-            }
-        }
-    }
-    void get_role(const std::string& key, Role& out) {
-        std::string text;
-        get(key, text);
-        if (text.empty()) return;
-        if (text == "api") out = Role::Api;
-        else if (text == "worker") out = Role::Worker;
-        else if (text == "all") out = Role::All;
-        else fail(file_, *find(key), "[" + name_ + "] " + key + " must be \"api\", \"worker\" or \"all\"");
-    }
-
-private:
-    const toml::value* find(const std::string& key) {
-        used_.insert(key);
-        if (!table_) return nullptr;
-        auto it = table_->as_table().find(key);
-        return it == table_->as_table().end() ? nullptr : &it->second;
-    }
-
-    const std::string& file_;
-    const toml::value* table_ = nullptr;
-    std::string name_;
-    std::set<std::string> used_;
-};
+// Reads one section of the file: every key must be one of the table's.
+void read_section(const TomlTable& t, std::string_view section, Config& c) {
+    std::vector<std::string_view> known;
+    for (const Setting& s : settings())
+        if (s.section == section) known.push_back(s.key);
+    t.reject_unknown(known);
+    for (const Setting& s : settings())
+        if (s.section == section) read_setting(t, s, c);
+}
 
 // A warning when `path` holds secrets and group or others may read it.
 std::string readable_warning(const std::string& path, const char* what) {
@@ -195,89 +161,23 @@ std::string token_owner(const std::string& token) {
 }
 
 std::vector<std::string> load_config_file(const std::string& path, Config& c) {
-    toml::value root;
-    try {
-        root = toml::parse(path);
-    } catch (const toml::syntax_error& e) {
-        std::string what = e.what();
-        throw std::runtime_error(path + ":" + std::to_string(e.location().line()) + ": syntax error: " +
-                                 what.substr(0, what.find('\n')));
-    } catch (const std::exception& e) {
-        throw std::runtime_error(path + ": " + e.what());
-    }
-    const std::set<std::string> sections{"server", "redis", "paths", "workers", "jobs", "limits", "cache"};
-    for (const auto& [key, value] : root.as_table())
-        if (!sections.count(key)) fail(path, value, "unknown section [" + key + "]");
-    {
-        Section s(path, root, "server");
-        s.get("listen", c.listen);
-        s.get("unix_socket", c.unix_socket);
-        s.get("tokens", c.tokens);
-        s.get("admin_tokens", c.admin_tokens);
-        s.get("token_file", c.token_file);
-        s.get("admin_token_file", c.admin_token_file);
-        s.get("insecure", c.insecure);
-        s.get("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
-        s.get("max_wait_ms", c.max_wait_ms, 0, 3'600'000);
-        s.get("max_connections", c.max_connections, 1, 65536);
-        s.get("max_waiters", c.max_waiters, 0, 65536);
-        s.get("header_timeout_ms", c.header_timeout_ms, 100, 600'000);
-        s.get("body_timeout_ms", c.body_timeout_ms, 100, 3'600'000);
-        s.get("keep_alive_ms", c.keep_alive_ms, 0, 600'000);
-        s.get("buffer_max_bytes", c.buffer_max_bytes, 1024, int64_t{1} << 40);
-    }
-    {
-        Section s(path, root, "redis");
-        s.get("url", c.redis_url);
-        s.get("server", c.redis_server);
-        s.get("key_prefix", c.key_prefix);
-        s.get("maxmemory_mb", c.redis_maxmemory_mb, 1, int64_t{1} << 24);
-    }
-    {
-        Section s(path, root, "paths");
-        s.get("state_dir", c.state_dir);
-        s.get("sandbox_dir", c.sandbox_dir);
-        s.get("languages", c.languages);
-    }
-    {
-        Section s(path, root, "workers");
-        s.get_role("role", c.role);
-        s.get("count", c.workers, 0, 1024);
-        s.get("lease_ms", c.lease_ms, 1000, 3'600'000);
-        s.get("attempts", c.attempts, 1, 100);
-        s.get("backoff_ms", c.backoff_ms, 0, 3'600'000);
-        s.get("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000);
-    }
-    {
-        Section s(path, root, "jobs");
-        s.get("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
-        s.get("queue_max", c.queue_max, 1, int64_t{1} << 32);
-        s.get("queue_max_bytes", c.queue_max_bytes, 1024, int64_t{1} << 40);
-        s.get("queue_ttl_s", c.queue_ttl_s, 1, int64_t{365} * 24 * 3600);
-    }
-    {
-        Section s(path, root, "cache");
-        s.get("dir", c.cache_dir);
-        s.get("max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
-    }
-    if (root.as_table().count("limits")) {
-        const toml::value& limits = root.as_table().at("limits");
-        Section outer(path, limits, "max");
-        Section& s = outer;
-        s.get("time_ms", c.maxima.time_ms, 1, 3'600'000);
-        s.get("cpu_ms", c.maxima.cpu_ms, 1, 3'600'000);
-        s.get("memory_mb", c.maxima.memory_mb, 1, 1 << 20);
-        s.get("pids", c.maxima.pids, 1, 65536);
-        s.get("output_bytes", c.maxima.output_bytes, 1, int64_t{1} << 32);
-        s.get("code_bytes", c.maxima.code_bytes, 1, int64_t{1} << 32);
-        s.get("stdin_bytes", c.maxima.stdin_bytes, 0, int64_t{1} << 32);
-        s.get("files", c.maxima.files, 1, 4096);
-        s.get("args", c.maxima.args, 0, 4096);
-        s.get("tests", c.maxima.tests, 1, 100000);
-        s.get("job_time_ms", c.maxima.job_time_ms, 1000, 86'400'000);
-        s.get("batch", c.maxima.batch, 1, 10000);
-        for (const auto& [key, value] : limits.as_table())
-            if (key != "max") fail(path, value, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");
+    const toml::value root = parse_toml_file(path);
+    const TomlTable top(path, root, "top level", TomlTable::Naming::Spaced);
+    const std::vector<std::string_view> sections = setting_sections();
+    for (const auto& [name, value] : root.as_table()) {
+        if (name == "limits") {
+            // [limits] holds only [limits.max]: a limit written in [limits]
+            // itself is a mistake worth naming.
+            const TomlTable limits = top.nested(value, "[limits]");
+            for (const auto& [key, inner] : value.as_table()) {
+                if (key != "max") limits.fail(inner, "[limits]: unknown key '" + key + "' (limits go in [limits.max])");
+                read_section(top.nested(inner, "[limits.max]"), "limits.max", c);
+            }
+        } else if (std::find(sections.begin(), sections.end(), name) != sections.end()) {
+            read_section(top.nested(value, "[" + name + "]"), name, c);
+        } else {
+            top.fail(value, "unknown section [" + name + "]");
+        }
     }
     // Whether this file itself holds tokens (not a flag or an earlier file).
     bool holds_tokens = false;
@@ -290,6 +190,45 @@ std::vector<std::string> load_config_file(const std::string& path, Config& c) {
     if (holds_tokens)
         if (std::string w = readable_warning(path, "API tokens"); !w.empty()) warnings.push_back(w);
     return warnings;
+}
+
+void load_environment(Config& c, const char* const* envp) {
+    // The prefixes that belong to settings: EXECD_SERVER_, EXECD_LIMITS_, …
+    std::vector<std::string> prefixes;
+    for (std::string_view section : setting_sections()) {
+        std::string prefix = "EXECD_";
+        for (char ch : section.substr(0, section.find('.')))
+            prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        prefix += "_";
+        if (std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) prefixes.push_back(prefix);
+    }
+    // In the table's order, so two bad variables are reported the same way every time.
+    for (const Setting& s : settings()) {
+        if (s.type() == SettingType::TextList) continue;  // tokens: load_token_sources adds them
+        const std::string name = s.env_name();
+        for (const char* const* e = envp; e && *e; ++e) {
+            const std::string_view entry(*e);
+            if (entry.size() <= name.size() || entry.compare(0, name.size(), name) != 0 || entry[name.size()] != '=')
+                continue;
+            try {
+                s.assign(c, s.parse(entry.substr(name.size() + 1)));
+            } catch (const std::invalid_argument& error) {
+                throw std::runtime_error("$" + name + ": " + s.name() + " " + error.what());
+            }
+        }
+    }
+    for (const char* const* e = envp; e && *e; ++e) {
+        const std::string_view entry(*e);
+        const std::string name(entry.substr(0, entry.find('=')));
+        const bool ours =
+            std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+        if (!ours) continue;
+        const bool known =
+            std::any_of(settings().begin(), settings().end(), [&](const Setting& s) { return s.env_name() == name; });
+        if (!known)
+            throw std::runtime_error("$" + name +
+                                     " is not a setting of execd (EXECD_<SECTION>_<KEY>, see execd.toml(5))");
+    }
 }
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& text) {
@@ -315,32 +254,17 @@ bool is_loopback_host(const std::string& host) {
 }
 
 void validate_config(const Config& c) {
-    auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
-        if (v < lo || v > hi)
-            throw std::runtime_error(std::string(name) + " must be between " + std::to_string(lo) + " and " +
-                                     std::to_string(hi) + ", not " + std::to_string(v));
-    };
-    range("workers", c.workers, 0, 1024);
-    range("lease_ms", c.lease_ms, 1000, 3'600'000);
-    range("attempts", c.attempts, 1, 100);
-    range("backoff_ms", c.backoff_ms, 0, 3'600'000);
-    range("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000);
-    range("result_ttl_s", c.result_ttl_s, 1, int64_t{365} * 24 * 3600);
-    range("queue_max", c.queue_max, 1, int64_t{1} << 32);
-    range("queue_max_bytes", c.queue_max_bytes, 1024, int64_t{1} << 40);
-    range("queue_ttl_s", c.queue_ttl_s, 1, int64_t{365} * 24 * 3600);
-    range("redis maxmemory_mb", c.redis_maxmemory_mb, 1, int64_t{1} << 24);
-    range("body_max_bytes", c.body_max_bytes, 1024, int64_t{1} << 32);
-    range("max_connections", c.max_connections, 1, 65536);
-    range("max_waiters", c.max_waiters, 0, 65536);
-    range("header_timeout_ms", c.header_timeout_ms, 100, 600'000);
-    range("body_timeout_ms", c.body_timeout_ms, 100, 3'600'000);
-    range("keep_alive_ms", c.keep_alive_ms, 0, 600'000);
-    range("buffer_max_bytes", c.buffer_max_bytes, 1024, int64_t{1} << 40);
+    for (const Setting& s : settings()) {
+        if (s.type() != SettingType::Integer) continue;
+        const int64_t v = std::holds_alternative<int64_t Maxima::*>(s.field)
+                              ? c.maxima.*std::get<int64_t Maxima::*>(s.field)
+                              : c.*std::get<int64_t Config::*>(s.field);
+        if (std::string problem = s.range_problem(v); !problem.empty())
+            throw std::runtime_error(s.name() + " " + problem + ", not " + std::to_string(v));
+    }
     if (c.buffer_max_bytes < c.body_max_bytes)
         throw std::runtime_error("buffer_max_bytes (" + std::to_string(c.buffer_max_bytes) +
                                  ") must be at least body_max_bytes (" + std::to_string(c.body_max_bytes) + ")");
-    range("cache max_mb", c.cache_max_mb, 0, int64_t{1} << 20);
     auto [host, port] = split_host_port(c.listen);
     (void)port;
     if (!is_loopback_host(host) && c.tokens.empty() && c.admin_tokens.empty() && !c.insecure)

@@ -1,5 +1,7 @@
-// execd's configuration: /etc/execd/execd.toml (or --config), every value
-// overridable by a flag. One struct, read once at start-up.
+// execd's configuration: one struct, read once at start-up from the
+// defaults, /etc/execd/execd.toml (or --config), the EXECD_* environment
+// and the flags, in that order. Every default, range, flag and variable is
+// in the table of settings.h; nothing here writes one.
 #pragma once
 
 #include <cstdint>
@@ -10,64 +12,80 @@ namespace execd::daemon {
 
 enum class Role { Api, Worker, All };
 
+// [limits.max]: the most a request may ask for. Starts at the table's
+// defaults.
 struct Maxima {
-    int64_t time_ms = 30000;
-    int64_t cpu_ms = 30000;
-    int64_t memory_mb = 1024;
-    int64_t pids = 256;
-    int64_t output_bytes = 1 << 20;
-    int64_t code_bytes = 1 << 20;      // code / all files together
-    int64_t stdin_bytes = 16 << 20;
-    int64_t files = 64;
-    int64_t args = 64;
-    int64_t tests = 500;               // tests in one job
-    int64_t job_time_ms = 3'600'000;   // a graded job's tests (and checkers) at their wall limits, summed
-    int64_t batch = 100;               // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
+    Maxima();
+    int64_t time_ms{};
+    int64_t cpu_ms{};
+    int64_t memory_mb{};
+    int64_t pids{};
+    int64_t output_bytes{};
+    int64_t code_bytes{};     // code / all files together
+    int64_t stdin_bytes{};
+    int64_t files{};
+    int64_t args{};
+    int64_t tests{};          // tests in one job
+    int64_t job_time_ms{};    // a graded job's tests (and checkers) at their wall limits, summed
+    int64_t batch{};          // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
 };
 
+// Every field is one setting of the table (settings.cpp), which says what
+// it means, its default and its range; the constructor sets the defaults.
 struct Config {
-    std::string listen = "127.0.0.1:3001";     // host:port; port 0 picks a free one
-    std::string unix_socket = "/run/execd/api.sock";  // also listen here (mode 0666); "" = none. Only root
-                                               // serves the default one (exec finds the host's execd there)
+    Config();
+    std::string listen;                        // [server]: host:port; port 0 picks a free one
+    std::string unix_socket;                   // also listen here (mode 0666); "" = none
     std::vector<std::string> tokens;           // bearer tokens; empty = no auth
     std::vector<std::string> admin_tokens;     // tokens that see and cancel every job
     std::string token_file;                    // more tokens, one a line (see read_token_file)
     std::string admin_token_file;              // more admin tokens, one a line
-    bool insecure = false;                     // allow non-loopback listen without tokens
-    std::string redis_url;                     // redis://host:port or unix:///path; empty = private redis-server
-    std::string redis_server = "/usr/bin/redis-server";
-    std::string key_prefix = "execd:";
-    int64_t redis_maxmemory_mb = 1024;         // the private redis-server's maxmemory (noeviction)
-    std::string state_dir = "/var/lib/execd";
-    std::string sandbox_dir = "/run/execd";
-    std::string cache_dir;                     // compile cache; empty = <sandbox_dir>/cache
-    int64_t cache_max_mb = 512;                // 0 turns the compile cache off
-    std::string languages;                     // registry file; empty = /etc/execd/languages.toml or built-in
-    Role role = Role::All;
-    int workers = 0;                           // 0 = one per CPU
-    int64_t body_max_bytes = 64 << 20;
-    int64_t queue_max = 100000;
-    int64_t queue_max_bytes = int64_t{512} << 20;  // stored requests of unfinished jobs, summed
-    int64_t queue_ttl_s = 86400;               // a job still queued this long after submission is cancelled
-    int64_t result_ttl_s = 3600;
-    int64_t lease_ms = 10000;
-    int attempts = 3;
-    int64_t backoff_ms = 1000;
-    int64_t drain_timeout_ms = 30000;
-    int64_t max_wait_ms = 60000;              // longest ?wait= honoured
-    int64_t max_connections = 256;            // connections served at once, per listener; beyond, 503
-    int64_t max_waiters = 32;                 // long-polls waiting at once; beyond, ?wait= answers at once
-    int64_t header_timeout_ms = 5000;         // for a request's headers; also the longest silence in a body
-    int64_t body_timeout_ms = 30000;          // for a request's whole body
-    int64_t keep_alive_ms = 5000;             // an idle keep-alive connection is closed after this; 0 = none
-    int64_t buffer_max_bytes = int64_t{256} << 20;  // request bodies held at once, all requests; beyond, 503
-    Maxima maxima;
+    bool insecure{};                           // allow non-loopback listen without tokens
+    std::string redis_url;                     // [redis] url: empty = private redis-server
+    std::string redis_server;
+    std::string key_prefix;
+    int64_t redis_maxmemory_mb{};              // the private redis-server's maxmemory (noeviction)
+    std::string state_dir;                     // [paths]
+    std::string sandbox_dir;
+    std::string cache_dir;                     // [cache] dir: empty = <sandbox_dir>/cache
+    int64_t cache_max_mb{};                    // 0 turns the compile cache off
+    std::string languages;                     // registry file; empty = kSystemLanguagesFile or built-in
+    Role role{};                               // [workers]
+    int64_t workers{};                         // 0 = one per CPU
+    int64_t body_max_bytes{};                  // [server]
+    int64_t queue_max{};                       // [jobs]
+    int64_t queue_max_bytes{};                 // stored requests of unfinished jobs, summed
+    int64_t queue_ttl_s{};                     // a job still queued this long after submission is cancelled
+    int64_t result_ttl_s{};
+    int64_t lease_ms{};                        // [workers]
+    int64_t attempts{};
+    int64_t backoff_ms{};
+    int64_t drain_timeout_ms{};
+    int64_t max_wait_ms{};                     // [server]: longest ?wait= honoured
+    int64_t max_connections{};                 // connections served at once, per listener; beyond, 503
+    int64_t max_waiters{};                     // long-polls waiting at once; beyond, ?wait= answers at once
+    int64_t header_timeout_ms{};               // for a request's headers; also the longest silence in a body
+    int64_t body_timeout_ms{};                 // for a request's whole body
+    int64_t keep_alive_ms{};                   // an idle keep-alive connection is closed after this; 0 = none
+    int64_t buffer_max_bytes{};                // request bodies held at once, all requests; beyond, 503
+    Maxima maxima;                             // [limits.max]
 };
 
-// Reads a TOML file into `config` (keys as in packaging/execd.toml).
-// Throws std::runtime_error naming file, line and reason. Returns warnings
-// for the log: the file holds tokens and is readable by group or others.
+// Reads a TOML file into `config` (the table's keys, as in
+// packaging/execd.toml). Throws std::runtime_error (a TomlError) naming
+// file, line and reason: an unknown section or key, a wrong type, an
+// integer out of its range, a role that is not one. Returns warnings for
+// the log: the file holds tokens and is readable by group or others.
 std::vector<std::string> load_config_file(const std::string& path, Config& config);
+
+// The environment layer: every EXECD_<SECTION>_<KEY> variable in `envp`
+// (a NULL-terminated "NAME=value" list, as environ) sets its setting over
+// the file's value (an empty value is the empty string; for the role it
+// keeps the value). A variable named like a setting of a section that is
+// none ("EXECD_WORKERS_CONT") is refused, so a typo does not pass
+// silently; other EXECD_* variables (exec's, the tokens') are left alone.
+// Throws std::runtime_error "$NAME: [section] key must …".
+void load_environment(Config& config, const char* const* envp);
 
 // Tokens, one a line: surrounding blanks (and a CR) are trimmed, empty lines
 // and lines starting with '#' are skipped. A token is at least 16 visible
@@ -101,7 +119,8 @@ struct Caller {
     bool admin = false;    // an admin token: sees and cancels every job
 };
 
-// Checks combinations (non-loopback listen needs tokens or --insecure, …).
+// Checks every integer against its range (the table's one range check) and
+// the combinations (non-loopback listen needs tokens or --insecure, …).
 // Throws std::runtime_error naming the setting.
 void validate_config(const Config& config);
 

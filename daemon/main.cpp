@@ -16,6 +16,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "flags.h"
 #include "http_server.h"
 #include "redis_supervisor.h"
 #include "store.h"
@@ -73,8 +74,8 @@ public:
 private:
     std::shared_ptr<const Registry> load() {
         if (!path_.empty()) return std::make_shared<Registry>(Registry::load_file(path_));
-        if (::access("/etc/execd/languages.toml", R_OK) == 0)
-            return std::make_shared<Registry>(Registry::load_file("/etc/execd/languages.toml"));
+        if (::access(kSystemLanguagesFile, R_OK) == 0)
+            return std::make_shared<Registry>(Registry::load_file(kSystemLanguagesFile));
         return std::make_shared<Registry>(Registry::embedded());
     }
     std::string path_;
@@ -93,68 +94,28 @@ int main(int argc, char** argv) {
     // Printed and exit 0 while parsing, before anything is started or root is needed.
     app.set_version_flag("--version", std::string("execd ") + kVersion);
     Config config;
-    std::string config_file = "/etc/execd/execd.toml", role_text, port_file;
+    std::string config_file = kDefaultConfigFile, port_file, node_name;
     bool config_given = false;
-    app.add_option_function<std::string>("-c,--config", [&](const std::string& f) { config_file = f; config_given = true; },
-                                         "Configuration file (default /etc/execd/execd.toml, if present)");
-    // Flags are applied after the file, so they win.
-    std::map<std::string, std::function<void()>> overrides;
-    auto flag = [&](const std::string& name, auto& target, const std::string& help) {
-        app.add_option_function<std::decay_t<decltype(target)>>(
-            name, [&target, &overrides, name](const auto& v) { overrides[name] = [&target, v] { target = v; }; }, help);
-    };
-    flag("--listen", config.listen, "host:port for HTTP (default 127.0.0.1:3001; port 0 = any free port)");
-    flag("--unix-socket", config.unix_socket,
-         "Also serve HTTP on this unix socket (default /run/execd/api.sock, as root; \"\" for none)");
-    flag("--redis", config.redis_url, "redis://host:port or unix:///path (default: a private redis-server)");
-    flag("--state-dir", config.state_dir, "State directory (private Redis data) (default /var/lib/execd)");
-    flag("--sandbox-dir", config.sandbox_dir, "Sandbox state directory (default /run/execd)");
-    flag("--cache-dir", config.cache_dir, "Compile cache directory (default <sandbox dir>/cache)");
-    flag("--cache-mb", config.cache_max_mb, "Compile cache size cap in MB; 0 turns it off (default 512)");
-    flag("--languages", config.languages, "Language registry file");
-    flag("--workers", config.workers, "Worker threads (default: one per CPU)");
-    flag("--lease-ms", config.lease_ms, "Lease of a running job before another node takes it over");
-    flag("--attempts", config.attempts, "Attempts for infrastructure failures (default 3)");
-    flag("--backoff-ms", config.backoff_ms, "First retry delay, doubled each time (default 1000)");
-    flag("--result-ttl", config.result_ttl_s, "Seconds a result is kept (default 3600)");
-    flag("--drain-timeout-ms", config.drain_timeout_ms, "On SIGTERM, how long running jobs may finish");
-    flag("--key-prefix", config.key_prefix, "Prefix of every Redis key (default execd:)");
-    flag("--body-max-bytes", config.body_max_bytes, "Largest request body accepted (default 64 MiB)");
-    flag("--buffer-max-bytes", config.buffer_max_bytes,
-         "Request bodies held at once, all requests together; beyond, 503 (default 256 MiB)");
-    flag("--max-connections", config.max_connections, "Connections served at once per listener; beyond, 503 (default 256)");
-    flag("--max-waiters", config.max_waiters, "Long-polls waiting at once; beyond, ?wait= answers at once (default 32)");
-    flag("--header-timeout-ms", config.header_timeout_ms,
-         "Time for a request's headers, and the longest silence in its body (default 5000)");
-    flag("--body-timeout-ms", config.body_timeout_ms, "Time for a request's whole body (default 30000)");
-    flag("--keep-alive-ms", config.keep_alive_ms, "An idle keep-alive connection is closed after this (default 5000)");
-    flag("--queue-max", config.queue_max, "Most jobs waiting before submissions get 429");
-    flag("--queue-max-bytes", config.queue_max_bytes, "Most bytes of stored requests of unfinished jobs (429 beyond)");
-    flag("--queue-ttl", config.queue_ttl_s, "Seconds a job may stay queued before it ends cancelled, expired (default 86400)");
-    flag("--redis-maxmemory-mb", config.redis_maxmemory_mb, "The private redis-server's maxmemory, noeviction (default 1024)");
-    flag("--token-file", config.token_file, "File of API tokens, one a line (# comments), kept out of argv");
-    flag("--admin-token-file", config.admin_token_file, "File of admin tokens, one a line");
-    app.add_option_function<std::vector<std::string>>(
-        "--admin-token",
-        [&](const std::vector<std::string>& t) { overrides["--admin-token"] = [&config, t] { config.admin_tokens = t; }; },
-        "Admin API token (repeatable): sees and cancels every job");
-    app.add_option_function<std::vector<std::string>>(
-        "--token", [&](const std::vector<std::string>& t) { overrides["--token"] = [&config, t] { config.tokens = t; }; },
-        "API token (repeatable); requests then need Authorization: Bearer <token>");
-    app.add_option("--role", role_text, "api, worker or all (default all)")->check(CLI::IsMember({"api", "worker", "all"}));
-    app.add_flag_callback("--insecure", [&] { overrides["--insecure"] = [&config] { config.insecure = true; }; },
-                          "Allow listening beyond loopback without API tokens");
+    app.add_option_function<std::string>(
+        "-c,--config",
+        [&](const std::string& f) {
+            config_file = f;
+            config_given = true;
+        },
+        std::string("Configuration file (default ") + kDefaultConfigFile + ", if present)");
+    SettingFlags flags(app);
     app.add_option("--port-file", port_file, "Write the bound TCP port to this file once listening");
-    std::string node_name;
     app.add_option("--node-name", node_name, "Name of this node in logs and leases (default host:pid)");
+    app.footer("Each setting is, from weakest to strongest: its default, execd.toml, the environment variable "
+               "EXECD_<SECTION>_<KEY> (every key, flag or not), the flag. See execd.toml(5).");
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (config_given || ::access(config_file.c_str(), R_OK) == 0)
             for (const auto& w : load_config_file(config_file, config)) spdlog::warn("{}", w);
-        for (auto& [name, apply] : overrides) apply();
+        load_environment(config, environ);
+        flags.apply(config);
         for (const auto& w : load_token_sources(config)) spdlog::warn("{}", w);
-        if (!role_text.empty()) config.role = role_text == "api" ? Role::Api : role_text == "worker" ? Role::Worker : Role::All;
         validate_config(config);
     } catch (const std::exception& e) {
         spdlog::critical("configuration: {}", e.what());
@@ -188,6 +149,9 @@ int main(int argc, char** argv) {
         std::unique_ptr<Sandbox> sandbox;
         std::unique_ptr<CompileCache> cache;
         if (runs_workers) {
+            // uid_base, max_slots and lock_dir stay core's: they are the
+            // host's, shared with every exec and execd; work_tmpfs_mb stays
+            // a quarter of the RAM.
             SandboxConfig sc;
             sc.state_dir = config.sandbox_dir;
             sc.binds = registry.get()->sandbox_binds();
@@ -209,16 +173,7 @@ int main(int argc, char** argv) {
             config.redis_url = private_redis->url();
         }
         RedisPool pool(config.redis_url);
-        StoreSettings ss;
-        ss.prefix = config.key_prefix;
-        ss.lease_ms = config.lease_ms;
-        ss.attempts = config.attempts;
-        ss.backoff_ms = config.backoff_ms;
-        ss.result_ttl_s = config.result_ttl_s;
-        ss.queue_max = config.queue_max;
-        ss.queue_max_bytes = config.queue_max_bytes;
-        ss.queue_ttl_s = config.queue_ttl_s;
-        JobStore store(pool, ss);
+        JobStore store(pool, StoreSettings(config));
         if (!private_redis) {
             // Eviction would silently drop queued jobs; full must mean 507.
             try {
@@ -236,7 +191,8 @@ int main(int argc, char** argv) {
 
         std::unique_ptr<WorkerPool> workers;
         if (runs_workers) {
-            int n = config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
+            int n = config.workers > 0 ? static_cast<int>(config.workers)
+                                       : static_cast<int>(std::thread::hardware_concurrency());
             workers = std::make_unique<WorkerPool>(store, *sandbox, cache.get(), registry_fn, metrics, node_name,
                                                    std::max(1, n));
             workers->start();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
 #include "redis.h"
 
 namespace execd::daemon {
@@ -44,15 +45,28 @@ struct OwnerCheck {
     static OwnerCheck only(std::string owner) { return {false, std::move(owner)}; }
 };
 
+// What the store needs of execd's settings. Made from a Config, so its
+// values are the table's (settings.h) unless configured; tests change
+// fields afterwards.
 struct StoreSettings {
-    std::string prefix = "execd:";
-    int64_t lease_ms = 10000;
-    int attempts = 3;
-    int64_t backoff_ms = 1000;
-    int64_t result_ttl_s = 3600;
-    int64_t queue_max = 100000;
-    int64_t queue_max_bytes = int64_t{512} << 20;  // requests held for unfinished jobs, summed
-    int64_t queue_ttl_s = 86400;                   // a job still queued this long is cancelled, reason "expired"
+    explicit StoreSettings(const Config& config)
+        : prefix(config.key_prefix),
+          lease_ms(config.lease_ms),
+          attempts(static_cast<int>(config.attempts)),
+          backoff_ms(config.backoff_ms),
+          result_ttl_s(config.result_ttl_s),
+          queue_max(config.queue_max),
+          queue_max_bytes(config.queue_max_bytes),
+          queue_ttl_s(config.queue_ttl_s) {}
+
+    std::string prefix;
+    int64_t lease_ms;
+    int attempts;
+    int64_t backoff_ms;
+    int64_t result_ttl_s;
+    int64_t queue_max;
+    int64_t queue_max_bytes;  // requests held for unfinished jobs, summed
+    int64_t queue_ttl_s;      // a job still queued this long is cancelled, reason "expired"
 };
 
 class JobStore {

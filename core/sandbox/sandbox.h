@@ -19,8 +19,13 @@
 
 namespace execd {
 
+// The sandbox's state directory unless told otherwise: exec's, and execd's
+// [paths] sandbox_dir default, so both find the compile cache in
+// <state_dir>/cache.
+inline constexpr const char* kDefaultSandboxStateDir = "/run/execd";
+
 struct SandboxConfig {
-    std::string state_dir = "/run/execd";   // a tmpfs is mounted at <state_dir>/ns
+    std::string state_dir = kDefaultSandboxStateDir;  // a tmpfs is mounted at <state_dir>/ns
     int64_t work_tmpfs_mb = 0;              // its size= (work dirs, artifact copies); 0: a quarter of the RAM
     std::vector<std::string> binds;         // host paths bound read-only into every box
     uid_t uid_base = 61000;                 // box slot N runs as uid/gid uid_base + N

@@ -34,7 +34,7 @@ const std::string kExhausted = R"({"status":"completed","verdict":"InternalError
 const std::string kCancelled = R"({"status":"cancelled"})";
 
 StoreSettings fast_settings() {
-    StoreSettings s;
+    StoreSettings s{Config{}};
     s.prefix = unique_prefix();
     s.lease_ms = 300;
     s.attempts = 3;

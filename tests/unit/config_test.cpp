@@ -1,11 +1,21 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "config.h"
+#include "settings.h"
+#include "store.h"
 #include "support.h"
+#include "util/toml_reader.h"
 
 using namespace execd::daemon;
 using Catch::Matchers::Contains;
@@ -27,45 +37,80 @@ std::string refusal(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the example execd.toml holds exactly the defaults", "[unit]") {
+TEST_CASE("the settings table is sound: one key, flag, variable and field each", "[unit]") {
+    std::set<std::string> names, flags, variables;
+    std::vector<SettingField> fields;
+    for (const Setting& s : settings()) {
+        INFO(s.name());
+        CHECK(names.insert(s.name()).second);
+        CHECK(std::regex_match(std::string(s.key), std::regex("[a-z][a-z0-9_]*")));
+        CHECK(!s.help.empty());
+        if (!s.flag.empty()) {
+            CHECK(std::regex_match(std::string(s.flag), std::regex("--[a-z][a-z0-9-]*")));
+            CHECK(flags.insert(std::string(s.flag)).second);
+        }
+        CHECK(variables.insert(s.env_name()).second);
+        // The rule of settings.h, but for the tokens' older names.
+        std::string rule = "EXECD_" + std::string(s.section) + "_" + std::string(s.key);
+        for (char& c : rule) c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (s.type() == SettingType::TextList)
+            CHECK((s.env_name() == "EXECD_TOKENS" || s.env_name() == "EXECD_ADMIN_TOKENS"));
+        else
+            CHECK(s.env_name() == rule);
+        CHECK(std::find(fields.begin(), fields.end(), s.field) == fields.end());
+        fields.push_back(s.field);
+        if (s.type() == SettingType::Integer) CHECK(s.range_problem(s.integer).empty());
+        // A Config starts at the table's defaults.
+        CHECK(s.toml_of(Config{}) == s.default_toml());
+    }
+    CHECK(setting_sections() ==
+          std::vector<std::string_view>{"server", "redis", "paths", "workers", "cache", "jobs", "limits.max"});
+}
+
+TEST_CASE("execd gives the store and the sandbox the table's values", "[unit]") {
     Config c;
-    load_config_file(EXECD_SOURCE_DIR "/packaging/execd.toml", c);
+    c.key_prefix = "p:";
+    c.lease_ms = 11;
+    c.attempts = 12;
+    c.backoff_ms = 13;
+    c.result_ttl_s = 14;
+    c.queue_max = 15;
+    c.queue_max_bytes = 16;
+    c.queue_ttl_s = 17;
+    const StoreSettings ss(c);
+    CHECK(ss.prefix == "p:");
+    CHECK(ss.lease_ms == 11);
+    CHECK(ss.attempts == 12);
+    CHECK(ss.backoff_ms == 13);
+    CHECK(ss.result_ttl_s == 14);
+    CHECK(ss.queue_max == 15);
+    CHECK(ss.queue_max_bytes == 16);
+    CHECK(ss.queue_ttl_s == 17);
+    // exec's sandbox directory is execd's default: the two share the compile
+    // cache below it.
+    CHECK(Config{}.sandbox_dir == execd::SandboxConfig{}.state_dir);
+}
+
+TEST_CASE("packaging/execd.toml holds every key of the table at its default", "[unit]") {
+    const std::string path = EXECD_SOURCE_DIR "/packaging/execd.toml";
+    Config c;
+    load_config_file(path, c);  // refuses any key the table does not have
     validate_config(c);
-    const Config d;
-    CHECK(c.listen == d.listen);
-    CHECK(c.redis_url == d.redis_url);
-    CHECK(c.state_dir == d.state_dir);
-    CHECK(c.workers == d.workers);
-    CHECK(c.lease_ms == d.lease_ms);
-    CHECK(c.attempts == d.attempts);
-    CHECK(c.backoff_ms == d.backoff_ms);
-    CHECK(c.result_ttl_s == d.result_ttl_s);
-    CHECK(c.queue_max == d.queue_max);
-    CHECK(c.body_max_bytes == d.body_max_bytes);
-    CHECK(c.maxima.time_ms == d.maxima.time_ms);
-    CHECK(c.maxima.memory_mb == d.maxima.memory_mb);
-    CHECK(c.maxima.stdin_bytes == d.maxima.stdin_bytes);
-    CHECK(c.maxima.batch == d.maxima.batch);
-    CHECK(d.maxima.batch == 100);
-    CHECK(c.maxima.tests == d.maxima.tests);
-    CHECK(c.maxima.job_time_ms == d.maxima.job_time_ms);
-    CHECK(c.maxima.output_bytes == d.maxima.output_bytes);
-    CHECK(c.cache_dir == d.cache_dir);
-    CHECK(c.cache_max_mb == d.cache_max_mb);
-    CHECK(c.unix_socket == d.unix_socket);
-    CHECK(c.max_waiters == d.max_waiters);
-    CHECK(c.max_connections == d.max_connections);
-    CHECK(c.header_timeout_ms == d.header_timeout_ms);
-    CHECK(c.body_timeout_ms == d.body_timeout_ms);
-    CHECK(c.keep_alive_ms == d.keep_alive_ms);
-    CHECK(c.buffer_max_bytes == d.buffer_max_bytes);
-    CHECK(c.tokens == d.tokens);
-    CHECK(c.admin_tokens == d.admin_tokens);
-    CHECK(c.token_file == d.token_file);
-    CHECK(c.admin_token_file == d.admin_token_file);
-    CHECK(c.redis_maxmemory_mb == d.redis_maxmemory_mb);
-    CHECK(c.queue_max_bytes == d.queue_max_bytes);
-    CHECK(c.queue_ttl_s == d.queue_ttl_s);
+    const toml::value root = execd::parse_toml_file(path);
+    for (const Setting& s : settings()) {
+        INFO(s.name());
+        // Present, not merely defaulted: a missing key would read as its default.
+        const toml::value* table = &root;
+        std::string_view rest = s.section;
+        while (table && !rest.empty()) {
+            const std::string part(rest.substr(0, rest.find('.')));
+            rest = rest.find('.') == std::string_view::npos ? "" : rest.substr(rest.find('.') + 1);
+            table = table->is_table() && table->as_table().count(part) ? &table->as_table().at(part) : nullptr;
+        }
+        REQUIRE(table);
+        CHECK(table->as_table().count(std::string(s.key)) == 1);
+        CHECK(s.toml_of(c) == s.default_toml());
+    }
 }
 
 TEST_CASE("the queue's bounds and the private Redis's maxmemory are read and range-checked", "[unit]") {
@@ -220,4 +265,336 @@ TEST_CASE("a bad execd.toml is refused with its line and reason", "[unit]") {
     CHECK(refusal("[server]\nlisten = \"0.0.0.0:3001\"\ntokens = [\"0123456789abcdef0123\"]\n") == "accepted");
     CHECK(refusal("[server]\nlisten = \"0.0.0.0:3001\"\ninsecure = true\n") == "accepted");
     CHECK_THAT(refusal("[server]\nlisten = \"nowhere\"\n"), Contains("host:port"));
+}
+
+namespace {
+
+// The arguments of a roff request line: words, or "double quoted" strings.
+std::vector<std::string> roff_arguments(const std::string& line) {
+    std::vector<std::string> args;
+    size_t i = 0;
+    while (i < line.size()) {
+        if (line[i] == ' ') {
+            ++i;
+            continue;
+        }
+        std::string arg;
+        if (line[i] == '"') {
+            for (++i; i < line.size() && line[i] != '"'; ++i) arg += line[i];
+            ++i;
+        } else {
+            for (; i < line.size() && line[i] != ' '; ++i) arg += line[i];
+        }
+        args.push_back(arg);
+    }
+    return args;
+}
+
+// Roff as a reader sees it: the escapes this project's pages use turned into
+// their characters, font changes dropped.
+std::string unroff(std::string text) {
+    static const std::pair<const char*, const char*> kEscapes[] = {
+        {"\\(dq", "\""}, {"\\(em", "—"}, {"\\(mu", "x"}, {"\\-", "-"}, {"\\fB", ""}, {"\\fI", ""},
+        {"\\fR", ""},    {"\\fP", ""},   {"\\&", ""},    {"\\%", ""}};
+    for (const auto& [from, to] : kEscapes)
+        for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + std::strlen(to)))
+            text.replace(at, std::strlen(from), to);
+    return text;
+}
+
+// One line of a page as text: a font request's arguments run together (.BR
+// and the like alternate fonts without a space; .B and .I join with one),
+// other requests dropped.
+std::string roff_text(const std::string& line) {
+    if (line.empty() || line[0] != '.') return unroff(line);
+    const std::string request = line.substr(0, line.find(' '));
+    if (line.find(' ') == std::string::npos) return {};
+    const auto args = roff_arguments(line.substr(line.find(' ') + 1));
+    std::string out;
+    if (request == ".B" || request == ".I") {
+        for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
+    } else if (request.size() == 3 && std::string("BIR").find(request[1]) != std::string::npos &&
+               std::string("BIR").find(request[2]) != std::string::npos) {
+        for (const auto& a : args) out += a;
+    } else {
+        return {};
+    }
+    return unroff(out);
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::vector<std::string> out;
+    std::istringstream in(execd::test::read_text(path));
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// What execd.toml(5) says in parentheses after a key.
+std::string man_summary(const Setting& s) {
+    std::string type;
+    switch (s.type()) {
+        case SettingType::Integer: type = "integer, " + std::to_string(s.min) + " to " + std::to_string(s.max); break;
+        case SettingType::Text:
+        case SettingType::Choice: type = "string"; break;
+        case SettingType::Boolean: type = "boolean"; break;
+        case SettingType::TextList: type = "array of strings"; break;
+    }
+    return "(" + type + ", default " + s.default_toml() + ")";
+}
+
+// Whether `text` holds "default VALUE" not followed by more of a number.
+bool says_default(const std::string& text, const std::string& value) {
+    const std::string needle = "default " + value;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+        const size_t end = at + needle.size();
+        if (end == text.size() || !std::isdigit(static_cast<unsigned char>(text[end]))) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("man/execd.toml.5 documents every key with its type, range and default", "[unit]") {
+    const auto lines = lines_of(EXECD_SOURCE_DIR "/man/execd.toml.5");
+    // "[section] key" → the summary in parentheses after it, for every key a section documents.
+    std::map<std::string, std::vector<std::string>> documented;
+    std::string section;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].rfind(".SH ", 0) == 0) {
+            const std::string title = unroff(roff_arguments(lines[i].substr(4)).at(0));
+            section = title.size() > 2 && title.front() == '[' && title.back() == ']' ? title : "";
+        } else if (!section.empty() && i > 0 && lines[i - 1] == ".TP" && lines[i].rfind(".BR ", 0) == 0) {
+            const auto args = roff_arguments(lines[i].substr(4));
+            REQUIRE(args.size() == 2);
+            std::string summary = unroff(args[1]);
+            summary.erase(0, summary.find_first_not_of(' '));
+            documented[section + " " + unroff(args[0])].push_back(summary);
+        }
+    }
+    for (const Setting& s : settings()) {
+        INFO(s.name());
+        REQUIRE(documented.count(s.name()) == 1);
+        CHECK(documented.at(s.name()) == std::vector<std::string>{man_summary(s)});
+    }
+    for (const auto& [name, summaries] : documented) {
+        INFO(name);
+        const auto space = name.find(' ');
+        CHECK(find_setting(name.substr(1, space - 2), name.substr(space + 1)));  // no key the table lacks
+    }
+
+    // FLAGS AND ENVIRONMENT: a row per key, with its flag and its variable.
+    std::map<std::string, std::vector<std::string>> rows;
+    bool in_table_section = false;
+    for (const auto& line : lines) {
+        if (line.rfind(".SH ", 0) == 0) in_table_section = line == ".SH FLAGS AND ENVIRONMENT";
+        if (!in_table_section) continue;
+        if (line.rfind(".B [", 0) == 0) section = line.substr(3);
+        if (line.find('\t') == std::string::npos || line[0] == '.') continue;
+        std::istringstream cells(unroff(line));
+        std::string key, flag, variable;
+        std::getline(cells, key, '\t');
+        std::getline(cells, flag, '\t');
+        std::getline(cells, variable, '\t');
+        rows[section + " " + key].push_back(flag + " " + variable);
+    }
+    CHECK(rows.size() == settings().size());
+    for (const Setting& s : settings()) {
+        INFO(s.name());
+        REQUIRE(rows.count(s.name()) == 1);
+        CHECK(rows.at(s.name()) ==
+              std::vector<std::string>{(s.flag.empty() ? std::string("—") : std::string(s.flag)) + " " + s.env_name()});
+    }
+}
+
+TEST_CASE("man/execd.8 has every flag of the table, its key and its default", "[unit]") {
+    const auto lines = lines_of(EXECD_SOURCE_DIR "/man/execd.8");
+    // OPTIONS: the flag a .TP entry names → the text of its paragraph.
+    std::map<std::string, std::string> options;
+    bool environment_rule = false;
+    std::string where;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].rfind(".SH ", 0) == 0) where = lines[i].substr(4);
+        if (where == "ENVIRONMENT" && i > 0 && lines[i - 1] == ".TP")
+            environment_rule |= roff_text(lines[i]) == "EXECD_SECTION_KEY";
+        if (where != "OPTIONS" || i == 0 || lines[i - 1] != ".TP") continue;
+        const std::string flag = unroff(roff_arguments(lines[i].substr(lines[i].find(' ') + 1)).at(0));
+        std::string text;
+        for (size_t j = i + 1; j < lines.size() && lines[j] != ".TP" && lines[j].rfind(".SH", 0) != 0; ++j) {
+            const std::string t = roff_text(lines[j]);
+            if (!t.empty()) text += (text.empty() ? "" : " ") + t;
+        }
+        options[flag] = text;
+    }
+    CHECK(environment_rule);
+    for (const Setting& s : settings()) {
+        if (s.flag.empty()) continue;
+        INFO(s.flag);
+        REQUIRE(options.count(std::string(s.flag)) == 1);
+        const std::string& text = options.at(std::string(s.flag));
+        CHECK(text.rfind(s.name() + ".", 0) == 0);  // the paragraph starts with its key
+        // Every integer default the paragraph gives is the table's, and it
+        // gives one; a string default is there as written.
+        if (s.type() == SettingType::Integer) {
+            const std::regex mention(R"((?:[Dd]efault (\d+))|(?:(\d+) \(the default\)))");
+            int mentions = 0;
+            for (std::sregex_iterator it(text.begin(), text.end(), mention), end; it != end; ++it, ++mentions)
+                CHECK(((*it)[1].matched ? (*it)[1].str() : (*it)[2].str()) == std::to_string(s.integer));
+            CHECK(mentions > 0);
+        } else if ((s.type() == SettingType::Text || s.type() == SettingType::Choice) && !s.text.empty()) {
+            const std::string value(s.text);
+            CHECK((text.find("efault " + value) != std::string::npos ||
+                   text.find(value + " (the default)") != std::string::npos));
+        }
+    }
+}
+
+TEST_CASE("EXECD_* variables set every key over the file; tokens and exec's variables are left alone", "[unit]") {
+    auto with_env = [](std::vector<std::string> vars, Config c = {}) {
+        std::vector<const char*> envp;
+        for (const auto& v : vars) envp.push_back(v.c_str());
+        envp.push_back(nullptr);
+        load_environment(c, envp.data());
+        return c;
+    };
+
+    const std::string path = execd::test::make_temp_dir("execd-config") + "/execd.toml";
+    std::ofstream(path) << "[server]\nlisten = \"127.0.0.1:4000\"\n[workers]\ncount = 2\n[jobs]\nqueue_ttl_s = 60\n";
+    Config file;
+    load_config_file(path, file);
+    const Config c = with_env({"EXECD_WORKERS_COUNT=7", "EXECD_SERVER_INSECURE=true", "EXECD_LIMITS_MAX_BATCH=5",
+                               "EXECD_WORKERS_ROLE=api", "EXECD_SERVER_UNIX_SOCKET=", "PATH=/usr/bin"},
+                              file);
+    CHECK(c.workers == 7);       // the variable over the file
+    CHECK(c.queue_ttl_s == 60);  // the file where no variable is set
+    CHECK(c.listen == "127.0.0.1:4000");
+    CHECK(c.insecure);
+    CHECK(c.maxima.batch == 5);
+    CHECK(c.role == Role::Api);
+    CHECK(c.unix_socket.empty());  // set but empty: the empty string
+    CHECK(with_env({"EXECD_WORKERS_ROLE="}, c).role == Role::Api);  // an empty role keeps the value
+
+    // Every key but the tokens has its variable: set each to a value other than its default.
+    for (const Setting& s : settings()) {
+        if (s.type() == SettingType::TextList) continue;
+        INFO(s.env_name());
+        std::string value;
+        switch (s.type()) {
+            case SettingType::Integer: value = std::to_string(s.integer == s.max ? s.min : s.max); break;
+            case SettingType::Text: value = "/elsewhere"; break;
+            case SettingType::Boolean: value = s.boolean ? "false" : "true"; break;
+            case SettingType::Choice: value = std::string(s.choice_list().front()); break;
+            case SettingType::TextList: break;
+        }
+        const Config set = with_env({s.env_name() + "=" + value});
+        const std::string expected = s.type() == SettingType::Integer || s.type() == SettingType::Boolean
+                                         ? value
+                                         : "\"" + value + "\"";
+        CHECK(s.toml_of(set) == expected);
+        CHECK(s.toml_of(set) != s.default_toml());
+    }
+
+    // Tokens come from EXECD_TOKENS through load_token_sources, and exec's
+    // variables are not execd's.
+    const Config untouched = with_env({"EXECD_TOKENS=env-token-0123456789abcd", "EXECD_LANGUAGES=/x",
+                                       "EXECD_STATE_DIR=/x", "EXECD_SOCKET=/x", "EXECD_PROBE=1"});
+    for (const Setting& s : settings()) CHECK(s.toml_of(untouched) == s.default_toml());
+}
+
+TEST_CASE("a bad EXECD_* value is refused naming the variable", "[unit]") {
+    auto refused = [](const std::string& var) {
+        const char* envp[] = {var.c_str(), nullptr};
+        Config c;
+        try {
+            load_environment(c, envp);
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK_THAT(refused("EXECD_WORKERS_COUNT=lots"),
+               Contains("$EXECD_WORKERS_COUNT: [workers] count must be an integer"));
+    CHECK_THAT(refused("EXECD_WORKERS_COUNT=5000"),
+               Contains("$EXECD_WORKERS_COUNT: [workers] count must be between 0 and 1024, not 5000"));
+    CHECK_THAT(refused("EXECD_JOBS_QUEUE_MAX= 5"), Contains("$EXECD_JOBS_QUEUE_MAX") && Contains("an integer"));
+    CHECK_THAT(refused("EXECD_JOBS_QUEUE_MAX="), Contains("$EXECD_JOBS_QUEUE_MAX") && Contains("an integer"));
+    CHECK_THAT(refused("EXECD_LIMITS_MAX_TESTS=99999999999999999999"), Contains("$EXECD_LIMITS_MAX_TESTS"));
+    CHECK_THAT(refused("EXECD_SERVER_INSECURE=yes"), Contains("$EXECD_SERVER_INSECURE") && Contains("true or false"));
+    CHECK_THAT(refused("EXECD_WORKERS_ROLE=boss"),
+               Contains("$EXECD_WORKERS_ROLE") && Contains("\"api\", \"worker\" or \"all\""));
+    // A variable in a section's name space that names no key is a typo.
+    CHECK_THAT(refused("EXECD_WORKERS_CONT=3"), Contains("$EXECD_WORKERS_CONT is not a setting"));
+    CHECK_THAT(refused("EXECD_LIMITS_TIME_MS=3"), Contains("$EXECD_LIMITS_TIME_MS is not a setting"));
+    CHECK_THAT(refused("EXECD_SERVER_TOKENS=x"), Contains("$EXECD_SERVER_TOKENS is not a setting"));
+    CHECK(refused("EXECD_WORKERS_COUNT=3") == "accepted");
+}
+
+TEST_CASE("execd --help lists every flag of the table with its default, range, key and variable", "[cli]") {
+    const auto p = execd::test::run_process({EXECD_DAEMON_BINARY, "--help"});
+    REQUIRE(p.exit_code == 0);
+    // An option's names → its description, continuation lines included.
+    std::map<std::string, std::string> options;
+    std::string current;
+    std::istringstream in(p.out);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("  -", 0) == 0) {
+            current = line.substr(2, line.find(' ', 2) - 2);
+            options[current] = line.size() > 30 ? line.substr(30) : "";
+        } else if (!current.empty() && line.rfind(std::string(30, ' '), 0) == 0) {
+            options[current] += "\n" + line.substr(30);
+        } else {
+            current.clear();
+        }
+    }
+    for (const Setting& s : settings()) {
+        if (s.flag.empty()) continue;
+        INFO(s.flag);
+        REQUIRE(options.count(std::string(s.flag)) == 1);
+        const std::string& text = options.at(std::string(s.flag));
+        CHECK_THAT(text, Contains(std::string(s.help)) && Contains(s.name()) && Contains("$" + s.env_name()));
+        CHECK(says_default(text, s.default_toml()));
+        if (s.type() == SettingType::Integer)
+            CHECK_THAT(text, Contains(", " + std::to_string(s.min) + " to " + std::to_string(s.max) + ";"));
+    }
+    // And no flag of execd's settings is made anywhere but from the table.
+    const std::set<std::string> process_options{"-h,--help", "--version", "-c,--config", "--port-file", "--node-name"};
+    for (const auto& [names, text] : options) {
+        INFO(names);
+        CHECK((process_options.count(names) || std::any_of(settings().begin(), settings().end(),
+                                                            [&](const Setting& s) { return s.flag == names; })));
+    }
+}
+
+TEST_CASE("execd takes the default, then the file, then EXECD_* variables, then flags", "[cli]") {
+    const std::string dir = execd::test::make_temp_dir("execd-config");
+    const std::string file = dir + "/execd.toml";
+    std::ofstream(file) << "[server]\nbody_max_bytes = 2048\nbuffer_max_bytes = 1048576\n";
+    // Each run stops at validation (buffer_max_bytes below body_max_bytes),
+    // whose message shows which value won.
+    auto execd = [&](std::vector<std::string> env, std::vector<std::string> flags) {
+        std::vector<std::string> argv{"/usr/bin/env", "-i"};
+        argv.insert(argv.end(), env.begin(), env.end());
+        argv.insert(argv.end(), {EXECD_DAEMON_BINARY, "--config", file});
+        argv.insert(argv.end(), flags.begin(), flags.end());
+        return execd::test::run_process(argv);
+    };
+    auto env_over_file = execd({"EXECD_SERVER_BODY_MAX_BYTES=8192", "EXECD_SERVER_BUFFER_MAX_BYTES=5000"}, {});
+    CHECK(env_over_file.exit_code == 2);
+    CHECK_THAT(env_over_file.err, Contains("buffer_max_bytes (5000) must be at least body_max_bytes (8192)"));
+    auto flag_over_env = execd({"EXECD_SERVER_BODY_MAX_BYTES=8192", "EXECD_SERVER_BUFFER_MAX_BYTES=5000"},
+                               {"--buffer-max-bytes", "4096"});
+    CHECK(flag_over_env.exit_code == 2);
+    CHECK_THAT(flag_over_env.err, Contains("buffer_max_bytes (4096) must be at least body_max_bytes (8192)"));
+    auto flag_over_file = execd({}, {"--buffer-max-bytes", "1500"});
+    CHECK(flag_over_file.exit_code == 2);
+    CHECK_THAT(flag_over_file.err, Contains("buffer_max_bytes (1500) must be at least body_max_bytes (2048)"));
+
+    auto bad_env = execd({"EXECD_WORKERS_ATTEMPTS=0"}, {});
+    CHECK(bad_env.exit_code == 2);
+    CHECK_THAT(bad_env.err, Contains("$EXECD_WORKERS_ATTEMPTS: [workers] attempts must be between 1 and 100"));
+    auto typo = execd({"EXECD_WORKERS_ATEMPTS=2"}, {});
+    CHECK(typo.exit_code == 2);
+    CHECK_THAT(typo.err, Contains("$EXECD_WORKERS_ATEMPTS is not a setting"));
+    auto bad_flag = execd({}, {"--attempts", "0"});
+    CHECK(bad_flag.exit_code == 2);
+    CHECK_THAT(bad_flag.err, Contains("--attempts: [workers] attempts must be between 1 and 100, not 0"));
 }
