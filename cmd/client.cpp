@@ -19,7 +19,7 @@
 #include <iostream>
 #include <memory>
 
-#include "codec.h"
+#include "util/base64.h"
 
 namespace execd::cli {
 
@@ -234,7 +234,7 @@ int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64) {
         if (!job->has(field)) return std::string();
         std::string v = job->getValue<std::string>(field);
         if (!base64) return v;
-        return api::base64_decode(v).value_or(v);
+        return base64_decode(v).value_or(v);
     };
     const std::string out = text("stdout"), err = text("stderr");
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));

@@ -1,5 +1,5 @@
 // Talking to an execd daemon over HTTP: where it is, and the few calls the
-// CLI makes. The JSON is the API's (daemon/codec.h).
+// CLI makes. The JSON is the API's (api/).
 #pragma once
 
 #include <Poco/JSON/Object.h>

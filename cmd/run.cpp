@@ -13,8 +13,9 @@
 
 #include <Poco/JSON/Array.h>
 
+#include "api/result.h"
+#include "api/submission.h"
 #include "client.h"
-#include "codec.h"
 #include "common.h"
 #include "util/files.h"
 #include "util/sys_error.h"

@@ -7,8 +7,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/result.h"
+#include "api/submission.h"
 #include "client.h"
-#include "codec.h"
 #include "common.h"
 #include "report.h"
 #include "testdir.h"

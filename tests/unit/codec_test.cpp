@@ -2,11 +2,22 @@
 
 #include <catch2/catch.hpp>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/result.h"
+#include "api/stored_request.h"
+#include "api/submission.h"
+#include "config.h"
 #include "support.h"
+#include "util/base64.h"
 
 using namespace execd;
+
+namespace {
+
+// The maxima of a daemon with the default configuration.
+api::Maxima default_maxima() { return daemon::submission_maxima(daemon::Config{}); }
+
+}  // namespace
 
 TEST_CASE("invalid UTF-8 never reaches JSON", "[unit]") {
     CHECK(api::sanitize_utf8("plain") == "plain");
@@ -18,11 +29,11 @@ TEST_CASE("invalid UTF-8 never reaches JSON", "[unit]") {
 }
 
 TEST_CASE("base64", "[unit]") {
-    CHECK(api::base64_encode("") == "");
-    CHECK(api::base64_encode("f") == "Zg==");
-    CHECK(api::base64_encode("fo") == "Zm8=");
-    CHECK(api::base64_encode("foo") == "Zm9v");
-    CHECK(api::base64_encode(std::string("\0\xff", 2)) == "AP8=");
+    CHECK(base64_encode("") == "");
+    CHECK(base64_encode("f") == "Zg==");
+    CHECK(base64_encode("fo") == "Zm8=");
+    CHECK(base64_encode("foo") == "Zm9v");
+    CHECK(base64_encode(std::string("\0\xff", 2)) == "AP8=");
 }
 
 TEST_CASE("a finished job has the seed's fields", "[unit]") {
@@ -54,9 +65,9 @@ TEST_CASE("a finished job has the seed's fields", "[unit]") {
 namespace {
 
 // The field a rejected body is blamed on ("" when it parses).
-std::string rejected_field(const std::string& body, const daemon::Maxima& max = {}) {
+std::string rejected_field(const std::string& body, const api::Maxima& max = default_maxima()) {
     try {
-        api::parse_submission(body, test::repo_registry(), max);
+        api::parse_submission_body(body, test::repo_registry(), max);
     } catch (const api::ApiError& e) {
         CHECK(e.status() == 400);
         return e.field() + ": " + e.what();
@@ -115,12 +126,12 @@ void require_same(const JobRequest& x, const JobRequest& y) {
 
 TEST_CASE("a graded request survives the wire and the queue", "[unit]") {
     const JobRequest original = graded_request();
-    api::Submission parsed = api::parse_submission(api::submission_body(original, api::Encoding::Base64),
-                                                   test::repo_registry(), daemon::Maxima{});
+    api::Submission parsed = api::parse_submission_body(api::submission_body(original, api::Encoding::Base64),
+                                                        test::repo_registry(), default_maxima());
     require_same(original, parsed.request);
-    CHECK(parsed.request.max_output_bytes == daemon::Maxima{}.output_bytes);
+    CHECK(parsed.request.max_output_bytes == default_maxima().output_bytes);
 
-    api::Submission stored = api::request_from_json(api::request_to_json(parsed));
+    api::Submission stored = api::parse_stored_request(api::stored_request_json(parsed), test::repo_registry());
     require_same(original, stored.request);
     CHECK(stored.request.max_output_bytes == parsed.request.max_output_bytes);
 
@@ -131,7 +142,8 @@ TEST_CASE("a graded request survives the wire and the queue", "[unit]") {
     floats.checker.kind = CheckerKind::Float;
     floats.checker.abs_tolerance = 1e-9;
     floats.checker.rel_tolerance = 0.5;
-    auto f = api::parse_submission(api::submission_body(floats, api::Encoding::Utf8), test::repo_registry(), {});
+    auto f = api::parse_submission_body(api::submission_body(floats, api::Encoding::Utf8), test::repo_registry(),
+                                        default_maxima());
     CHECK(f.request.checker.kind == CheckerKind::Float);
     CHECK(f.request.checker.abs_tolerance == 1e-9);
     CHECK(f.request.checker.rel_tolerance == 0.5);
@@ -202,7 +214,7 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
                Catch::StartsWith("checker.code:"));
     CHECK(rejected_field(head + R"("tests":[{}],"checker":{"type":"program","language":"py","code":"x"}})").empty());
 
-    daemon::Maxima small;
+    api::Maxima small = default_maxima();
     small.tests = 3;
     small.output_bytes = 10;
     CHECK_THAT(rejected_field(head + R"("tests":[{},{},{},{}]})", small),
@@ -210,7 +222,7 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
     CHECK_THAT(rejected_field(head + R"("tests":[{"expectedOutput":"01234567890"}]})", small),
                Catch::StartsWith("tests[0].expectedOutput:") && Catch::Contains("10"));
 
-    daemon::Maxima short_jobs;
+    api::Maxima short_jobs = default_maxima();
     short_jobs.job_time_ms = 5000;  // python's default wall limit is 3000 ms per test
     CHECK(rejected_field(head + R"("tests":[{}]})", short_jobs).empty());
     CHECK_THAT(rejected_field(head + R"("tests":[{},{}]})", short_jobs),

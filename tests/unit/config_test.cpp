@@ -4,10 +4,13 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "api/tokens.h"
 #include "config.h"
 #include "support.h"
 
 using namespace execd::daemon;
+using execd::api::parse_token_lines;
+using execd::api::read_token_file;
 using Catch::Matchers::Contains;
 
 namespace {
