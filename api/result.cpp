@@ -110,8 +110,8 @@ JobResult job_result_from_json(const Object& job) {
             if (job.has("message")) r.run.message = job.getValue<std::string>("message");
             return r;
         }
-        const Encoding e =
-            job.has("encoding") && job.getValue<std::string>("encoding") == "base64" ? Encoding::Base64 : Encoding::Utf8;
+        const Encoding e = job.has("encoding") && job.getValue<std::string>("encoding") == "base64" ? Encoding::Base64
+                                                                                                    : Encoding::Utf8;
         r.language = job.has("language") ? job.getValue<std::string>("language") : "";
         r.run = step_from_json(job, e);
         if (job.has("compile")) r.compile = step_from_json(*job.getObject("compile"), e);

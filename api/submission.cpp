@@ -62,7 +62,8 @@ std::optional<int64_t> limit(const Object& o, const char* field, int64_t maximum
     int64_t v = want_integer(o.get(field), field);
     if (v < minimum) bad(field, std::string("'") + field + "' must be at least " + std::to_string(minimum));
     if (v > maximum)
-        bad(field, std::string("'") + field + "' must be at most " + std::to_string(maximum) + " (the operator's maximum)");
+        bad(field,
+            std::string("'") + field + "' must be at most " + std::to_string(maximum) + " (the operator's maximum)");
     return v;
 }
 
@@ -145,8 +146,8 @@ CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encod
     const std::string type = want_string(c.get("type"), "checker.type");
     auto kind = checker_kind_from_name(type);
     if (!kind)
-        bad("checker.type", "'checker.type' must be one of exact, lines, tokens, float, program (not '" +
-                                printable(type) + "')");
+        bad("checker.type",
+            "'checker.type' must be one of exact, lines, tokens, float, program (not '" + printable(type) + "')");
     spec.kind = *kind;
     const bool tolerant = spec.kind == CheckerKind::Float, program = spec.kind == CheckerKind::Program;
     for (const char* k : {"absTolerance", "relTolerance"})
@@ -175,8 +176,8 @@ CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encod
                     bad("checker.files", "'" + f.name + "' is reserved for the data the checker is given");
         }
         if (total > max.code_bytes)
-            bad("checker.code", "the checker is " + std::to_string(total) + " bytes; the maximum is " +
-                                    std::to_string(max.code_bytes));
+            bad("checker.code",
+                "the checker is " + std::to_string(total) + " bytes; the maximum is " + std::to_string(max.code_bytes));
         spec.limits.time_ms = bounded(c, "timeoutMs", "checker.timeoutMs", max.time_ms);
         spec.limits.memory_mb = bounded(c, "memoryMb", "checker.memoryMb", max.memory_mb);
     }
@@ -193,7 +194,8 @@ std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const Maxima&
     std::set<std::string> names;
     for (size_t i = 0; i < arr.size(); ++i) {
         const std::string where = "tests[" + std::to_string(i) + "]";
-        const Object& t = want_object(arr.get(static_cast<unsigned>(i)), where, "such as {\"stdin\", \"expectedOutput\"}");
+        const Object& t =
+            want_object(arr.get(static_cast<unsigned>(i)), where, "such as {\"stdin\", \"expectedOutput\"}");
         reject_unknown(t, {"name", "stdin", "expectedOutput", "args", "timeoutMs", "memoryMb"}, where);
         TestCase tc;
         tc.name = t.has("name") ? want_string(t.get("name"), where + ".name") : std::to_string(i + 1);
@@ -206,8 +208,8 @@ std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const Maxima&
                                           std::to_string(max.stdin_bytes) + " bytes");
         }
         if (t.has("expectedOutput")) {
-            tc.expected_output =
-                decode(want_string(t.get("expectedOutput"), where + ".expectedOutput"), encoding, where + ".expectedOutput");
+            tc.expected_output = decode(want_string(t.get("expectedOutput"), where + ".expectedOutput"), encoding,
+                                        where + ".expectedOutput");
             if (static_cast<int64_t>(tc.expected_output->size()) > max.output_bytes)
                 bad(where + ".expectedOutput", "'" + where + ".expectedOutput' is " +
                                                    std::to_string(tc.expected_output->size()) +
@@ -241,8 +243,10 @@ Submission parse_submission(const Object& o, const Registry& registry, const Max
     Submission s;
     if (o.has("encoding")) {
         std::string e = want_string(o.get("encoding"), "encoding");
-        if (e == "base64") s.encoding = Encoding::Base64;
-        else if (e != "utf8" && e != "utf-8") bad("encoding", "'encoding' must be \"utf8\" or \"base64\"");
+        if (e == "base64")
+            s.encoding = Encoding::Base64;
+        else if (e != "utf8" && e != "utf-8")
+            bad("encoding", "'encoding' must be \"utf8\" or \"base64\"");
     }
     if (!o.has("language")) bad("language", "'language' is required");
     const std::string language = want_string(o.get("language"), "language");
@@ -261,8 +265,8 @@ Submission parse_submission(const Object& o, const Registry& registry, const Max
         s.request.files = parse_files(o.get("files"), "files", *lang, s.encoding, max, total);
     }
     if (total > max.code_bytes)
-        bad(has_code ? "code" : "files", "the code is " + std::to_string(total) + " bytes; the maximum is " +
-                                             std::to_string(max.code_bytes));
+        bad(has_code ? "code" : "files",
+            "the code is " + std::to_string(total) + " bytes; the maximum is " + std::to_string(max.code_bytes));
     if (o.has("stdin")) {
         s.request.stdin_data = decode(want_string(o.get("stdin"), "stdin"), s.encoding, "stdin");
         if (static_cast<int64_t>(s.request.stdin_data.size()) > max.stdin_bytes)
@@ -311,7 +315,8 @@ Submission parse_submission(const Object& o, const Registry& registry, const Max
         int64_t checker_each = 0;
         if (s.request.checker.kind == CheckerKind::Program) {
             const Language* checker = registry.find(s.request.checker.language);
-            checker_each = s.request.checker.limits.time_ms.value_or(checker->limits.time_ms.value_or(Limits{}.time_ms));
+            checker_each =
+                s.request.checker.limits.time_ms.value_or(checker->limits.time_ms.value_or(Limits{}.time_ms));
         }
         int64_t wall = 0;
         for (const auto& t : s.request.tests) wall += t.time_ms.value_or(each) + checker_each;

@@ -38,8 +38,7 @@ Submission parse_submission_body(const std::string& body, const Registry& regist
 // defaults left out, byte strings in `encoding` (names and args are always
 // plain). parse_submission of it gives the request back, but for
 // max_output_bytes, which the maxima set.
-Poco::JSON::Object::Ptr submission_json(const JobRequest& request, Encoding encoding,
-                                        int priority = kDefaultPriority);
+Poco::JSON::Object::Ptr submission_json(const JobRequest& request, Encoding encoding, int priority = kDefaultPriority);
 
 // stringify(submission_json(request, encoding)).
 std::string submission_body(const JobRequest& request, Encoding encoding);
