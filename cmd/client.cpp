@@ -19,8 +19,6 @@
 #include <iostream>
 #include <memory>
 
-#include "codec.h"
-
 namespace execd::cli {
 
 namespace {
@@ -211,40 +209,6 @@ std::string ServerClient::cancel(const std::string& id) {
     auto [status, text] = request("DELETE", "/v1/jobs/" + id, "", 30);
     Poco::JSON::Parser p;
     return p.parse(text).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("status");
-}
-
-int exit_status_for(const std::string& verdict, std::optional<int> exit_code) {
-    if (verdict == "InternalError" || !exit_code) return kExitInternalError;
-    return *exit_code;
-}
-
-int exit_status_of(const Poco::JSON::Object::Ptr& job) {
-    const std::string verdict = job->has("verdict") ? job->getValue<std::string>("verdict") : "InternalError";
-    std::optional<int> code;
-    if (job->has("exitCode") && !job->get("exitCode").isEmpty()) code = job->getValue<int>("exitCode");
-    return exit_status_for(verdict, code);
-}
-
-int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64) {
-    if (job->getValue<std::string>("status") == "cancelled") {
-        print_error("the job was cancelled");
-        return kExitInternalError;
-    }
-    auto text = [&](const char* field) {
-        if (!job->has(field)) return std::string();
-        std::string v = job->getValue<std::string>(field);
-        if (!base64) return v;
-        return api::base64_decode(v).value_or(v);
-    };
-    const std::string out = text("stdout"), err = text("stderr");
-    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
-    std::cout.flush();
-    std::cerr.write(err.data(), static_cast<std::streamsize>(err.size()));
-    const std::string verdict = job->getValue<std::string>("verdict");
-    const std::string message = job->has("message") ? job->getValue<std::string>("message") : "";
-    if (verdict == "CompileError") std::cerr << message;
-    if (verdict != "OK") print_error(verdict + (verdict != "CompileError" && !message.empty() ? ": " + message : ""));
-    return exit_status_of(job);
 }
 
 }  // namespace execd::cli

@@ -1,5 +1,5 @@
 // Talking to an execd daemon over HTTP: where it is, and the few calls the
-// CLI makes. The JSON is the API's (daemon/codec.h).
+// CLI makes. The JSON is the API's (api/).
 #pragma once
 
 #include <Poco/JSON/Object.h>
@@ -52,15 +52,5 @@ private:
     std::string where_;       // host:port or the socket's path, for messages
     std::string token_;
 };
-
-// Prints a finished job the way `exec run` does locally and returns the exit
-// status: the program's own, the verdict's, 70 for an internal error.
-int print_remote_result(const Poco::JSON::Object::Ptr& job, bool base64);
-
-// The exit status for a verdict name and exit code, as locally.
-int exit_status_for(const std::string& verdict, std::optional<int> exit_code);
-
-// The same, read from a finished job's JSON document.
-int exit_status_of(const Poco::JSON::Object::Ptr& job);
 
 }  // namespace execd::cli

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "config.h"
+#include "api/tokens.h"
 
 namespace execd::cli {
 
@@ -58,7 +58,7 @@ std::string read_client_token(const std::string& path) {
     std::vector<std::string> tokens;
     std::string warning;
     try {
-        tokens = daemon::read_token_file(path, &warning);
+        tokens = api::read_token_file(path, &warning);
     } catch (const std::exception& e) {
         throw BadRequest("token-file", e.what());
     }

@@ -89,6 +89,16 @@ struct RunOptions {
 };
 JobRequest build_request(const Registry& registry, const RunOptions& opts);
 
+// The status `exec run` exits with: the program's own, or its verdict's
+// (124, 137, ...), or 70 for an internal error or a cancelled job.
+int exit_status(const JobResult& result);
+
+// Prints a result the way `exec run` does, whether the job ran here or on a
+// server (api::job_result_from_json): the program's stdout and stderr as it
+// wrote them, then for any verdict but OK the verdict and its message on
+// stderr (a compile error's whole output). Returns exit_status(result).
+int print_result(const JobResult& result);
+
 // `exec test FILE --tests DIR` with the table report; returns its exit status.
 int grade_solution(const GlobalOptions& global, const RunOptions& run, const std::string& tests_dir);
 

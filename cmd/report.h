@@ -1,7 +1,7 @@
 // Reports of a graded job: a table for the terminal, JUnit XML for CI
 // (Jenkins, GitLab, GitHub) and TAP version 13. Pure functions of the request
 // (names, stdin and expected outputs for excerpts) and its result; JSON comes
-// from the API codec.
+// from the API's result document (api/result.h).
 //
 // How the result's tests map to rows: result.tests[i] is request.tests[i]
 // (the runner keeps the order). The rules that keep a broken job from looking

@@ -13,8 +13,9 @@
 
 #include <Poco/JSON/Array.h>
 
+#include "api/result.h"
+#include "api/submission.h"
 #include "client.h"
-#include "codec.h"
 #include "common.h"
 #include "util/files.h"
 #include "util/sys_error.h"
@@ -140,6 +141,30 @@ JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     return req;
 }
 
+int exit_status(const JobResult& result) {
+    if (result.cancelled || result.run.verdict == Verdict::InternalError || !result.run.exit_code)
+        return kExitInternalError;
+    return *result.run.exit_code;
+}
+
+int print_result(const JobResult& result) {
+    if (result.cancelled) {
+        print_error("the job was cancelled");
+        return kExitInternalError;
+    }
+    const StepResult& run = result.run;
+    std::cout.write(run.stdout_data.data(), static_cast<std::streamsize>(run.stdout_data.size()));
+    std::cout.flush();
+    std::cerr.write(run.stderr_data.data(), static_cast<std::streamsize>(run.stderr_data.size()));
+    if (run.verdict == Verdict::CompileError) std::cerr << run.message;
+    if (run.verdict != Verdict::OK) {
+        std::string line(verdict_name(run.verdict));
+        if (run.verdict != Verdict::CompileError && !run.message.empty()) line += ": " + run.message;
+        print_error(line);
+    }
+    return exit_status(result);
+}
+
 void add_job_options(CLI::App* cmd, RunOptions& opts) {
     cmd->add_option("file", opts.file,
                     "Source file (the language comes from its extension) or a directory of sources")
@@ -162,19 +187,9 @@ int run_local(const GlobalOptions& global, const Registry& registry, const JobRe
     JobResult result = runner.run(req);
     if (json) {
         std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
-        return exit_status_for(std::string(verdict_name(result.run.verdict)), result.run.exit_code);
+        return exit_status(result);
     }
-    std::cout.write(result.run.stdout_data.data(), static_cast<std::streamsize>(result.run.stdout_data.size()));
-    std::cout.flush();
-    std::cerr.write(result.run.stderr_data.data(), static_cast<std::streamsize>(result.run.stderr_data.size()));
-    if (result.run.verdict == Verdict::CompileError) std::cerr << result.run.message;
-    if (result.run.verdict != Verdict::OK) {
-        std::string line = std::string(verdict_name(result.run.verdict));
-        if (result.run.verdict != Verdict::CompileError && !result.run.message.empty())
-            line += ": " + result.run.message;
-        print_error(line);
-    }
-    return exit_status_for(std::string(verdict_name(result.run.verdict)), result.run.exit_code);
+    return print_result(result);
 }
 
 // A job's state on the terminal with a turning bar: "/ queued".
@@ -204,9 +219,9 @@ int run_remote(const GlobalOptions& global, const std::string& server, const Job
     if (json) {
         job->remove("encoding");
         std::cout << api::stringify(job) << std::endl;
-        return exit_status_of(job);
+        return exit_status(api::job_result_from_json(*job));
     }
-    return print_remote_result(job, true);
+    return print_result(api::job_result_from_json(*job));
 }
 
 int run_command(const GlobalOptions& global, const RunOptions& opts) {

@@ -2,8 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "api/codec.h"
 #include "client.h"
-#include "codec.h"
 
 namespace execd::cli {
 

@@ -2,8 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "api/submission.h"
 #include "client.h"
-#include "codec.h"
 
 namespace execd::cli {
 namespace {

@@ -7,8 +7,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/result.h"
+#include "api/submission.h"
 #include "client.h"
-#include "codec.h"
 #include "common.h"
 #include "report.h"
 #include "testdir.h"
@@ -72,9 +73,9 @@ JobResult run_remote(const GlobalOptions& global, const std::string& server, con
     StatusLine progress;
     progress.show("queued on " + server);
     auto job = client.wait(id, [&](const std::string& state) { progress.show(state + " on " + server); });
-    if (job->has("status") && job->getValue<std::string>("status") == "cancelled")
-        throw std::runtime_error("job " + id + " was cancelled");
-    return api::job_result_from_json(*job);
+    JobResult result = api::job_result_from_json(*job);
+    if (result.cancelled) throw std::runtime_error("job " + id + " was cancelled");
+    return result;
 }
 
 int test_command(const GlobalOptions& global, const TestOptions& opts) {

@@ -23,19 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kSettingsFile = "tests.toml";
-constexpr size_t kMaxTestName = 128;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// See the header: these names end up in places where other characters mean
-// something (TOML keys, TAP's '#', XML attributes, terminal output).
-bool is_safe_test_name(const std::string& name) {
-    if (name.empty() || name.size() > kMaxTestName || name[0] == '.') return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '_' || c == '+' ||
-               c == '-';
-    });
-}
 
 // A file below the test directory, never through a link that leads out of
 // it: the directory may be an untrusted repository, read as root.
@@ -216,9 +205,8 @@ TestSuite load_test_dir(const std::string& dir, const Registry& registry) {
         if (!ext) continue;
         const std::string path = dir + "/" + file_name;
         const std::string name = file_name.substr(0, file_name.size() - std::strlen(ext));
-        if (!is_safe_test_name(name))
-            throw TestDirError(path + ": test names use only letters, digits and . _ + - (at most " +
-                               std::to_string(kMaxTestName) + " bytes)");
+        // The API's rule (core/job.h): the request must be one a server takes.
+        if (!is_valid_test_name(name)) throw TestDirError(path + ": " + kTestNameRule);
         // A FIFO or device would block or never end; a link is followed only
         // while it stays in the directory.
         struct stat st {};

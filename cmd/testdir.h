@@ -13,9 +13,11 @@
 // ignored. Extensions are lower case. Tests run in natural order: 1, 2, 10,
 // a1, a2, a10 (digit runs compare as numbers).
 //
-// Test names use only A-Z a-z 0-9 . _ + - (up to 128 bytes, not starting
-// with a dot): they become TOML keys, JUnit attributes and TAP descriptions,
-// where a space, '#' or a control character would change the meaning.
+// Test names follow the API's rule (is_valid_test_name, core/job.h): 1 to
+// 200 bytes of UTF-8 without control characters, so "sample 1" or "café" is
+// fine; in tests.toml such a name is a quoted key, [tests."sample 1"]. The
+// reports escape what would change their meaning (TAP's '#', XML, the
+// terminal).
 //
 // tests.toml:
 //

@@ -3,8 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "api/result.h"
 #include "client.h"
-#include "codec.h"
 
 namespace execd::cli {
 
@@ -20,10 +20,9 @@ void add_wait_command(CLI::App& app, GlobalOptions& global) {
         auto job = ServerClient(*server, global.token).wait(*id, nullptr);
         if (*json) {
             std::cout << api::stringify(job) << std::endl;
-            throw CLI::RuntimeError(exit_status_of(job));
+            throw CLI::RuntimeError(exit_status(api::job_result_from_json(*job)));
         }
-        const bool base64 = job->has("encoding") && job->getValue<std::string>("encoding") == "base64";
-        throw CLI::RuntimeError(print_remote_result(job, base64));
+        throw CLI::RuntimeError(print_result(api::job_result_from_json(*job)));
     });
 }
 

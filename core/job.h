@@ -1,15 +1,20 @@
 // What a job asks for and what it gets back. Plain data: the runner fills a
 // JobResult from a JobRequest; the API codec and the CLI's reports read them.
+// Also the two rules on a request's names that every reader of a request
+// (the API's parser, the CLI's test directories, the runner) applies.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "registry.h"
+#include "util/utf8.h"
 #include "verdict.h"
 
 namespace execd {
@@ -28,6 +33,21 @@ enum class CheckerKind {
     Program,  // a checker program in any registered language decides
 };
 
+// The files a checker program finds in /box next to its own, named on its
+// command line in this order (testlib's: the test's input, the program's
+// output, the expected answer). A checker's own files may not be named so.
+inline constexpr const char* kCheckerInputFile = "input.txt";
+inline constexpr const char* kCheckerActualFile = "actual.txt";
+inline constexpr const char* kCheckerExpectedFile = "expected.txt";
+inline constexpr std::array<const char*, 3> kCheckerDataFiles = {kCheckerInputFile, kCheckerActualFile,
+                                                                 kCheckerExpectedFile};
+
+inline bool is_checker_data_file(std::string_view name) noexcept {
+    for (const char* reserved : kCheckerDataFiles)
+        if (name == reserved) return true;
+    return false;
+}
+
 struct CheckerSpec {
     CheckerKind kind = CheckerKind::Lines;
     double abs_tolerance = 1e-6;        // Float: |a - b| <= abs_tolerance ...
@@ -38,6 +58,18 @@ struct CheckerSpec {
     std::vector<SourceFile> files;
     LimitOverrides limits;
 };
+
+// A test's name: 1 to 200 bytes of valid UTF-8 without control characters
+// (a space, '#' or a letter in any script is fine). The API has always
+// accepted exactly these; `exec test` takes them from file names (NAME.in).
+// The reports escape what would change their meaning (TAP's '#', XML, the
+// terminal), so nothing stricter is needed.
+inline constexpr size_t kMaxTestNameBytes = 200;
+inline constexpr const char* kTestNameRule = "a test name must be 1 to 200 printable characters";
+
+inline bool is_valid_test_name(std::string_view name) noexcept {
+    return !name.empty() && name.size() <= kMaxTestNameBytes && is_printable_utf8(name);
+}
 
 struct TestCase {
     std::string name;

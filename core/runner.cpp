@@ -190,12 +190,6 @@ bool truncate_to(std::string& s, size_t keep) {
     return true;
 }
 
-// The files a checker program finds in /box, named on its command line in
-// this order (testlib's: input, the program's output, the expected answer).
-constexpr const char* kCheckerInput = "input.txt";
-constexpr const char* kCheckerActual = "actual.txt";
-constexpr const char* kCheckerExpected = "expected.txt";
-
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
@@ -345,10 +339,9 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
             throw BadRequest("checker.language", "language '" + checker->id + "' is not installed on this host");
         validate_file_names(request.checker.files, "checker.files");
         for (const auto& f : request.checker.files)
-            for (const char* reserved : {kCheckerInput, kCheckerActual, kCheckerExpected})
-                if (f.name == reserved)
-                    throw BadRequest("checker.files", std::string("'") + reserved +
-                                                          "' is reserved for the data the checker is given");
+            if (is_checker_data_file(f.name))
+                throw BadRequest("checker.files",
+                                 "'" + f.name + "' is reserved for the data the checker is given");
     }
 
     JobResult result;
@@ -519,17 +512,18 @@ bool Runner::prepare_checker(const JobRequest& request, Box& box, Checker& check
 bool Runner::check_with_program(Checker& checker, const JobRequest& request, const TestCase& t, Box& box,
                                 StepResult& step) {
     try {
-        checker.dir->replace_file(kCheckerInput, t.stdin_data);
-        checker.dir->replace_file(kCheckerActual, step.stdout_data);
-        checker.dir->replace_file(kCheckerExpected, *t.expected_output);
+        checker.dir->replace_file(kCheckerInputFile, t.stdin_data);
+        checker.dir->replace_file(kCheckerActualFile, step.stdout_data);
+        checker.dir->replace_file(kCheckerExpectedFile, *t.expected_output);
     } catch (const std::exception& e) {
         step.verdict = Verdict::InternalError;
         step.message = std::string("writing the checker's files: ") + e.what();
         return true;
     }
     const Limits limits = request.checker.limits.apply(run_limits(*checker.lang, JobRequest{}));
-    RunOutcome checked = box.run(run_policy(*checker.lang, {kCheckerInput, kCheckerActual, kCheckerExpected},
-                                            checker.dir->path(), limits, {}, request.cancel));
+    const std::vector<std::string> data_files(kCheckerDataFiles.begin(), kCheckerDataFiles.end());
+    RunOutcome checked =
+        box.run(run_policy(*checker.lang, data_files, checker.dir->path(), limits, {}, request.cancel));
     if (checked.cancelled) return false;
     StepResult verdict = judge(checked, limits);
     std::string said = verdict.stdout_data + verdict.stderr_data;

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "settings.h"
+#include "api/tokens.h"
 #include "util/sha256.h"
 #include "util/toml_reader.h"
 
@@ -63,56 +64,7 @@ void read_section(const TomlTable& t, std::string_view section, Config& c) {
         if (s.section == section) read_setting(t, s, c);
 }
 
-// A warning when `path` holds secrets and group or others may read it.
-std::string readable_warning(const std::string& path, const char* what) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0044) == 0) return {};
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return path + " is readable by group or others (mode " + mode + ") and holds " + what + "; chmod 600 it";
-}
-
-bool visible_ascii(const std::string& token) {
-    for (unsigned char ch : token)
-        if (ch <= 0x20 || ch >= 0x7f) return false;
-    return true;
-}
-
-// Why `token` is refused, or "" when it is fine.
-std::string token_problem(const std::string& token) {
-    if (!visible_ascii(token)) return "a token must be visible ASCII characters with no blank or control character";
-    if (token.size() < 16) return "a token must be at least 16 characters long";
-    return {};
-}
-
 }  // namespace
-
-std::vector<std::string> parse_token_lines(const std::string& text, const std::string& origin) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        const auto first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos || line[first] == '#') continue;
-        const auto last = line.find_last_not_of(" \t\r");
-        const std::string token = line.substr(first, last - first + 1);
-        if (std::string problem = token_problem(token); !problem.empty())
-            throw std::runtime_error(origin + ":" + std::to_string(number) + ": " + problem);
-        out.push_back(token);
-    }
-    return out;
-}
-
-std::vector<std::string> read_token_file(const std::string& path, std::string* warning) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read the token file " + path + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw std::runtime_error("cannot read the token file " + path);
-    auto tokens = parse_token_lines(text.str(), path);
-    if (warning && !tokens.empty()) *warning = readable_warning(path, "API tokens");
-    return tokens;
-}
 
 std::vector<std::string> parse_token_list(const std::string& text, const std::string& name) {
     std::vector<std::string> out;
@@ -122,7 +74,7 @@ std::vector<std::string> parse_token_list(const std::string& text, const std::st
         if (start == std::string::npos) break;
         const auto end = text.find_first_of(", \t\r\n", start);
         const std::string token = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (std::string problem = token_problem(token); !problem.empty())
+        if (std::string problem = api::token_problem(token); !problem.empty())
             throw std::runtime_error("$" + name + ", token " + std::to_string(position) + ": " + problem);
         out.push_back(token);
         if (end == std::string::npos) break;
@@ -136,7 +88,7 @@ std::vector<std::string> load_token_sources(Config& c) {
     auto from_file = [&warnings](const std::string& path, std::vector<std::string>& into) {
         if (path.empty()) return;
         std::string warning;
-        for (auto& t : read_token_file(path, &warning)) into.push_back(std::move(t));
+        for (auto& t : api::read_token_file(path, &warning)) into.push_back(std::move(t));
         if (!warning.empty()) warnings.push_back(warning);
     };
     from_file(c.token_file, c.tokens);
@@ -188,7 +140,7 @@ std::vector<std::string> load_config_file(const std::string& path, Config& c) {
         }
     std::vector<std::string> warnings;
     if (holds_tokens)
-        if (std::string w = readable_warning(path, "API tokens"); !w.empty()) warnings.push_back(w);
+        if (std::string w = api::token_file_warning(path); !w.empty()) warnings.push_back(w);
     return warnings;
 }
 
@@ -273,8 +225,25 @@ void validate_config(const Config& c) {
                                  "(or pass --insecure to accept unauthenticated requests from the network)");
     for (const auto* list : {&c.tokens, &c.admin_tokens})
         for (const auto& t : *list)
-            if (std::string problem = token_problem(t); !problem.empty())
+            if (std::string problem = api::token_problem(t); !problem.empty())
                 throw std::runtime_error("API tokens: " + problem);
+}
+
+api::Maxima submission_maxima(const Config& c) {
+    const Maxima& m = c.maxima;
+    api::Maxima out;
+    out.time_ms = m.time_ms;
+    out.cpu_ms = m.cpu_ms;
+    out.memory_mb = m.memory_mb;
+    out.pids = m.pids;
+    out.output_bytes = m.output_bytes;
+    out.code_bytes = m.code_bytes;
+    out.stdin_bytes = m.stdin_bytes;
+    out.files = m.files;
+    out.args = m.args;
+    out.tests = m.tests;
+    out.job_time_ms = m.job_time_ms;
+    return out;
 }
 
 }  // namespace execd::daemon

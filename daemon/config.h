@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "api/maxima.h"
+
 namespace execd::daemon {
 
 enum class Role { Api, Worker, All };
@@ -38,7 +40,7 @@ struct Config {
     std::string unix_socket;                   // also listen here (mode 0666); "" = none
     std::vector<std::string> tokens;           // bearer tokens; empty = no auth
     std::vector<std::string> admin_tokens;     // tokens that see and cancel every job
-    std::string token_file;                    // more tokens, one a line (see read_token_file)
+    std::string token_file;                    // more tokens, one a line (see api::read_token_file)
     std::string admin_token_file;              // more admin tokens, one a line
     bool insecure{};                           // allow non-loopback listen without tokens
     std::string redis_url;                     // [redis] url: empty = private redis-server
@@ -87,17 +89,6 @@ std::vector<std::string> load_config_file(const std::string& path, Config& confi
 // Throws std::runtime_error "$NAME: [section] key must …".
 void load_environment(Config& config, const char* const* envp);
 
-// Tokens, one a line: surrounding blanks (and a CR) are trimmed, empty lines
-// and lines starting with '#' are skipped. A token is at least 16 visible
-// ASCII characters with no blank inside. Throws std::runtime_error
-// "ORIGIN:LINE: reason", which never quotes the bad line (it may be a secret).
-std::vector<std::string> parse_token_lines(const std::string& text, const std::string& origin);
-
-// parse_token_lines on a file. Throws std::runtime_error naming the file
-// (unreadable, or a bad line with its number). When `warning` is given, it
-// is set if the file holds tokens and is readable by group or others.
-std::vector<std::string> read_token_file(const std::string& path, std::string* warning = nullptr);
-
 // Tokens in an environment variable's value, separated by commas, blanks or
 // newlines. Throws std::runtime_error naming `name` and the token's position.
 std::vector<std::string> parse_token_list(const std::string& text, const std::string& name);
@@ -128,5 +119,9 @@ void validate_config(const Config& config);
 std::pair<std::string, uint16_t> split_host_port(const std::string& text);
 
 bool is_loopback_host(const std::string& host);
+
+// The maxima a submission is checked against (api/maxima.h), from
+// [limits.max]: the one place the daemon turns its configuration into them.
+api::Maxima submission_maxima(const Config& config);
 
 }  // namespace execd::daemon

@@ -32,8 +32,8 @@
 #include <thread>
 #include <vector>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/codec.h"
 #include "handlers/handlers.h"
 #include "redis.h"
 

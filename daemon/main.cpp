@@ -14,7 +14,7 @@
 #include <mutex>
 #include <thread>
 
-#include "codec.h"
+#include "api/result.h"
 #include "config.h"
 #include "flags.h"
 #include "http_server.h"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "codec.h"
+#include "api/result.h"
 #include "lua_scripts.h"
 
 namespace execd::daemon {

@@ -4,12 +4,26 @@
 
 #include <chrono>
 
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/result.h"
+#include "api/stored_request.h"
 #include "runner.h"
 
 namespace execd::daemon {
 
 using namespace std::chrono;
+
+namespace {
+
+// The result document of a job that ended in an InternalError before it ran.
+std::string internal_error_json(const std::string& message) {
+    JobResult r;
+    r.run.verdict = Verdict::InternalError;
+    r.run.message = message;
+    return api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache,
                        std::function<std::shared_ptr<const Registry>()> registry, Metrics& metrics,
@@ -95,7 +109,8 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
     std::string verdict;
     bool infrastructure_failure = false;
     try {
-        api::Submission sub = api::request_from_json(job.request_json);
+        auto registry = registry_();
+        api::Submission sub = api::parse_stored_request(job.request_json, *registry);
         sub.request.cancel = &active->cancel;
         // How far a graded job got, for GET /v1/jobs/{id} while it runs; at
         // most a few writes a second however short the tests are.
@@ -106,7 +121,6 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
             last_progress = now;
             store_.progress(job.id, worker, std::to_string(index + 1) + "/" + std::to_string(total));
         };
-        auto registry = registry_();
         Runner runner(sandbox_, *registry, cache_);
         JobResult result = runner.run(sub.request, box);
         metrics_.compile_steps += runner.compile_steps();
@@ -124,18 +138,17 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         }
     } catch (const BadRequest& e) {
         // The registry changed under a queued job (language removed): a
-        // verdict on the request, not an engine failure; no retry.
-        JobResult r;
-        r.run.verdict = Verdict::InternalError;
-        r.run.message = e.what();
+        // verdict on the request, not an engine failure; no retry. The
+        // stored request is checked against the registry as it is read
+        // (ApiError), and again by the runner (BadRequest).
+        result_json = internal_error_json(e.what());
         verdict = "InternalError";
-        result_json = api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
+    } catch (const api::ApiError& e) {
+        result_json = internal_error_json(e.what());
+        verdict = "InternalError";
     } catch (const std::exception& e) {
-        JobResult r;
-        r.run.verdict = Verdict::InternalError;
-        r.run.message = e.what();
+        result_json = internal_error_json(e.what());
         verdict = "InternalError";
-        result_json = api::stringify(api::completed_job_json(r, api::Encoding::Utf8));
         infrastructure_failure = true;
         spdlog::error("job {}: internal error on {}: {}", job.id, worker, e.what());
     }

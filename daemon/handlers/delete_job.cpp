@@ -1,5 +1,5 @@
 // DELETE /v1/jobs/{id}: cancel a queued job at once, ask a running one to stop.
-#include "api_error.h"
+#include "api/api_error.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {

@@ -1,6 +1,6 @@
 // GET /v1/jobs/{id}[?wait=MS]: the job's state, long-polling when asked.
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/codec.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/codec.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "codec.h"
+#include "api/codec.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {

@@ -42,7 +42,7 @@ void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, si
 // Throws 413 when `bytes` of stored requests could never fit queue_max_bytes.
 void check_fits_queue(const ServerContext& ctx, size_t bytes);
 
-// 32 lowercase hex digits: 128 random bits.
+// 32 lowercase hex digits: 128 random bits (random_hex). Throws SystemFailure.
 std::string new_job_id();
 bool is_job_id(const std::string& text);
 

@@ -1,6 +1,6 @@
 // GET /healthz: the process answers. GET /readyz: it can take jobs (Redis
 // reachable, not draining).
-#include "api_error.h"
+#include "api/api_error.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {

@@ -1,27 +1,15 @@
 // POST /v1/jobs: validate, queue, answer 202 {"jobId", "status": "queued"}.
-#include <sys/random.h>
-
 #include <Poco/JSON/Object.h>
 #include <spdlog/spdlog.h>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/stored_request.h"
 #include "handlers/handlers.h"
+#include "util/files.h"
 
 namespace execd::daemon::handlers {
 
-std::string new_job_id() {
-    unsigned char bytes[16];
-    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-        throw std::runtime_error("getrandom failed");
-    static const char* hex = "0123456789abcdef";
-    std::string id;
-    for (unsigned char b : bytes) {
-        id += hex[b >> 4];
-        id += hex[b & 15];
-    }
-    return id;
-}
+std::string new_job_id() { return random_hex(16); }
 
 bool is_job_id(const std::string& text) {
     if (text.size() != 32) return false;
@@ -70,9 +58,9 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     if (req.content_type.rfind("application/json", 0) != 0)
         throw api::ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
     auto registry = ctx.registry();
-    api::Submission sub = api::parse_submission(req.body, *registry, ctx.config.maxima);
+    api::Submission sub = api::parse_submission_body(req.body, *registry, submission_maxima(ctx.config));
     const std::string id = new_job_id();
-    const std::string stored = api::request_to_json(sub);
+    const std::string stored = api::stored_request_json(sub);
     check_fits_queue(ctx, stored.size());
     throw_unless_queued(ctx, ctx.store.submit(id, stored, sub.priority, req.caller.owner), 1);
     ++ctx.metrics.submitted;

@@ -3,13 +3,12 @@
 // is; 202 {"jobs": [{"jobId", "status": "queued"}, ...]} in request order.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <spdlog/spdlog.h>
 
 #include <vector>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/stored_request.h"
 #include "handlers/handlers.h"
 
 namespace execd::daemon::handlers {
@@ -22,15 +21,7 @@ using Poco::JSON::Object;
 // The body's "jobs" array, checked for shape and size but not yet element by
 // element. Throws ApiError (400) naming what is wrong.
 Array::Ptr jobs_array(const std::string& body, int64_t max_jobs) {
-    Var root;
-    try {
-        Poco::JSON::Parser parser;
-        root = parser.parse(body);
-    } catch (const Poco::Exception& e) {
-        throw api::ApiError(400, "invalid_json", "the body is not valid JSON: " + e.message());
-    } catch (const std::exception& e) {
-        throw api::ApiError(400, "invalid_json", std::string("the body is not valid JSON: ") + e.what());
-    }
+    const Var root = api::parse_json_body(body);
     if (root.type() != typeid(Object::Ptr))
         throw api::ApiError(400, "invalid_json", R"(the body must be a JSON object: {"jobs": [...]})");
     const Object& o = *root.extract<Object::Ptr>();
@@ -66,6 +57,7 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     // One registry for the whole batch, so a reload cannot accept half of it
     // under old rules and half under new ones.
     auto registry = ctx.registry();
+    const api::Maxima maxima = submission_maxima(ctx.config);
     std::vector<api::Submission> subs;
     subs.reserve(list->size());
     for (size_t i = 0; i < list->size(); ++i) {
@@ -73,14 +65,11 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
         Var item = list->get(static_cast<unsigned int>(i));
         if (item.type() != typeid(Object::Ptr))
             throw api::ApiError(400, "invalid_field", "'" + at + "' must be a JSON object (a POST /v1/jobs body)", at);
-        // Each element goes through the parser POST /v1/jobs uses, so the
-        // rules and messages are the same. The element is re-serialised first,
-        // which keeps every string and value but writes an integral float
-        // such as 3000.0 as 3000: a batch accepts it where POST /v1/jobs
-        // refuses it as not an integer.
+        // Each element goes, as parsed, through the parser POST /v1/jobs
+        // uses, so the rules and messages are the same (3000.0 is no integer
+        // in either).
         try {
-            subs.push_back(
-                api::parse_submission(api::stringify(item.extract<Object::Ptr>()), *registry, ctx.config.maxima));
+            subs.push_back(api::parse_submission(*item.extract<Object::Ptr>(), *registry, maxima));
         } catch (const api::ApiError& e) {
             throw api::ApiError(e.status(), e.code(), at + ": " + e.what(),
                                 e.field().empty() ? at : at + "." + e.field());
@@ -91,7 +80,7 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     jobs.reserve(subs.size());
     size_t bytes = 0;
     for (const auto& sub : subs) {
-        jobs.push_back(NewJob{new_job_id(), api::request_to_json(sub), sub.priority});
+        jobs.push_back(NewJob{new_job_id(), api::stored_request_json(sub), sub.priority});
         bytes += jobs.back().request_json.size();
     }
     check_fits_queue(ctx, bytes);

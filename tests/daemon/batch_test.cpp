@@ -239,6 +239,35 @@ TEST_CASE("a batch is all or nothing: refusals name the job and field, the maxim
     CHECK(execd.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("a batch element is refused exactly as the same body alone: 3000.0 is no integer in either", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--role", "api"});
+    const int port = execd.port();
+    const std::string head = R"J({"language":"python","code":"print(1)",)J";
+    const std::vector<std::string> bodies{
+        head + R"J("timeoutMs":3000.0})J",
+        head + R"J("priority":5.0})J",
+        head + R"J("tests":[{"memoryMb":64.0}]})J",
+        head + R"J("timeoutMs":1e3})J",
+        head + R"J("tests":[{"name":"a\u0001"}]})J",
+    };
+    for (const auto& body : bodies) {
+        auto single = http(port, "POST", "/v1/jobs", body);
+        auto batch = http(port, "POST", "/v1/jobs/batch", std::string(R"J({"jobs":[)J") + kPrint + "," + body + "]}");
+        INFO(body << " -> " << single.body << " / " << batch.body);
+        CHECK(single.status == 400);
+        CHECK(batch.status == 400);
+        CHECK(error_field(batch.body, "code") == error_field(single.body, "code"));
+        CHECK(error_field(batch.body, "field") == "jobs[1]." + error_field(single.body, "field"));
+        CHECK(error_field(batch.body, "message") == "jobs[1]: " + error_field(single.body, "message"));
+    }
+    CHECK_THAT(error_field(http(port, "POST", "/v1/jobs", bodies[0]).body, "message"), Contains("must be an integer"));
+    CHECK(queue_depth(port) == 0);
+    CHECK(http(port, "POST", "/v1/jobs/batch", R"J({"jobs":[)J" + head + R"J("timeoutMs":3000}]})J").status == 202);
+    CHECK(execd.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("batch endpoints need the API token when tokens are configured", "[daemon]") {
     RedisServer redis;
     const std::string token = "s3cret-token-0123456789";

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "codec.h"
+#include "api/submission.h"
 #include "daemon/daemon_fixture.h"
 #include "support.h"
 

@@ -1,12 +1,25 @@
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>
 
 #include <catch2/catch.hpp>
 
-#include "api_error.h"
-#include "codec.h"
+#include "api/api_error.h"
+#include "api/result.h"
+#include "api/stored_request.h"
+#include "api/submission.h"
+#include "config.h"
 #include "support.h"
+#include "util/base64.h"
 
 using namespace execd;
+
+namespace {
+
+// The maxima of a daemon with the default configuration.
+api::Maxima default_maxima() { return daemon::submission_maxima(daemon::Config{}); }
+
+}  // namespace
 
 TEST_CASE("invalid UTF-8 never reaches JSON", "[unit]") {
     CHECK(api::sanitize_utf8("plain") == "plain");
@@ -18,11 +31,11 @@ TEST_CASE("invalid UTF-8 never reaches JSON", "[unit]") {
 }
 
 TEST_CASE("base64", "[unit]") {
-    CHECK(api::base64_encode("") == "");
-    CHECK(api::base64_encode("f") == "Zg==");
-    CHECK(api::base64_encode("fo") == "Zm8=");
-    CHECK(api::base64_encode("foo") == "Zm9v");
-    CHECK(api::base64_encode(std::string("\0\xff", 2)) == "AP8=");
+    CHECK(base64_encode("") == "");
+    CHECK(base64_encode("f") == "Zg==");
+    CHECK(base64_encode("fo") == "Zm8=");
+    CHECK(base64_encode("foo") == "Zm9v");
+    CHECK(base64_encode(std::string("\0\xff", 2)) == "AP8=");
 }
 
 TEST_CASE("a finished job has the seed's fields", "[unit]") {
@@ -54,9 +67,9 @@ TEST_CASE("a finished job has the seed's fields", "[unit]") {
 namespace {
 
 // The field a rejected body is blamed on ("" when it parses).
-std::string rejected_field(const std::string& body, const daemon::Maxima& max = {}) {
+std::string rejected_field(const std::string& body, const api::Maxima& max = default_maxima()) {
     try {
-        api::parse_submission(body, test::repo_registry(), max);
+        api::parse_submission_body(body, test::repo_registry(), max);
     } catch (const api::ApiError& e) {
         CHECK(e.status() == 400);
         return e.field() + ": " + e.what();
@@ -87,14 +100,26 @@ JobRequest graded_request() {
     return r;
 }
 
+void require_same_files(const std::vector<SourceFile>& x, const std::vector<SourceFile>& y) {
+    REQUIRE(x.size() == y.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        CHECK(x[i].name == y[i].name);
+        CHECK(x[i].content == y[i].content);
+    }
+}
+
+// Every field a request carries over the wire.
 void require_same(const JobRequest& x, const JobRequest& y) {
     CHECK(x.language == y.language);
-    REQUIRE(x.files.size() == y.files.size());
-    for (size_t i = 0; i < x.files.size(); ++i) {
-        CHECK(x.files[i].name == y.files[i].name);
-        CHECK(x.files[i].content == y.files[i].content);
-    }
+    CHECK(x.code == y.code);
+    require_same_files(x.files, y.files);
+    CHECK(x.stdin_data == y.stdin_data);
+    CHECK(x.args == y.args);
     CHECK(x.limits.time_ms == y.limits.time_ms);
+    CHECK(x.limits.cpu_ms == y.limits.cpu_ms);
+    CHECK(x.limits.memory_mb == y.limits.memory_mb);
+    CHECK(x.limits.pids == y.limits.pids);
+    CHECK(x.limits.output_bytes == y.limits.output_bytes);
     REQUIRE(x.tests.size() == y.tests.size());
     for (size_t i = 0; i < x.tests.size(); ++i) {
         CHECK(x.tests[i].name == y.tests[i].name);
@@ -106,21 +131,63 @@ void require_same(const JobRequest& x, const JobRequest& y) {
     }
     CHECK(x.stop_on_failure == y.stop_on_failure);
     CHECK(x.checker.kind == y.checker.kind);
+    CHECK(x.checker.abs_tolerance == y.checker.abs_tolerance);
+    CHECK(x.checker.rel_tolerance == y.checker.rel_tolerance);
     CHECK(x.checker.language == y.checker.language);
     CHECK(x.checker.code == y.checker.code);
+    require_same_files(x.checker.files, y.checker.files);
     CHECK(x.checker.limits.time_ms == y.checker.limits.time_ms);
+    CHECK(x.checker.limits.memory_mb == y.checker.limits.memory_mb);
+}
+
+// A request using every field but tests: binary code, stdin and args.
+JobRequest plain_request() {
+    JobRequest r;
+    r.language = "python";
+    r.code = std::string("print(input())\n# \0\xff\xfe", 20);
+    r.stdin_data = std::string("\x01\x02\r\n\xc3", 5);
+    r.args = {"--n", "caf\xC3\xA9", "a b", ""};
+    r.limits.time_ms = 2500;
+    r.limits.cpu_ms = 2000;
+    r.limits.memory_mb = 96;
+    r.limits.pids = 8;
+    r.limits.output_bytes = 4096;
+    return r;
+}
+
+// A graded request with a float checker whose tolerances are no short decimals.
+JobRequest float_request() {
+    JobRequest r;
+    r.language = "python";
+    r.code = "print(0.3)";
+    r.tests = {TestCase{"t", "", "0.3\n", {}, std::nullopt, std::nullopt}};
+    r.checker.kind = CheckerKind::Float;
+    r.checker.abs_tolerance = 0.1 + 0.2;
+    r.checker.rel_tolerance = 1e-300;
+    return r;
+}
+
+// A graded request whose checker is given as files, and tests of every shape.
+JobRequest checked_with_files() {
+    JobRequest r = graded_request();
+    r.checker.code.clear();
+    r.checker.files = {SourceFile{"main.py", "import lib.util\n"}, SourceFile{"lib/util.py", std::string("\0", 1)}};
+    r.checker.limits.memory_mb = 128;
+    r.tests[1].expected_output = "";  // present and empty is not absent
+    r.tests.push_back(TestCase{"sample 3", "x", std::nullopt, {"-v", "in"}, std::nullopt, 32});
+    return r;
 }
 
 }  // namespace
 
 TEST_CASE("a graded request survives the wire and the queue", "[unit]") {
     const JobRequest original = graded_request();
-    api::Submission parsed = api::parse_submission(api::submission_body(original, api::Encoding::Base64),
-                                                   test::repo_registry(), daemon::Maxima{});
+    api::Submission parsed = api::parse_submission_body(api::submission_body(original, api::Encoding::Base64),
+                                                        test::repo_registry(), default_maxima());
     require_same(original, parsed.request);
-    CHECK(parsed.request.max_output_bytes == daemon::Maxima{}.output_bytes);
+    CHECK(parsed.request.max_output_bytes == default_maxima().output_bytes);
 
-    api::Submission stored = api::request_from_json(api::request_to_json(parsed));
+    api::Submission stored = api::parse_stored_request(api::stored_request_json(parsed), test::repo_registry());
     require_same(original, stored.request);
     CHECK(stored.request.max_output_bytes == parsed.request.max_output_bytes);
 
@@ -131,11 +198,115 @@ TEST_CASE("a graded request survives the wire and the queue", "[unit]") {
     floats.checker.kind = CheckerKind::Float;
     floats.checker.abs_tolerance = 1e-9;
     floats.checker.rel_tolerance = 0.5;
-    auto f = api::parse_submission(api::submission_body(floats, api::Encoding::Utf8), test::repo_registry(), {});
+    auto f = api::parse_submission_body(api::submission_body(floats, api::Encoding::Utf8), test::repo_registry(),
+                                        default_maxima());
     CHECK(f.request.checker.kind == CheckerKind::Float);
     CHECK(f.request.checker.abs_tolerance == 1e-9);
     CHECK(f.request.checker.rel_tolerance == 0.5);
     CHECK_FALSE(f.request.stop_on_failure);
+}
+
+TEST_CASE("a request is the same object through the wire form and the stored form", "[unit]") {
+    const Registry& registry = test::repo_registry();
+    for (const JobRequest& original : {plain_request(), graded_request(), checked_with_files(), float_request()}) {
+        for (auto encoding : {api::Encoding::Base64, api::Encoding::Utf8}) {
+            for (int priority : {api::kDefaultPriority, 0, 1000}) {
+                INFO("request for " << original.language << ", " << original.tests.size() << " tests, "
+                                    << (encoding == api::Encoding::Base64 ? "base64" : "utf8") << ", priority "
+                                    << priority);
+                // The wire: what a client sends and the API parses.
+                const std::string body = api::stringify(api::submission_json(original, encoding, priority));
+                const api::Submission parsed = api::parse_submission_body(body, registry, default_maxima());
+                if (encoding == api::Encoding::Base64) require_same(original, parsed.request);  // every byte
+                CHECK(parsed.priority == priority);
+                CHECK(parsed.encoding == encoding);
+
+                // The queue: what the API stores and a worker reads.
+                const std::string stored = api::stored_request_json(parsed);
+                const api::Submission back = api::parse_stored_request(stored, registry);
+                require_same(parsed.request, back.request);
+                CHECK(back.priority == parsed.priority);
+                CHECK(back.encoding == parsed.encoding);
+                CHECK(back.request.max_output_bytes == parsed.request.max_output_bytes);
+
+                // The stored form is the wire form in base64, no dialect of its
+                // own: its body is what a client would send, and a server takes it.
+                Poco::JSON::Parser keep_order(new Poco::JSON::ParseHandler(true));
+                auto record = keep_order.parse(stored).extract<Poco::JSON::Object::Ptr>();
+                REQUIRE(record->getObject("body"));
+                CHECK(api::stringify(record->getObject("body")) ==
+                      api::stringify(api::submission_json(parsed.request, api::Encoding::Base64, priority)));
+                require_same(parsed.request,
+                             api::parse_submission(*record->getObject("body"), registry, default_maxima()).request);
+                CHECK(stored.find("\"timeMs\"") == std::string::npos);
+            }
+        }
+    }
+}
+
+TEST_CASE("a job queued by execd 0.1.0 is still read", "[unit]") {
+    // What 0.1.0's request_to_json wrote for graded_request(), priority 3, a
+    // base64 result: its own dialect, names and args in base64, timeMs.
+    const std::string legacy =
+        R"({"language":"c","code":"","files":[{"name":"bWFpbi5j","content":"aW50IG1haW4odm9pZCl7cmV0dXJuIDA7fQo="},)"
+        R"({"name":"bGliL3guYw==","content":"AP8="}],"stdin":"","args":[],"timeMs":2000,"priority":3,)"
+        R"("encoding":"base64","tests":[{"name":"Zmlyc3Q=","stdin":"MSAyCgD+","expectedOutput":"Mwo=",)"
+        R"("args":["LS1mYXN0"],"timeMs":500,"memoryMb":64},{"name":"c2Vjb25k","stdin":"","args":[]}],)"
+        R"("stopOnFailure":true,"maxOutputBytes":1048576,"checker":{"type":"program","absTolerance":0.000001,)"
+        R"("relTolerance":0.000001,"language":"python","code":"aW1wb3J0IHN5cwpzeXMuZXhpdCgwKQo=","files":[],)"
+        R"("timeMs":700}})";
+    const api::Submission s = api::parse_stored_request(legacy, test::repo_registry());
+    require_same(graded_request(), s.request);
+    CHECK(s.priority == 3);
+    CHECK(s.encoding == api::Encoding::Base64);
+    CHECK(s.request.max_output_bytes == 1048576);
+}
+
+TEST_CASE("a stored request is checked against the registry again, and a corrupt one is named", "[unit]") {
+    const api::Submission parsed = api::parse_submission_body(api::submission_body(graded_request(), api::Encoding::Utf8),
+                                                              test::repo_registry(), default_maxima());
+    std::string stored = api::stored_request_json(parsed);
+    // The language was removed from the registry while the job was queued.
+    const auto at = stored.find(R"("language":"c")");
+    REQUIRE(at != std::string::npos);
+    stored.replace(at, 14, R"("language":"klingon")");
+    try {
+        api::parse_stored_request(stored, test::repo_registry());
+        FAIL("accepted");
+    } catch (const api::ApiError& e) {
+        CHECK(e.field() == "language");
+        CHECK_THAT(e.what(), Catch::Contains("unknown language 'klingon'"));
+    }
+    for (const char* corrupt : {"{not json", "[1]", R"({"body":5,"resultEncoding":"utf8","maxOutputBytes":1})"})
+        CHECK_THROWS_WITH(api::parse_stored_request(corrupt, test::repo_registry()),
+                          Catch::StartsWith("corrupt stored request"));
+}
+
+TEST_CASE("integers are JSON integers, in a body and in a batch element alike", "[unit]") {
+    const std::string head = R"({"language":"python","code":"x",)";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {head + R"("timeoutMs":3000.0})", "timeoutMs"},
+        {head + R"("priority":5.0})", "priority"},
+        {head + R"("memoryMb":64.0})", "memoryMb"},
+        {head + R"("tests":[{"timeoutMs":500.0}]})", "tests[0].timeoutMs"},
+        {head + R"("tests":[{}],"checker":{"type":"program","language":"python","code":"x","memoryMb":1e2}})",
+         "checker.memoryMb"},
+    };
+    for (const auto& [single, field] : cases) {
+        INFO(single);
+        const std::string refusal = field + ": '" + field + "' must be an integer";
+        CHECK(rejected_field(single) == refusal);
+        // POST /v1/jobs/batch passes each element of "jobs" as parsed.
+        Poco::JSON::Parser parser;
+        auto batch = parser.parse(R"({"jobs":[)" + single + "]}").extract<Poco::JSON::Object::Ptr>();
+        try {
+            api::parse_submission(*batch->getArray("jobs")->getObject(0), test::repo_registry(), default_maxima());
+            FAIL("accepted");
+        } catch (const api::ApiError& e) {
+            CHECK(e.field() + ": " + e.what() == refusal);
+        }
+    }
+    CHECK(rejected_field(head + R"("timeoutMs":3000})").empty());
 }
 
 TEST_CASE("a graded result reads back as it was written", "[unit]") {
@@ -173,6 +344,17 @@ TEST_CASE("a graded result reads back as it was written", "[unit]") {
     }
 }
 
+TEST_CASE("a cancelled job's document reads back as cancelled", "[unit]") {
+    Poco::JSON::Parser parser;
+    const JobResult plain =
+        api::job_result_from_json(*parser.parse(R"({"status":"cancelled"})").extract<Poco::JSON::Object::Ptr>());
+    CHECK(plain.cancelled);
+    const JobResult expired =
+        api::job_result_from_json(*parser.parse(api::expired_job_json(60)).extract<Poco::JSON::Object::Ptr>());
+    CHECK(expired.cancelled);
+    CHECK_THAT(expired.run.message, Catch::Contains("60 s (queue_ttl_s)"));
+}
+
 TEST_CASE("graded submissions are validated field by field", "[unit]") {
     const std::string head = "{\"language\":\"python\",\"code\":\"print(1)\",";
     CHECK(rejected_field(head + R"("tests":[{"name":"a","stdin":"1"}]})").empty());
@@ -202,7 +384,7 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
                Catch::StartsWith("checker.code:"));
     CHECK(rejected_field(head + R"("tests":[{}],"checker":{"type":"program","language":"py","code":"x"}})").empty());
 
-    daemon::Maxima small;
+    api::Maxima small = default_maxima();
     small.tests = 3;
     small.output_bytes = 10;
     CHECK_THAT(rejected_field(head + R"("tests":[{},{},{},{}]})", small),
@@ -210,7 +392,7 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
     CHECK_THAT(rejected_field(head + R"("tests":[{"expectedOutput":"01234567890"}]})", small),
                Catch::StartsWith("tests[0].expectedOutput:") && Catch::Contains("10"));
 
-    daemon::Maxima short_jobs;
+    api::Maxima short_jobs = default_maxima();
     short_jobs.job_time_ms = 5000;  // python's default wall limit is 3000 ms per test
     CHECK(rejected_field(head + R"("tests":[{}]})", short_jobs).empty());
     CHECK_THAT(rejected_field(head + R"("tests":[{},{}]})", short_jobs),

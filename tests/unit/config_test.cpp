@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/tokens.h"
 #include "config.h"
 #include "settings.h"
 #include "store.h"
@@ -18,6 +19,8 @@
 #include "util/toml_reader.h"
 
 using namespace execd::daemon;
+using execd::api::parse_token_lines;
+using execd::api::read_token_file;
 using Catch::Matchers::Contains;
 
 namespace {

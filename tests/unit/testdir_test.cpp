@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "api/api_error.h"
+#include "api/submission.h"
+#include "config.h"
 #include "support.h"
 
 using namespace execd;
@@ -132,13 +135,59 @@ TEST_CASE("test directory refusals name the file", "[unit]") {
         dir.write("1.ans", "");
         CHECK_THAT(refusal(dir), Contains("keep one of .out and .ans"));
     }
-    SECTION("unsafe names") {
-        for (const std::string name : {"a b.in", "x#1.in", "tab\t.out", "caf\xC3\xA9.in"}) {
+    SECTION("names that break the test-name rule") {
+        for (const std::string name : {"tab\t.in", "bell\x07.out", "del\x7f.in", "bad\xff-utf8.in"}) {
             TempDir d;
             d.write(name, "");
-            CHECK_THAT(refusal(d), Contains(d.path() + "/" + name + ": test names use only"));
+            CHECK_THAT(refusal(d), Contains(d.path() + "/" + name + ": a test name must be 1 to 200 printable"));
         }
     }
+}
+
+// exec test and the API take the same test names (is_valid_test_name): a
+// test directory exec loads is a request a server accepts, and the other way
+// round.
+TEST_CASE("exec test and the API agree on test names", "[unit]") {
+    const std::string longest(kMaxTestNameBytes, 'n');
+    const std::vector<std::string> accepted{"1", "sample 1", "x#1", "caf\xC3\xA9", "a+b_c-d.e", "(large)", longest};
+    const std::vector<std::string> refused{"tab\t", "bell\x07", "del\x7f", "esc\x1b[31m", longest + "n"};
+    const api::Maxima maxima = daemon::submission_maxima(daemon::Config{});
+    // The API's answer for one test named `name`: "" or the refusal's field.
+    auto api_refusal = [&](const std::string& name) {
+        JobRequest r;
+        r.language = "python";
+        r.code = "print(1)";
+        r.tests = {TestCase{name, "", "1\n", {}, std::nullopt, std::nullopt}};
+        try {
+            api::parse_submission_body(api::submission_body(r, api::Encoding::Utf8), test::repo_registry(), maxima);
+        } catch (const api::ApiError& e) {
+            return e.field() + ": " + e.what();
+        }
+        return std::string();
+    };
+    for (const auto& name : accepted) {
+        INFO("'" << name << "'");
+        CHECK(is_valid_test_name(name));
+        CHECK(api_refusal(name).empty());
+        TempDir d;
+        d.write(name + ".in", "");
+        d.write(name + ".out", "1\n");
+        d.write("tests.toml", "[tests.\"" + name + "\"]\ntime_ms = 500\n");  // a quoted key takes any of them
+        const TestSuite suite = load_test_dir(d.path(), test::repo_registry());
+        REQUIRE(names_of(suite) == std::vector<std::string>{name});
+        CHECK(suite.tests[0].time_ms == 500);
+    }
+    for (const auto& name : refused) {
+        INFO("'" << name << "'");
+        CHECK_FALSE(is_valid_test_name(name));
+        CHECK(api_refusal(name) == "tests[0].name: a test name must be 1 to 200 printable characters");
+        TempDir d;
+        d.write(name + ".in", "");
+        CHECK(refusal(d) == d.path() + "/" + name + ".in: a test name must be 1 to 200 printable characters");
+    }
+    // Not UTF-8 at all: no JSON can carry it to the API; the CLI refuses it as a name.
+    CHECK_FALSE(is_valid_test_name("bad\xff"));
+    CHECK_FALSE(is_valid_test_name(""));
 }
 
 TEST_CASE("tests.toml: settings, checker and per-test overrides", "[unit]") {

@@ -1,128 +1,16 @@
-#include "codec.h"
+#include "api/submission.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 
+#include <cstdio>
+#include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
-#include "api_error.h"
+#include "api/api_error.h"
 #include "checker.h"
 #include "util/files.h"
-#include "util/utf8.h"
-
-namespace execd::api {
-
-std::string sanitize_utf8(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size();) {
-        uint32_t cp = 0;
-        if (const size_t len = utf8_sequence(s, i, cp)) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out += "\xEF\xBF\xBD";  // U+FFFD, then resynchronise on the next byte
-            i += 1;
-        }
-    }
-    return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < bytes.size(); i += 3) {
-        uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
-        out += kAlphabet[v >> 18];
-        out += kAlphabet[(v >> 12) & 63];
-        out += kAlphabet[(v >> 6) & 63];
-        out += kAlphabet[v & 63];
-    }
-    if (i < bytes.size()) {
-        uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-        if (i + 1 < bytes.size()) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-        out += kAlphabet[v >> 18];
-        out += kAlphabet[(v >> 12) & 63];
-        out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-namespace {
-
-std::string encode(std::string_view text, Encoding e) {
-    return e == Encoding::Base64 ? base64_encode(text) : sanitize_utf8(text);
-}
-
-void put_step(Poco::JSON::Object& o, const StepResult& s, Encoding e) {
-    o.set("verdict", std::string(verdict_name(s.verdict)));
-    o.set("stdout", encode(s.stdout_data, e));
-    o.set("stderr", encode(s.stderr_data, e));
-    if (s.exit_code)
-        o.set("exitCode", *s.exit_code);
-    else
-        o.set("exitCode", Poco::Dynamic::Var());
-    o.set("timeMs", s.time_ms);
-    o.set("cpuMs", s.cpu_ms);
-    o.set("memoryKb", s.memory_kb);
-}
-
-}  // namespace
-
-Poco::JSON::Object::Ptr completed_job_json(const JobResult& r, Encoding e) {
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    o->set("status", std::string("completed"));
-    o->set("language", r.language);
-    put_step(*o, r.run, e);
-    // `output` is the seed's field: stdout with one trailing newline removed.
-    std::string output = r.run.stdout_data;
-    if (!output.empty() && output.back() == '\n') output.pop_back();
-    o->set("output", encode(output, e));
-    if (r.run.verdict != Verdict::OK) {
-        std::string error(verdict_description(r.run.verdict));
-        o->set("error", error);
-        if (!r.run.message.empty()) o->set("message", encode(r.run.message, Encoding::Utf8));
-    }
-    if (r.compile) {
-        Poco::JSON::Object::Ptr c = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        put_step(*c, *r.compile, e);
-        o->set("compile", c);
-        o->set("cached", r.cached);
-    }
-    if (!r.tests.empty()) {
-        if (!r.failed_test.empty()) o->set("failedTest", encode(r.failed_test, Encoding::Utf8));
-        int64_t passed = 0;
-        Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
-        for (const auto& t : r.tests) {
-            Poco::JSON::Object::Ptr to = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-            to->set("name", encode(t.name, Encoding::Utf8));
-            put_step(*to, t.result, e);
-            if (!t.result.message.empty()) to->set("message", encode(t.result.message, Encoding::Utf8));
-            if (t.output_truncated) to->set("outputTruncated", true);
-            if (t.result.verdict == Verdict::OK) ++passed;
-            tests->add(to);
-        }
-        o->set("testsPassed", passed);
-        o->set("tests", tests);
-    }
-    if (e == Encoding::Base64) o->set("encoding", std::string("base64"));
-    return o;
-}
-
-std::string stringify(const Poco::JSON::Object::Ptr& object) {
-    std::ostringstream out;
-    Poco::JSON::Stringifier::condense(object, out);
-    return out.str();
-}
-
-}  // namespace execd::api
-
-// ------------------------------------------------------------- requests
 
 namespace execd::api {
 namespace {
@@ -164,8 +52,7 @@ int64_t want_integer(const Var& v, const std::string& field) {
 }
 
 std::string decode(const std::string& text, Encoding e, const std::string& field) {
-    if (e == Encoding::Utf8) return text;
-    auto bytes = base64_decode(text);
+    auto bytes = decode_bytes(text, e);
     if (!bytes) bad(field, "'" + field + "' is not valid base64");
     return *bytes;
 }
@@ -175,66 +62,10 @@ std::optional<int64_t> limit(const Object& o, const char* field, int64_t maximum
     int64_t v = want_integer(o.get(field), field);
     if (v < minimum) bad(field, std::string("'") + field + "' must be at least " + std::to_string(minimum));
     if (v > maximum)
-        bad(field, std::string("'") + field + "' must be at most " + std::to_string(maximum) + " (the operator's maximum)");
+        bad(field,
+            std::string("'") + field + "' must be at most " + std::to_string(maximum) + " (the operator's maximum)");
     return v;
 }
-
-}  // namespace
-
-std::optional<std::string> base64_decode(std::string_view text) {
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    if (text.size() % 4 != 0) return std::nullopt;
-    std::string out;
-    out.reserve(text.size() / 4 * 3);
-    for (size_t i = 0; i < text.size(); i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; ++k) {
-            char c = text[i + static_cast<size_t>(k)];
-            if (c == '=' && i + 4 == text.size() && k >= 2) {
-                v[k] = 0;
-                ++pad;
-                continue;
-            }
-            if (pad > 0) return std::nullopt;  // data after padding
-            v[k] = value(c);
-            if (v[k] < 0) return std::nullopt;
-        }
-        uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-        out += static_cast<char>(n >> 16);
-        if (pad < 2) out += static_cast<char>((n >> 8) & 255);
-        if (pad < 1) out += static_cast<char>(n & 255);
-    }
-    return out;
-}
-
-std::string error_json(const std::string& code, const std::string& message, const std::string& field) {
-    Object::Ptr inner = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    inner->set("code", code);
-    inner->set("message", sanitize_utf8(message));
-    if (!field.empty()) inner->set("field", sanitize_utf8(field));
-    Object::Ptr outer = new Object;
-    outer->set("error", inner);
-    return stringify(outer);
-}
-
-std::string expired_job_json(int64_t queue_ttl_s) {
-    Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    o->set("status", std::string("cancelled"));
-    o->set("reason", std::string("expired"));
-    o->set("message", "the job waited in the queue for more than " + std::to_string(queue_ttl_s) +
-                          " s (queue_ttl_s) and was not run; submit it again");
-    return stringify(o);
-}
-
-namespace {
 
 const Poco::JSON::Array& want_array(const Var& v, const std::string& field, const std::string& of) {
     if (v.type() != typeid(Poco::JSON::Array::Ptr)) bad(field, "'" + field + "' must be an array of " + of);
@@ -255,7 +86,7 @@ void reject_unknown(const Object& o, const std::set<std::string>& known, const s
 }
 
 std::vector<SourceFile> parse_files(const Var& v, const std::string& field, const Language& lang, Encoding encoding,
-                                    const daemon::Maxima& max, int64_t& total) {
+                                    const Maxima& max, int64_t& total) {
     const auto& arr = want_array(v, field, "{name, content} objects");
     if (arr.size() == 0) bad(field, "'" + field + "' must not be empty");
     if (static_cast<int64_t>(arr.size()) > max.files)
@@ -306,7 +137,7 @@ double want_tolerance(const Var& v, const std::string& field) {
     return d;
 }
 
-CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encoding, const daemon::Maxima& max) {
+CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encoding, const Maxima& max) {
     const Object& c = want_object(v, "checker", "such as {\"type\": \"tokens\"}");
     reject_unknown(c, {"type", "absTolerance", "relTolerance", "language", "code", "files", "timeoutMs", "memoryMb"},
                    "checker");
@@ -315,8 +146,8 @@ CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encod
     const std::string type = want_string(c.get("type"), "checker.type");
     auto kind = checker_kind_from_name(type);
     if (!kind)
-        bad("checker.type", "'checker.type' must be one of exact, lines, tokens, float, program (not '" +
-                                printable(type) + "')");
+        bad("checker.type",
+            "'checker.type' must be one of exact, lines, tokens, float, program (not '" + printable(type) + "')");
     spec.kind = *kind;
     const bool tolerant = spec.kind == CheckerKind::Float, program = spec.kind == CheckerKind::Program;
     for (const char* k : {"absTolerance", "relTolerance"})
@@ -341,19 +172,19 @@ CheckerSpec parse_checker(const Var& v, const Registry& registry, Encoding encod
         } else {
             spec.files = parse_files(c.get("files"), "checker.files", *lang, encoding, max, total);
             for (const auto& f : spec.files)
-                if (f.name == "input.txt" || f.name == "actual.txt" || f.name == "expected.txt")
+                if (is_checker_data_file(f.name))
                     bad("checker.files", "'" + f.name + "' is reserved for the data the checker is given");
         }
         if (total > max.code_bytes)
-            bad("checker.code", "the checker is " + std::to_string(total) + " bytes; the maximum is " +
-                                    std::to_string(max.code_bytes));
+            bad("checker.code",
+                "the checker is " + std::to_string(total) + " bytes; the maximum is " + std::to_string(max.code_bytes));
         spec.limits.time_ms = bounded(c, "timeoutMs", "checker.timeoutMs", max.time_ms);
         spec.limits.memory_mb = bounded(c, "memoryMb", "checker.memoryMb", max.memory_mb);
     }
     return spec;
 }
 
-std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const daemon::Maxima& max) {
+std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const Maxima& max) {
     const auto& arr = want_array(v, "tests", "test objects");
     if (arr.size() == 0) bad("tests", "'tests' must not be empty");
     if (static_cast<int64_t>(arr.size()) > max.tests)
@@ -363,12 +194,12 @@ std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const daemon:
     std::set<std::string> names;
     for (size_t i = 0; i < arr.size(); ++i) {
         const std::string where = "tests[" + std::to_string(i) + "]";
-        const Object& t = want_object(arr.get(static_cast<unsigned>(i)), where, "such as {\"stdin\", \"expectedOutput\"}");
+        const Object& t =
+            want_object(arr.get(static_cast<unsigned>(i)), where, "such as {\"stdin\", \"expectedOutput\"}");
         reject_unknown(t, {"name", "stdin", "expectedOutput", "args", "timeoutMs", "memoryMb"}, where);
         TestCase tc;
         tc.name = t.has("name") ? want_string(t.get("name"), where + ".name") : std::to_string(i + 1);
-        if (tc.name.empty() || tc.name.size() > 200 || printable(tc.name) != tc.name)
-            bad(where + ".name", "a test name must be 1 to 200 printable characters");
+        if (!is_valid_test_name(tc.name)) bad(where + ".name", kTestNameRule);
         if (!names.insert(tc.name).second) bad(where + ".name", "test name '" + tc.name + "' appears twice");
         if (t.has("stdin")) {
             tc.stdin_data = decode(want_string(t.get("stdin"), where + ".stdin"), encoding, where + ".stdin");
@@ -377,8 +208,8 @@ std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const daemon:
                                           std::to_string(max.stdin_bytes) + " bytes");
         }
         if (t.has("expectedOutput")) {
-            tc.expected_output =
-                decode(want_string(t.get("expectedOutput"), where + ".expectedOutput"), encoding, where + ".expectedOutput");
+            tc.expected_output = decode(want_string(t.get("expectedOutput"), where + ".expectedOutput"), encoding,
+                                        where + ".expectedOutput");
             if (static_cast<int64_t>(tc.expected_output->size()) > max.output_bytes)
                 bad(where + ".expectedOutput", "'" + where + ".expectedOutput' is " +
                                                    std::to_string(tc.expected_output->size()) +
@@ -403,19 +234,7 @@ std::vector<TestCase> parse_tests(const Var& v, Encoding encoding, const daemon:
 
 }  // namespace
 
-Submission parse_submission(const std::string& body, const Registry& registry, const daemon::Maxima& max) {
-    Var root;
-    try {
-        Poco::JSON::Parser parser;
-        root = parser.parse(body);
-    } catch (const Poco::Exception& e) {
-        throw ApiError(400, "invalid_json", "the body is not valid JSON: " + e.message());
-    } catch (const std::exception& e) {
-        throw ApiError(400, "invalid_json", std::string("the body is not valid JSON: ") + e.what());
-    }
-    if (root.type() != typeid(Object::Ptr)) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-    const Object& o = *root.extract<Object::Ptr>();
-
+Submission parse_submission(const Object& o, const Registry& registry, const Maxima& max) {
     reject_unknown(o,
                    {"language", "code", "files", "stdin", "args", "priority", "timeoutMs", "cpuMs", "memoryMb", "pids",
                     "outputBytes", "encoding", "metadata", "tests", "checker", "stopOnFailure"},
@@ -424,8 +243,10 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
     Submission s;
     if (o.has("encoding")) {
         std::string e = want_string(o.get("encoding"), "encoding");
-        if (e == "base64") s.encoding = Encoding::Base64;
-        else if (e != "utf8" && e != "utf-8") bad("encoding", "'encoding' must be \"utf8\" or \"base64\"");
+        if (e == "base64")
+            s.encoding = Encoding::Base64;
+        else if (e != "utf8" && e != "utf-8")
+            bad("encoding", "'encoding' must be \"utf8\" or \"base64\"");
     }
     if (!o.has("language")) bad("language", "'language' is required");
     const std::string language = want_string(o.get("language"), "language");
@@ -444,8 +265,8 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
         s.request.files = parse_files(o.get("files"), "files", *lang, s.encoding, max, total);
     }
     if (total > max.code_bytes)
-        bad(has_code ? "code" : "files", "the code is " + std::to_string(total) + " bytes; the maximum is " +
-                                             std::to_string(max.code_bytes));
+        bad(has_code ? "code" : "files",
+            "the code is " + std::to_string(total) + " bytes; the maximum is " + std::to_string(max.code_bytes));
     if (o.has("stdin")) {
         s.request.stdin_data = decode(want_string(o.get("stdin"), "stdin"), s.encoding, "stdin");
         if (static_cast<int64_t>(s.request.stdin_data.size()) > max.stdin_bytes)
@@ -494,7 +315,8 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
         int64_t checker_each = 0;
         if (s.request.checker.kind == CheckerKind::Program) {
             const Language* checker = registry.find(s.request.checker.language);
-            checker_each = s.request.checker.limits.time_ms.value_or(checker->limits.time_ms.value_or(Limits{}.time_ms));
+            checker_each =
+                s.request.checker.limits.time_ms.value_or(checker->limits.time_ms.value_or(Limits{}.time_ms));
         }
         int64_t wall = 0;
         for (const auto& t : s.request.tests) wall += t.time_ms.value_or(each) + checker_each;
@@ -514,147 +336,22 @@ Submission parse_submission(const std::string& body, const Registry& registry, c
     return s;
 }
 
-std::string request_to_json(const Submission& s) {
-    Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    const JobRequest& r = s.request;
-    o->set("language", r.language);
-    o->set("code", base64_encode(r.code));
-    Poco::JSON::Array::Ptr files = new Poco::JSON::Array;
-    for (const auto& f : r.files) {
-        Object::Ptr fo = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        fo->set("name", base64_encode(f.name));
-        fo->set("content", base64_encode(f.content));
-        files->add(fo);
-    }
-    o->set("files", files);
-    o->set("stdin", base64_encode(r.stdin_data));
-    Poco::JSON::Array::Ptr args = new Poco::JSON::Array;
-    for (const auto& a : r.args) args->add(base64_encode(a));
-    o->set("args", args);
-    auto put = [&](const char* k, const std::optional<int64_t>& v) {
-        if (v) o->set(k, *v);
-    };
-    put("timeMs", r.limits.time_ms);
-    put("cpuMs", r.limits.cpu_ms);
-    put("memoryMb", r.limits.memory_mb);
-    put("pids", r.limits.pids);
-    put("outputBytes", r.limits.output_bytes);
-    o->set("priority", s.priority);
-    o->set("encoding", std::string(s.encoding == Encoding::Base64 ? "base64" : "utf8"));
-    if (!r.tests.empty()) {
-        Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
-        for (const auto& t : r.tests) {
-            Object::Ptr to = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-            to->set("name", base64_encode(t.name));
-            to->set("stdin", base64_encode(t.stdin_data));
-            if (t.expected_output) to->set("expectedOutput", base64_encode(*t.expected_output));
-            Poco::JSON::Array::Ptr targs = new Poco::JSON::Array;
-            for (const auto& a : t.args) targs->add(base64_encode(a));
-            to->set("args", targs);
-            if (t.time_ms) to->set("timeMs", *t.time_ms);
-            if (t.memory_mb) to->set("memoryMb", *t.memory_mb);
-            tests->add(to);
-        }
-        o->set("tests", tests);
-        o->set("stopOnFailure", r.stop_on_failure);
-        o->set("maxOutputBytes", r.max_output_bytes);
-        const CheckerSpec& c = r.checker;
-        Object::Ptr co = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        co->set("type", std::string(checker_kind_name(c.kind)));
-        co->set("absTolerance", c.abs_tolerance);
-        co->set("relTolerance", c.rel_tolerance);
-        co->set("language", c.language);
-        co->set("code", base64_encode(c.code));
-        Poco::JSON::Array::Ptr cfiles = new Poco::JSON::Array;
-        for (const auto& f : c.files) {
-            Object::Ptr fo = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-            fo->set("name", base64_encode(f.name));
-            fo->set("content", base64_encode(f.content));
-            cfiles->add(fo);
-        }
-        co->set("files", cfiles);
-        if (c.limits.time_ms) co->set("timeMs", *c.limits.time_ms);
-        if (c.limits.memory_mb) co->set("memoryMb", *c.limits.memory_mb);
-        o->set("checker", co);
-    }
-    return stringify(o);
+Submission parse_submission_body(const std::string& body, const Registry& registry, const Maxima& maxima) {
+    const Var root = parse_json_body(body);
+    if (root.type() != typeid(Object::Ptr)) throw ApiError(400, "invalid_json", "the body must be a JSON object");
+    return parse_submission(*root.extract<Object::Ptr>(), registry, maxima);
 }
 
-Submission request_from_json(const std::string& json) {
-    try {
-        Poco::JSON::Parser parser;
-        const Object& o = *parser.parse(json).extract<Object::Ptr>();
-        auto b64 = [](const Var& v) {
-            auto d = base64_decode(v.extract<std::string>());
-            if (!d) throw std::runtime_error("bad base64 in a stored request");
-            return *d;
-        };
-        Submission s;
-        s.request.language = o.getValue<std::string>("language");
-        s.request.code = b64(o.get("code"));
-        const auto& files = *o.getArray("files");
-        for (size_t i = 0; i < files.size(); ++i) {
-            const auto& f = *files.getObject(static_cast<unsigned>(i));
-            s.request.files.push_back(SourceFile{b64(f.get("name")), b64(f.get("content"))});
-        }
-        s.request.stdin_data = b64(o.get("stdin"));
-        const auto& args = *o.getArray("args");
-        for (size_t i = 0; i < args.size(); ++i) s.request.args.push_back(b64(args.get(static_cast<unsigned>(i))));
-        auto get = [&](const char* k) -> std::optional<int64_t> {
-            if (!o.has(k)) return std::nullopt;
-            return o.getValue<int64_t>(k);
-        };
-        s.request.limits.time_ms = get("timeMs");
-        s.request.limits.cpu_ms = get("cpuMs");
-        s.request.limits.memory_mb = get("memoryMb");
-        s.request.limits.pids = get("pids");
-        s.request.limits.output_bytes = get("outputBytes");
-        s.priority = o.getValue<int>("priority");
-        s.encoding = o.getValue<std::string>("encoding") == "base64" ? Encoding::Base64 : Encoding::Utf8;
-        if (o.has("tests")) {
-            const auto& tests = *o.getArray("tests");
-            for (size_t i = 0; i < tests.size(); ++i) {
-                const auto& t = *tests.getObject(static_cast<unsigned>(i));
-                TestCase tc;
-                tc.name = b64(t.get("name"));
-                tc.stdin_data = b64(t.get("stdin"));
-                if (t.has("expectedOutput")) tc.expected_output = b64(t.get("expectedOutput"));
-                const auto& targs = *t.getArray("args");
-                for (size_t k = 0; k < targs.size(); ++k) tc.args.push_back(b64(targs.get(static_cast<unsigned>(k))));
-                if (t.has("timeMs")) tc.time_ms = t.getValue<int64_t>("timeMs");
-                if (t.has("memoryMb")) tc.memory_mb = t.getValue<int64_t>("memoryMb");
-                s.request.tests.push_back(std::move(tc));
-            }
-            s.request.stop_on_failure = o.getValue<bool>("stopOnFailure");
-            s.request.max_output_bytes = o.getValue<int64_t>("maxOutputBytes");
-            const auto& c = *o.getObject("checker");
-            auto kind = checker_kind_from_name(c.getValue<std::string>("type"));
-            if (!kind) throw std::runtime_error("unknown checker type in a stored request");
-            CheckerSpec& spec = s.request.checker;
-            spec.kind = *kind;
-            spec.abs_tolerance = c.getValue<double>("absTolerance");
-            spec.rel_tolerance = c.getValue<double>("relTolerance");
-            spec.language = c.getValue<std::string>("language");
-            spec.code = b64(c.get("code"));
-            const auto& cfiles = *c.getArray("files");
-            for (size_t k = 0; k < cfiles.size(); ++k) {
-                const auto& f = *cfiles.getObject(static_cast<unsigned>(k));
-                spec.files.push_back(SourceFile{b64(f.get("name")), b64(f.get("content"))});
-            }
-            if (c.has("timeMs")) spec.limits.time_ms = c.getValue<int64_t>("timeMs");
-            if (c.has("memoryMb")) spec.limits.memory_mb = c.getValue<int64_t>("memoryMb");
-        }
-        return s;
-    } catch (const Poco::Exception& e) {
-        throw std::runtime_error("corrupt stored request: " + e.displayText());
-    }
+Maxima Maxima::unlimited() noexcept {
+    constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+    return Maxima{kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
 }
 
-// ------------------------------------------------------------- clients
+// ------------------------------------------------------------- writing
 
-std::string submission_body(const JobRequest& r, Encoding e) {
+Object::Ptr submission_json(const JobRequest& r, Encoding e, int priority) {
     Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    auto enc = [&](const std::string& text) { return encode(text, e); };
+    auto enc = [&](const std::string& text) { return encode_bytes(text, e); };
     auto files_json = [&](const std::vector<SourceFile>& files) {
         Poco::JSON::Array::Ptr arr = new Poco::JSON::Array;
         for (const auto& f : files) {
@@ -685,6 +382,7 @@ std::string submission_body(const JobRequest& r, Encoding e) {
     put(*o, "memoryMb", r.limits.memory_mb);
     put(*o, "pids", r.limits.pids);
     put(*o, "outputBytes", r.limits.output_bytes);
+    if (priority != kDefaultPriority) o->set("priority", priority);
     if (!r.tests.empty()) {
         Poco::JSON::Array::Ptr tests = new Poco::JSON::Array;
         for (const auto& t : r.tests) {
@@ -718,61 +416,11 @@ std::string submission_body(const JobRequest& r, Encoding e) {
         o->set("checker", co);
     }
     if (e == Encoding::Base64) o->set("encoding", std::string("base64"));
-    return stringify(o);
+    return o;
 }
 
-namespace {
-
-StepResult step_from_json(const Object& o, Encoding e) {
-    auto text = [&](const char* k, Encoding how) -> std::string {
-        if (!o.has(k) || o.get(k).isEmpty()) return {};
-        std::string v = o.getValue<std::string>(k);
-        if (how == Encoding::Utf8) return v;
-        auto bytes = base64_decode(v);
-        if (!bytes) throw std::runtime_error(std::string("'") + k + "' is not valid base64");
-        return *bytes;
-    };
-    StepResult r;
-    auto verdict = verdict_from_name(o.getValue<std::string>("verdict"));
-    if (!verdict) throw std::runtime_error("unknown verdict '" + o.getValue<std::string>("verdict") + "'");
-    r.verdict = *verdict;
-    r.stdout_data = text("stdout", e);
-    r.stderr_data = text("stderr", e);
-    if (o.has("exitCode") && !o.get("exitCode").isEmpty()) r.exit_code = o.getValue<int>("exitCode");
-    if (o.has("timeMs")) r.time_ms = o.getValue<int64_t>("timeMs");
-    if (o.has("cpuMs")) r.cpu_ms = o.getValue<int64_t>("cpuMs");
-    if (o.has("memoryKb")) r.memory_kb = o.getValue<int64_t>("memoryKb");
-    r.message = text("message", Encoding::Utf8);
-    return r;
-}
-
-}  // namespace
-
-JobResult job_result_from_json(const Object& job) {
-    try {
-        const Encoding e =
-            job.has("encoding") && job.getValue<std::string>("encoding") == "base64" ? Encoding::Base64 : Encoding::Utf8;
-        JobResult r;
-        r.language = job.has("language") ? job.getValue<std::string>("language") : "";
-        r.run = step_from_json(job, e);
-        if (job.has("compile")) r.compile = step_from_json(*job.getObject("compile"), e);
-        if (job.has("cached")) r.cached = job.getValue<bool>("cached");
-        if (job.has("failedTest")) r.failed_test = job.getValue<std::string>("failedTest");
-        if (job.has("tests")) {
-            const auto& tests = *job.getArray("tests");
-            for (size_t i = 0; i < tests.size(); ++i) {
-                const auto& t = *tests.getObject(static_cast<unsigned>(i));
-                TestResult tr;
-                tr.name = t.getValue<std::string>("name");
-                tr.result = step_from_json(t, e);
-                tr.output_truncated = t.has("outputTruncated") && t.getValue<bool>("outputTruncated");
-                r.tests.push_back(std::move(tr));
-            }
-        }
-        return r;
-    } catch (const Poco::Exception& ex) {
-        throw std::runtime_error("the server's result is not in the expected shape: " + ex.displayText());
-    }
+std::string submission_body(const JobRequest& request, Encoding encoding) {
+    return stringify(submission_json(request, encoding));
 }
 
 }  // namespace execd::api

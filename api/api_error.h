@@ -1,5 +1,5 @@
-// The one error type HTTP handlers throw; the router turns it into
-// {"error": {"code", "message", "field"}} with its status.
+// The one error type the API's parser and the HTTP handlers throw; the router
+// turns it into {"error": {"code", "message", "field"}} with its status.
 #pragma once
 
 #include <stdexcept>
