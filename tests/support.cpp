@@ -158,6 +158,26 @@ std::vector<int> box_uid_processes_after(int uid_base, int ms) {
     }
 }
 
+std::vector<std::string> roff_arguments(const std::string& line) {
+    std::vector<std::string> args;
+    size_t i = 0;
+    while (i < line.size()) {
+        if (line[i] == ' ') {
+            ++i;
+            continue;
+        }
+        std::string arg;
+        if (line[i] == '"') {
+            for (++i; i < line.size() && line[i] != '"'; ++i) arg += line[i];
+            ++i;  // the closing quote
+        } else {
+            for (; i < line.size() && line[i] != ' '; ++i) arg += line[i];
+        }
+        args.push_back(arg);
+    }
+    return args;
+}
+
 std::vector<std::string> host_mounts_mentioning(const std::string& needle) {
     std::vector<std::string> lines;
     std::istringstream in(read_text("/proc/1/mountinfo"));

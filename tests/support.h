@@ -48,6 +48,10 @@ std::vector<std::string> host_mounts_mentioning(const std::string& needle);
 
 std::string read_text(const std::string& path);
 
+// The arguments of a roff request line (what follows ".TH ", ".BI ", …):
+// words, or "double quoted" strings.
+std::vector<std::string> roff_arguments(const std::string& line);
+
 // A new private directory under $TMPDIR (else /tmp). The cgroup v2 guest runs
 // with TMPDIR set, since its /tmp may be the host's, read-only.
 std::string make_temp_dir(const std::string& prefix);

@@ -35,7 +35,7 @@ enum class ChildStage : int32_t {
 };
 
 // Within ChildStage::Mounts, the mount that failed (ChildReport::detail).
-enum class MountStage : int32_t { OpenWork, WorkFlags, EnterRoot, NewNamespace, AttachWork, Proc, Tmp, ChdirBox };
+enum class MountStage : int32_t { EnterRoot, NewNamespace, AttachWork, Proc, Tmp, ChdirBox };
 
 // One record from a box init on its control socket. Ready: the box is
 // prepared and the program's process waits for its plan; the record carries

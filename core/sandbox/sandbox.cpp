@@ -87,11 +87,6 @@ Pipe make_pipe() {
     return Pipe{Fd(fds[0]), Fd(fds[1])};
 }
 
-void set_nonblocking(int fd) {
-    int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
 RunOutcome internal_error(std::string message) {
     RunOutcome out;
     out.internal_error = true;
@@ -99,11 +94,11 @@ RunOutcome internal_error(std::string message) {
     return out;
 }
 
+// MountStage's names, in its order.
 std::string mount_stage_name(int stage) {
-    static const char* names[] = {"open_tree work dir", "mount_setattr work dir", "setns box root",
-                                  "unshare mount namespace", "move_mount /box", "mount proc", "mount tmpfs",
-                                  "chdir /box"};
-    return stage >= 0 && stage < 8 ? names[stage] : "mount";
+    static const char* names[] = {"setns box root", "unshare mount namespace", "move_mount /box",
+                                  "mount proc",     "mount tmpfs",             "chdir /box"};
+    return stage >= 0 && stage < static_cast<int>(std::size(names)) ? names[stage] : "mount";
 }
 
 const char* child_stage_name(ChildStage s) noexcept {

@@ -16,19 +16,14 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr size_t kChunk = 65536;
 
-void set_nonblocking(const Fd& fd) {
-    if (fd) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
-}
-
 }  // namespace
 
 Supervision::Supervision(const RunPolicy& policy, BoxCgroup& cgroup, int status_fd, BoxStreams streams,
                          Clock::time_point start)
     : policy_(policy), cgroup_(cgroup), status_fd_(status_fd), streams_(std::move(streams)),
       deadline_(start + std::chrono::milliseconds(policy.limits.time_ms)) {
-    set_nonblocking(streams_.stdin_write);
-    set_nonblocking(streams_.stdout_read);
-    set_nonblocking(streams_.stderr_read);
+    for (const Fd* fd : {&streams_.stdin_write, &streams_.stdout_read, &streams_.stderr_read})
+        if (*fd) set_nonblocking(fd->get());
     seen_.end = start;
 }
 

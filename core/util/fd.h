@@ -1,6 +1,7 @@
 // Move-only owner of a file descriptor.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -36,5 +37,8 @@ public:
 private:
     int fd_ = -1;
 };
+
+// Sets O_NONBLOCK on `fd`.
+inline void set_nonblocking(int fd) noexcept { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 }  // namespace execd

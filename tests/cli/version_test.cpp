@@ -20,26 +20,6 @@ namespace {
 // so a header that stopped following project(VERSION) would be caught too.
 const std::string kProjectVersion = EXECD_PROJECT_VERSION;
 
-// The arguments of a roff request line: words, or "double quoted" strings.
-std::vector<std::string> request_arguments(const std::string& line) {
-    std::vector<std::string> args;
-    size_t i = 0;
-    while (i < line.size()) {
-        if (line[i] == ' ') {
-            ++i;
-            continue;
-        }
-        std::string arg;
-        if (line[i] == '"') {
-            for (++i; i < line.size() && line[i] != '"'; ++i) arg += line[i];
-            ++i;  // the closing quote
-        } else {
-            for (; i < line.size() && line[i] != ' '; ++i) arg += line[i];
-        }
-        args.push_back(arg);
-    }
-    return args;
-}
 
 }  // namespace
 
@@ -92,7 +72,7 @@ TEST_CASE("the man pages carry the project version", "[cli]") {
                 break;
             }
         // .TH TITLE SECTION DATE SOURCE MANUAL: the source is "execd VERSION".
-        const auto args = request_arguments(th.empty() ? th : th.substr(4));
+        const auto args = execd::test::roff_arguments(th.empty() ? th : th.substr(4));
         REQUIRE(args.size() == 5);
         CHECK(args[3] == "execd " + kProjectVersion);
     }

@@ -272,26 +272,6 @@ TEST_CASE("a bad execd.toml is refused with its line and reason", "[unit]") {
 
 namespace {
 
-// The arguments of a roff request line: words, or "double quoted" strings.
-std::vector<std::string> roff_arguments(const std::string& line) {
-    std::vector<std::string> args;
-    size_t i = 0;
-    while (i < line.size()) {
-        if (line[i] == ' ') {
-            ++i;
-            continue;
-        }
-        std::string arg;
-        if (line[i] == '"') {
-            for (++i; i < line.size() && line[i] != '"'; ++i) arg += line[i];
-            ++i;
-        } else {
-            for (; i < line.size() && line[i] != ' '; ++i) arg += line[i];
-        }
-        args.push_back(arg);
-    }
-    return args;
-}
 
 // Roff as a reader sees it: the escapes this project's pages use turned into
 // their characters, font changes dropped.
@@ -312,7 +292,7 @@ std::string roff_text(const std::string& line) {
     if (line.empty() || line[0] != '.') return unroff(line);
     const std::string request = line.substr(0, line.find(' '));
     if (line.find(' ') == std::string::npos) return {};
-    const auto args = roff_arguments(line.substr(line.find(' ') + 1));
+    const auto args = execd::test::roff_arguments(line.substr(line.find(' ') + 1));
     std::string out;
     if (request == ".B" || request == ".I") {
         for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
@@ -364,10 +344,10 @@ TEST_CASE("man/execd.toml.5 documents every key with its type, range and default
     std::string section;
     for (size_t i = 0; i < lines.size(); ++i) {
         if (lines[i].rfind(".SH ", 0) == 0) {
-            const std::string title = unroff(roff_arguments(lines[i].substr(4)).at(0));
+            const std::string title = unroff(execd::test::roff_arguments(lines[i].substr(4)).at(0));
             section = title.size() > 2 && title.front() == '[' && title.back() == ']' ? title : "";
         } else if (!section.empty() && i > 0 && lines[i - 1] == ".TP" && lines[i].rfind(".BR ", 0) == 0) {
-            const auto args = roff_arguments(lines[i].substr(4));
+            const auto args = execd::test::roff_arguments(lines[i].substr(4));
             REQUIRE(args.size() == 2);
             std::string summary = unroff(args[1]);
             summary.erase(0, summary.find_first_not_of(' '));
@@ -420,7 +400,7 @@ TEST_CASE("man/execd.8 has every flag of the table, its key and its default", "[
         if (where == "ENVIRONMENT" && i > 0 && lines[i - 1] == ".TP")
             environment_rule |= roff_text(lines[i]) == "EXECD_SECTION_KEY";
         if (where != "OPTIONS" || i == 0 || lines[i - 1] != ".TP") continue;
-        const std::string flag = unroff(roff_arguments(lines[i].substr(lines[i].find(' ') + 1)).at(0));
+        const std::string flag = unroff(execd::test::roff_arguments(lines[i].substr(lines[i].find(' ') + 1)).at(0));
         std::string text;
         for (size_t j = i + 1; j < lines.size() && lines[j] != ".TP" && lines[j].rfind(".SH", 0) != 0; ++j) {
             const std::string t = roff_text(lines[j]);
