@@ -85,7 +85,15 @@ TEST_CASE("a Redis out of memory: 507 with the JSON error, nothing evicted, subm
     CHECK(error_field(refused.body, "code") == "insufficient_storage");
     CHECK_THAT(error_field(refused.body, "message"), Contains("memory"));
     CHECK(ids.size() >= 5);
-    CHECK(http(port, "POST", "/v1/jobs", job).status == 507);
+    // Redis checks maxmemory before a command, against a figure that moves
+    // with its buffers: a submission right after a refusal may still fit.
+    // The store stays full: within three more tries it refuses again, and
+    // whatever it took is counted below like the rest.
+    auto [late, refused_again] = fill(port, job, 3);
+    INFO(refused_again.body);
+    CHECK(refused_again.status == 507);
+    CHECK(late.size() <= 2);
+    ids.insert(ids.end(), late.begin(), late.end());
 
     // Nothing was evicted: every accepted job is there, queued.
     CHECK(info_field(redis, "stats", "evicted_keys") == 0);
