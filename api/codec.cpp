@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "api/api_error.h"
-#include "util/base64.h"
-#include "util/utf8.h"
+#include "core/util/base64.h"
+#include "core/util/utf8.h"
 
 namespace execd::api {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "api/codec.h"
-#include "job.h"
+#include "core/job.h"
 
 namespace execd::api {
 

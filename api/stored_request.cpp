@@ -5,8 +5,8 @@
 
 #include <stdexcept>
 
-#include "checker.h"
-#include "util/base64.h"
+#include "core/checker.h"
+#include "core/util/base64.h"
 
 namespace execd::api {
 namespace {

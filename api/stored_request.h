@@ -11,7 +11,7 @@
 #include <string>
 
 #include "api/submission.h"
-#include "registry.h"
+#include "core/registry.h"
 
 namespace execd::api {
 

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "api/api_error.h"
-#include "checker.h"
-#include "util/files.h"
+#include "core/checker.h"
+#include "core/util/files.h"
 
 namespace execd::api {
 namespace {

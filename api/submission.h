@@ -10,8 +10,8 @@
 
 #include "api/codec.h"
 #include "api/maxima.h"
-#include "job.h"
-#include "registry.h"
+#include "core/job.h"
+#include "core/registry.h"
 
 namespace execd::api {
 

@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "client.h"
+#include "cmd/client.h"
 
 namespace execd::cli {
 

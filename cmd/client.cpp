@@ -1,4 +1,4 @@
-#include "client.h"
+#include "cmd/client.h"
 
 #include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "common.h"
+#include "cmd/common.h"
 
 namespace execd::cli {
 

@@ -1,4 +1,4 @@
-#include "common.h"
+#include "cmd/common.h"
 
 #include <unistd.h>
 

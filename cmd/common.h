@@ -5,10 +5,10 @@
 #include <optional>
 #include <string>
 
-#include "compile_cache.h"
-#include "registry.h"
-#include "runner.h"
-#include "sandbox/sandbox.h"
+#include "core/compile_cache.h"
+#include "core/registry.h"
+#include "core/runner.h"
+#include "core/sandbox/sandbox.h"
 
 namespace CLI {
 class App;

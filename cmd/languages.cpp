@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common.h"
+#include "cmd/common.h"
 
 namespace execd::cli {
 namespace {

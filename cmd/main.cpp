@@ -4,10 +4,10 @@
 #include <iostream>
 #include <string>
 
-#include "common.h"
-#include "registry.h"
-#include "util/sys_error.h"
-#include "version.h"
+#include "cmd/common.h"
+#include "core/registry.h"
+#include "core/util/sys_error.h"
+#include "core/version.h"
 
 int main(int argc, char** argv) {
     using namespace execd::cli;

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "cmd/report.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "util/utf8.h"
-#include "verdict.h"
+#include "core/util/utf8.h"
+#include "core/verdict.h"
 
 namespace execd::cli {
 namespace {

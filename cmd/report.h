@@ -25,7 +25,7 @@
 #include <ostream>
 #include <string>
 
-#include "job.h"
+#include "core/job.h"
 
 namespace execd::cli {
 

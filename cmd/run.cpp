@@ -15,10 +15,10 @@
 
 #include "api/result.h"
 #include "api/submission.h"
-#include "client.h"
-#include "common.h"
-#include "util/files.h"
-#include "util/sys_error.h"
+#include "cmd/client.h"
+#include "cmd/common.h"
+#include "core/util/files.h"
+#include "core/util/sys_error.h"
 
 namespace execd::cli {
 

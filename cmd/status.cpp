@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "api/codec.h"
-#include "client.h"
+#include "cmd/client.h"
 
 namespace execd::cli {
 

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "api/submission.h"
-#include "client.h"
+#include "cmd/client.h"
 
 namespace execd::cli {
 namespace {

@@ -9,10 +9,10 @@
 
 #include "api/result.h"
 #include "api/submission.h"
-#include "client.h"
-#include "common.h"
-#include "report.h"
-#include "testdir.h"
+#include "cmd/client.h"
+#include "cmd/common.h"
+#include "cmd/report.h"
+#include "cmd/testdir.h"
 
 namespace execd::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "testdir.h"
+#include "cmd/testdir.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,9 +13,9 @@
 #include <set>
 #include <sstream>
 
-#include "checker.h"
-#include "util/files.h"
-#include "util/toml_reader.h"
+#include "core/checker.h"
+#include "core/util/files.h"
+#include "core/util/toml_reader.h"
 
 namespace execd::cli {
 namespace {

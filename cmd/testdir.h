@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "job.h"
-#include "registry.h"
-#include "runner.h"
+#include "core/job.h"
+#include "core/registry.h"
+#include "core/runner.h"
 
 namespace execd::cli {
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "api/result.h"
-#include "client.h"
+#include "cmd/client.h"
 
 namespace execd::cli {
 

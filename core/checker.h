@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "job.h"
+#include "core/job.h"
 
 namespace execd {
 

@@ -1,4 +1,4 @@
-#include "compile_cache.h"
+#include "core/compile_cache.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "util/files.h"
-#include "util/sys_error.h"
+#include "core/util/files.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 namespace {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "util/fd.h"
+#include "core/util/fd.h"
 
 namespace execd {
 

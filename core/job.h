@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "registry.h"
-#include "util/utf8.h"
-#include "verdict.h"
+#include "core/registry.h"
+#include "core/util/utf8.h"
+#include "core/verdict.h"
 
 namespace execd {
 

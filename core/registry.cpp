@@ -1,4 +1,4 @@
-#include "registry.h"
+#include "core/registry.h"
 
 #include <spawn.h>
 #include <stdlib.h>
@@ -16,9 +16,9 @@
 #include <set>
 #include <sstream>
 
-#include "util/fd.h"
-#include "util/files.h"
-#include "util/toml_reader.h"
+#include "core/util/fd.h"
+#include "core/util/files.h"
+#include "core/util/toml_reader.h"
 
 namespace execd {
 namespace {

@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "core/runner.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,10 +7,10 @@
 #include <csignal>
 #include <cstring>
 
-#include "checker.h"
-#include "util/files.h"
-#include "util/sha256.h"
-#include "util/sys_error.h"
+#include "core/checker.h"
+#include "core/util/files.h"
+#include "core/util/sha256.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "compile_cache.h"
-#include "job.h"
-#include "registry.h"
-#include "sandbox/sandbox.h"
-#include "verdict.h"
+#include "core/compile_cache.h"
+#include "core/job.h"
+#include "core/registry.h"
+#include "core/sandbox/sandbox.h"
+#include "core/verdict.h"
 
 namespace execd {
 

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "daemon/config.h"
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
@@ -14,10 +14,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "settings.h"
+#include "daemon/settings.h"
 #include "api/tokens.h"
-#include "util/sha256.h"
-#include "util/toml_reader.h"
+#include "core/util/sha256.h"
+#include "core/util/toml_reader.h"
 
 namespace execd::daemon {
 namespace {

@@ -1,4 +1,4 @@
-#include "flags.h"
+#include "daemon/flags.h"
 
 #include <stdexcept>
 #include <string>

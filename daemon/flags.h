@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
-#include "settings.h"
+#include "daemon/config.h"
+#include "daemon/settings.h"
 
 namespace execd::daemon {
 

@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "daemon/http_server.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -34,8 +34,8 @@
 
 #include "api/api_error.h"
 #include "api/codec.h"
-#include "handlers/handlers.h"
-#include "redis.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/redis.h"
 
 namespace execd::daemon {
 namespace {

@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "config.h"
-#include "metrics.h"
-#include "registry.h"
-#include "store.h"
+#include "daemon/config.h"
+#include "daemon/metrics.h"
+#include "core/registry.h"
+#include "daemon/store.h"
 
 namespace execd::daemon {
 

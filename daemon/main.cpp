@@ -15,13 +15,13 @@
 #include <thread>
 
 #include "api/result.h"
-#include "config.h"
-#include "flags.h"
-#include "http_server.h"
-#include "redis_supervisor.h"
-#include "store.h"
-#include "version.h"
-#include "worker.h"
+#include "daemon/config.h"
+#include "daemon/flags.h"
+#include "daemon/http_server.h"
+#include "daemon/redis_supervisor.h"
+#include "daemon/store.h"
+#include "core/version.h"
+#include "daemon/worker.h"
 
 using namespace execd;
 using namespace execd::daemon;

@@ -1,4 +1,4 @@
-#include "redis.h"
+#include "daemon/redis.h"
 
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SocketAddress.h>

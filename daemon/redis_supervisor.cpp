@@ -1,4 +1,4 @@
-#include "redis_supervisor.h"
+#include "daemon/redis_supervisor.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "redis.h"
+#include "daemon/redis.h"
 
 namespace execd::daemon {
 

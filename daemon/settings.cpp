@@ -1,4 +1,4 @@
-#include "settings.h"
+#include "daemon/settings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "sandbox/sandbox.h"
+#include "core/sandbox/sandbox.h"
 
 namespace execd::daemon {
 namespace {

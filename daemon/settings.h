@@ -25,7 +25,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.h"
+#include "daemon/config.h"
 
 namespace execd::daemon {
 

@@ -1,11 +1,11 @@
-#include "store.h"
+#include "daemon/store.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 
 #include "api/result.h"
-#include "lua_scripts.h"
+#include "daemon/lua_scripts.h"
 
 namespace execd::daemon {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "redis.h"
+#include "daemon/config.h"
+#include "daemon/redis.h"
 
 namespace execd::daemon {
 

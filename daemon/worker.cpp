@@ -1,4 +1,4 @@
-#include "worker.h"
+#include "daemon/worker.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 #include "api/api_error.h"
 #include "api/result.h"
 #include "api/stored_request.h"
-#include "runner.h"
+#include "core/runner.h"
 
 namespace execd::daemon {
 

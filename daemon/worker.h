@@ -13,11 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "metrics.h"
-#include "compile_cache.h"
-#include "registry.h"
-#include "sandbox/sandbox.h"
-#include "store.h"
+#include "daemon/metrics.h"
+#include "core/compile_cache.h"
+#include "core/registry.h"
+#include "core/sandbox/sandbox.h"
+#include "daemon/store.h"
 
 namespace execd::daemon {
 

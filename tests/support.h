@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "registry.h"
-#include "runner.h"
-#include "sandbox/sandbox.h"
+#include "core/registry.h"
+#include "core/runner.h"
+#include "core/sandbox/sandbox.h"
 
 namespace execd::test {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/policy.h"
+#include "core/sandbox/policy.h"
 
 namespace execd {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <linux/magic.h>
 
-#include "sandbox/cgroup.h"
-#include "util/sys_error.h"
+#include "core/sandbox/cgroup.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 

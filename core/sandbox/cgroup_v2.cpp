@@ -13,10 +13,10 @@
 #include <sstream>
 #include <thread>
 
-#include "sandbox/cgroup.h"
-#include "util/fd.h"
-#include "util/files.h"
-#include "util/sys_error.h"
+#include "core/sandbox/cgroup.h"
+#include "core/util/fd.h"
+#include "core/util/files.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 namespace {

@@ -21,7 +21,7 @@
 //     4. which lowers the run's rlimits, enters /box, takes its stdio and
 //        executes the program;
 //     5. init drops its own privileges, reaps, reports the exit status.
-#include "sandbox/contain.h"
+#include "core/sandbox/contain.h"
 
 #include <linux/capability.h>
 #include <linux/close_range.h>
@@ -34,7 +34,7 @@
 #include <linux/seccomp.h>
 #include <linux/wait.h>
 
-#include "sandbox/init/sys.h"
+#include "core/sandbox/init/sys.h"
 
 namespace execd::init {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <linux/filter.h>
 
-#include "sandbox/plan.h"
+#include "core/sandbox/plan.h"
 
 namespace execd::init {
 

@@ -1,4 +1,4 @@
-#include "sandbox/mounts.h"
+#include "core/sandbox/mounts.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -12,8 +12,8 @@
 #include <climits>
 #include <filesystem>
 
-#include "util/fd.h"
-#include "util/sys_error.h"
+#include "core/util/fd.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 namespace {

@@ -1,4 +1,4 @@
-#include "sandbox/sandbox.h"
+#include "core/sandbox/sandbox.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,10 +29,10 @@
 #include <optional>
 #include <thread>
 
-#include "sandbox/plan.h"
-#include "sandbox/supervise.h"
-#include "util/files.h"
-#include "util/sys_error.h"
+#include "core/sandbox/plan.h"
+#include "core/sandbox/supervise.h"
+#include "core/util/files.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 namespace {

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/cgroup.h"
-#include "sandbox/mounts.h"
-#include "sandbox/policy.h"
-#include "sandbox/seccomp.h"
-#include "util/fd.h"
+#include "core/sandbox/cgroup.h"
+#include "core/sandbox/mounts.h"
+#include "core/sandbox/policy.h"
+#include "core/sandbox/seccomp.h"
+#include "core/util/fd.h"
 
 namespace execd {
 

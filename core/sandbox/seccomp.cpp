@@ -36,7 +36,7 @@
 //      run's limits), chdir, fcntl/dup3, write, execve and exit. All are on
 //      the list; tests/sandbox/seccomp_test.cpp runs exactly these under the
 //      filter.
-#include "sandbox/seccomp.h"
+#include "core/sandbox/seccomp.h"
 
 #include <linux/seccomp.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "sandbox/supervise.h"
+#include "core/sandbox/supervise.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "util/sys_error.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/cgroup.h"
-#include "sandbox/plan.h"
-#include "sandbox/policy.h"
-#include "util/fd.h"
+#include "core/sandbox/cgroup.h"
+#include "core/sandbox/plan.h"
+#include "core/sandbox/policy.h"
+#include "core/util/fd.h"
 
 namespace execd {
 

@@ -1,4 +1,4 @@
-#include "util/files.h"
+#include "core/util/files.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "util/sys_error.h"
+#include "core/util/sys_error.h"
 
 namespace execd {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "util/fd.h"
+#include "core/util/fd.h"
 
 namespace execd {
 

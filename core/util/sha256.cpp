@@ -3,7 +3,7 @@
 // a maintained, tested implementation rather than one of our own. Nettle,
 // not OpenSSL's libcrypto: loading libcrypto cost every `exec` start about
 // 0.7 ms here, Nettle a few microseconds.
-#include "util/sha256.h"
+#include "core/util/sha256.h"
 
 #include <nettle/sha2.h>
 

@@ -1,4 +1,4 @@
-#include "util/sys_error.h"
+#include "core/util/sys_error.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "util/toml_reader.h"
+#include "core/util/toml_reader.h"
 
 #include <cerrno>
 #include <cstring>

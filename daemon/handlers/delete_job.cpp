@@ -1,6 +1,6 @@
 // DELETE /v1/jobs/{id}: cancel a queued job at once, ask a running one to stop.
 #include "api/api_error.h"
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 

@@ -1,7 +1,7 @@
 // GET /v1/jobs/{id}[?wait=MS]: the job's state, long-polling when asked.
 #include "api/api_error.h"
 #include "api/codec.h"
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 

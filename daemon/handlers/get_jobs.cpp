@@ -9,7 +9,7 @@
 
 #include "api/api_error.h"
 #include "api/codec.h"
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "api/codec.h"
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 

@@ -4,7 +4,7 @@
 
 #include <Poco/JSON/Object.h>
 
-#include "http_server.h"
+#include "daemon/http_server.h"
 
 namespace execd::daemon::handlers {
 

@@ -1,7 +1,7 @@
 // GET /healthz: the process answers. GET /readyz: it can take jobs (Redis
 // reachable, not draining).
 #include "api/api_error.h"
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 

@@ -1,5 +1,5 @@
 // GET /metrics: Prometheus text format.
-#include "handlers/handlers.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 

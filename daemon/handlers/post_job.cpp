@@ -4,8 +4,8 @@
 
 #include "api/api_error.h"
 #include "api/stored_request.h"
-#include "handlers/handlers.h"
-#include "util/files.h"
+#include "daemon/handlers/handlers.h"
+#include "core/util/files.h"
 
 namespace execd::daemon::handlers {
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "compile_cache.h"
-#include "registry.h"
-#include "runner.h"
+#include "core/compile_cache.h"
+#include "core/registry.h"
+#include "core/runner.h"
 
 namespace {
 

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/daemon_fixture.h"
+#include "tests/daemon/daemon_fixture.h"
 
 using namespace execd::test;
 using Clock = std::chrono::steady_clock;

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/policy.h"
-#include "sandbox/sandbox.h"
+#include "core/sandbox/policy.h"
+#include "core/sandbox/sandbox.h"
 
 namespace {
 

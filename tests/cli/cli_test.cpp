@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "sandbox/sandbox.h"
-#include "support.h"
+#include "core/sandbox/sandbox.h"
+#include "tests/support.h"
 
 using namespace execd::test;
 using Catch::Matchers::Contains;

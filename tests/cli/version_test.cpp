@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "support.h"
+#include "tests/support.h"
 
 using namespace execd::test;
 

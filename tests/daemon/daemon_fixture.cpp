@@ -1,4 +1,4 @@
-#include "daemon/daemon_fixture.h"
+#include "tests/daemon/daemon_fixture.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "support.h"
+#include "tests/support.h"
 
 namespace execd::test {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "redis.h"
+#include "daemon/redis.h"
 
 namespace execd::test {
 

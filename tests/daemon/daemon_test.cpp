@@ -14,8 +14,8 @@
 #include <set>
 #include <thread>
 
-#include "daemon/daemon_fixture.h"
-#include "support.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/support.h"
 
 using namespace execd::test;
 using Catch::Matchers::Contains;

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "api/submission.h"
-#include "daemon/daemon_fixture.h"
-#include "support.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/daemon_fixture.h"
-#include "support.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/support.h"
 
 using namespace execd::test;
 using Catch::Matchers::Contains;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/daemon_fixture.h"
-#include "support.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/support.h"
 
 using namespace execd::test;
 using Catch::Matchers::Contains;

@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/daemon_fixture.h"
-#include "lua_scripts.h"
-#include "redis.h"
-#include "store.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "daemon/lua_scripts.h"
+#include "daemon/redis.h"
+#include "daemon/store.h"
 
 using namespace execd::test;
 using namespace execd::daemon;

@@ -22,8 +22,8 @@
 #include <sstream>
 #include <thread>
 
-#include "daemon/daemon_fixture.h"
-#include "support.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

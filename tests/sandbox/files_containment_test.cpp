@@ -15,9 +15,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "compile_cache.h"
-#include "support.h"
-#include "util/files.h"
+#include "core/compile_cache.h"
+#include "tests/support.h"
+#include "core/util/files.h"
 
 using namespace execd;
 using namespace execd::test;

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "compile_cache.h"
-#include "support.h"
+#include "core/compile_cache.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "support.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

@@ -12,7 +12,7 @@
 #include <thread>
 #include <sstream>
 
-#include "support.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

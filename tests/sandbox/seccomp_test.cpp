@@ -23,8 +23,8 @@
 #include <csignal>
 #include <cstring>
 
-#include "sandbox/seccomp.h"
-#include "support.h"
+#include "core/sandbox/seccomp.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "checker.h"
-#include "util/sha256.h"
+#include "core/checker.h"
+#include "core/util/sha256.h"
 
 using namespace execd;
 using Catch::Matchers::Contains;

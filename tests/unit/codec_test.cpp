@@ -8,9 +8,9 @@
 #include "api/result.h"
 #include "api/stored_request.h"
 #include "api/submission.h"
-#include "config.h"
-#include "support.h"
-#include "util/base64.h"
+#include "daemon/config.h"
+#include "tests/support.h"
+#include "core/util/base64.h"
 
 using namespace execd;
 

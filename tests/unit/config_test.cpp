@@ -12,11 +12,11 @@
 #include <sstream>
 
 #include "api/tokens.h"
-#include "config.h"
-#include "settings.h"
-#include "store.h"
-#include "support.h"
-#include "util/toml_reader.h"
+#include "daemon/config.h"
+#include "daemon/settings.h"
+#include "daemon/store.h"
+#include "tests/support.h"
+#include "core/util/toml_reader.h"
 
 using namespace execd::daemon;
 using execd::api::parse_token_lines;

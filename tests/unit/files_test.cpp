@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "support.h"
-#include "util/files.h"
-#include "util/sys_error.h"
+#include "tests/support.h"
+#include "core/util/files.h"
+#include "core/util/sys_error.h"
 
 using namespace execd;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "registry.h"
-#include "support.h"
+#include "core/registry.h"
+#include "tests/support.h"
 
 using namespace execd;
 using Catch::Matchers::Contains;

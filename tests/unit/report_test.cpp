@@ -1,4 +1,4 @@
-#include "report.h"
+#include "cmd/report.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "support.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::cli;

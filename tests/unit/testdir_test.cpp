@@ -1,4 +1,4 @@
-#include "testdir.h"
+#include "cmd/testdir.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 
 #include "api/api_error.h"
 #include "api/submission.h"
-#include "config.h"
-#include "support.h"
+#include "daemon/config.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::cli;

@@ -2,8 +2,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "runner.h"
-#include "verdict.h"
+#include "core/runner.h"
+#include "core/verdict.h"
 
 using namespace execd;
 

@@ -10,8 +10,8 @@
 #include <linux/prctl.h>
 #include <linux/sched.h>
 
-#include "sandbox/contain.h"
-#include "sandbox/init/sys.h"
+#include "core/sandbox/contain.h"
+#include "core/sandbox/init/sys.h"
 
 extern "C" {
 
