@@ -36,7 +36,8 @@ std::string socket_distrust(const std::string& path) {
     const fs::path dir(resolved);
     std::free(resolved);
     struct stat st {};
-    if (::lstat((dir / given.filename()).c_str(), &st) != 0) return std::string("it cannot be examined: ") + std::strerror(errno);
+    if (::lstat((dir / given.filename()).c_str(), &st) != 0)
+        return std::string("it cannot be examined: ") + std::strerror(errno);
     if (!S_ISSOCK(st.st_mode)) return "it is not a socket";
     if (st.st_uid != 0) return "it is not owned by root";
     if (::lstat(dir.c_str(), &st) != 0) return "its directory " + dir.string() + " cannot be examined";
@@ -70,7 +71,7 @@ Poco::Net::StreamSocket connect_unix(const std::string& path) {
 // The host's execd, if it listens on `path` and may be trusted.
 std::optional<std::string> local_daemon(const std::string& path) {
     struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;   // no daemon here
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;  // no daemon here
     if (std::string why = socket_distrust(path); !why.empty()) {
         print_error("not using the execd socket " + path + ": " + why);
         return std::nullopt;
@@ -80,7 +81,7 @@ std::optional<std::string> local_daemon(const std::string& path) {
         Poco::Net::StreamSocket socket = connect_unix(path);
         uid = peer_uid(socket.impl()->sockfd());
     } catch (const Poco::Exception&) {
-        return std::nullopt;   // a socket file left behind: no daemon
+        return std::nullopt;  // a socket file left behind: no daemon
     }
     if (uid != 0) {
         print_error("not using the execd socket " + path + ": the process listening on it is not root (uid " +
@@ -186,7 +187,8 @@ Poco::JSON::Object::Ptr ServerClient::get(const std::string& id, int64_t wait_ms
     return p.parse(text).extract<Poco::JSON::Object::Ptr>();
 }
 
-Poco::JSON::Object::Ptr ServerClient::wait(const std::string& id, const std::function<void(const std::string&)>& progress) {
+Poco::JSON::Object::Ptr ServerClient::wait(const std::string& id,
+                                           const std::function<void(const std::string&)>& progress) {
     int64_t wait_ms = 10000;
     for (;;) {
         auto job = get(id, wait_ms);

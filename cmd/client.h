@@ -48,8 +48,8 @@ private:
                                         int timeout_s);
     std::string host_;
     uint16_t port_ = 0;
-    std::string unix_path_;   // set for unix:/path
-    std::string where_;       // host:port or the socket's path, for messages
+    std::string unix_path_;  // set for unix:/path
+    std::string where_;      // host:port or the socket's path, for messages
     std::string token_;
 };
 

@@ -36,7 +36,7 @@ Registry load_registry(const GlobalOptions& options);
 // compile cache it shares with a daemon on this host (<state dir>/cache).
 struct LocalEngine {
     std::unique_ptr<Sandbox> sandbox;
-    std::unique_ptr<CompileCache> cache;   // null with --no-cache or when it cannot be opened
+    std::unique_ptr<CompileCache> cache;  // null with --no-cache or when it cannot be opened
 };
 
 // Throws when the sandbox cannot be set up; a cache that cannot be opened
@@ -84,8 +84,8 @@ struct RunOptions {
     std::string language;
     std::optional<int64_t> time_ms, cpu_ms, memory_mb, pids, output_bytes;
     bool json = false;
-    bool read_stdin = true;      // the caller's stdin becomes the program's (not for `exec test`)
-    std::string tests_dir;       // `exec run FILE --tests DIR`: grade instead of run
+    bool read_stdin = true;  // the caller's stdin becomes the program's (not for `exec test`)
+    std::string tests_dir;   // `exec run FILE --tests DIR`: grade instead of run
 };
 JobRequest build_request(const Registry& registry, const RunOptions& opts);
 

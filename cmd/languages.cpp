@@ -1,8 +1,9 @@
 // exec languages: what the registry declares and whether it runs here.
-#include <CLI/CLI.hpp>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
@@ -40,7 +41,8 @@ int languages_command(const GlobalOptions& global, bool json) {
     }
     const int id_w = static_cast<int>(id_width + 2), name_w = static_cast<int>(name_width + 2);
     std::cout << std::left << std::setw(id_w) << "ID" << std::setw(name_w) << "NAME" << std::setw(8) << "USABLE"
-              << "VERSION" << "\n";
+              << "VERSION"
+              << "\n";
     for (const auto& l : registry.languages()) {
         const bool usable = l.usable();
         std::cout << std::left << std::setw(id_w) << l.id << std::setw(name_w) << l.name << std::setw(8)

@@ -16,15 +16,18 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options are accepted after the subcommand too
     app.set_version_flag("--version", std::string("exec ") + execd::kVersion);
     GlobalOptions global;
-    app.add_option("--languages", global.languages_file, "Language registry file (default: $EXECD_LANGUAGES, "
-                                                          "/etc/execd/languages.toml, then the built-in one)");
-    app.add_option("--state-dir", global.state_dir, "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
+    app.add_option("--languages", global.languages_file,
+                   "Language registry file (default: $EXECD_LANGUAGES, "
+                   "/etc/execd/languages.toml, then the built-in one)");
+    app.add_option("--state-dir", global.state_dir,
+                   "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
     app.add_option("--instance", global.instance,
                    "Run the local engine as this named instance: its own box cgroups (execd-NAME) and uid range "
                    "(default: $EXECD_INSTANCE, else the default engine)");
-    app.add_option("--server", global.server, "execd server, http://HOST:PORT or unix:PATH (default: $EXEC_SERVER, "
-                                             "else the host's execd on its root-owned socket /run/execd/api.sock "
-                                             "or $EXECD_SOCKET, else the embedded engine)");
+    app.add_option("--server", global.server,
+                   "execd server, http://HOST:PORT or unix:PATH (default: $EXEC_SERVER, "
+                   "else the host's execd on its root-owned socket /run/execd/api.sock "
+                   "or $EXECD_SOCKET, else the embedded engine)");
     auto* token = app.add_option("--token", global.token, "API token for the server (default: $EXEC_TOKEN)");
     app.add_option_function<std::string>(
            "--token-file", [&global](const std::string& path) { global.token = read_client_token(path); },

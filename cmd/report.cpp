@@ -22,21 +22,17 @@ enum class Outcome {
 
 Outcome outcome_of(Verdict v) {
     switch (v) {
-        case Verdict::OK:
-            return Outcome::Passed;
-        case Verdict::Skipped:
-            return Outcome::Skipped;
+        case Verdict::OK: return Outcome::Passed;
+        case Verdict::Skipped: return Outcome::Skipped;
         case Verdict::CompileError:
         case Verdict::CheckerError:
-        case Verdict::InternalError:
-            return Outcome::Errored;
+        case Verdict::InternalError: return Outcome::Errored;
         case Verdict::RuntimeError:
         case Verdict::TimeLimitExceeded:
         case Verdict::MemoryLimitExceeded:
         case Verdict::OutputLimitExceeded:
         case Verdict::ProcessLimitExceeded:
-        case Verdict::WrongAnswer:
-            return Outcome::Failed;
+        case Verdict::WrongAnswer: return Outcome::Failed;
     }
     return Outcome::Errored;
 }
@@ -238,14 +234,10 @@ std::string short_message(const StepResult& step, size_t max_chars) {
 
 const char* color_of(Verdict v) {
     switch (outcome_of(v)) {
-        case Outcome::Passed:
-            return "\033[32m";  // green
-        case Outcome::Failed:
-            return "\033[31m";  // red
-        case Outcome::Errored:
-            return "\033[35m";  // magenta: not the program's fault, or not judged
-        case Outcome::Skipped:
-            return "\033[2m";  // dim
+        case Outcome::Passed: return "\033[32m";   // green
+        case Outcome::Failed: return "\033[31m";   // red
+        case Outcome::Errored: return "\033[35m";  // magenta: not the program's fault, or not judged
+        case Outcome::Skipped: return "\033[2m";   // dim
     }
     return "";
 }
@@ -276,26 +268,15 @@ std::string xml(std::string_view s, XmlPlace place = XmlPlace::Text) {
     out.reserve(clean.size() + clean.size() / 8);
     for (char c : clean) {
         switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
             case '>':
                 out += "&gt;";  // so "]]>" in program output cannot appear
                 break;
-            case '"':
-                out += place == XmlPlace::Attribute ? "&quot;" : "\"";
-                break;
-            case '\n':
-                out += place == XmlPlace::Attribute ? "&#10;" : "\n";
-                break;
-            case '\t':
-                out += place == XmlPlace::Attribute ? "&#9;" : "\t";
-                break;
-            default:
-                out += c;
+            case '"': out += place == XmlPlace::Attribute ? "&quot;" : "\""; break;
+            case '\n': out += place == XmlPlace::Attribute ? "&#10;" : "\n"; break;
+            case '\t': out += place == XmlPlace::Attribute ? "&#9;" : "\t"; break;
+            default: out += c;
         }
     }
     return out;
@@ -324,20 +305,11 @@ std::string yaml_quoted(std::string_view s) {
     std::string out = "\"";
     for (char c : clean_text(s)) {
         switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '"':
-                out += "\\\"";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                out += c;
+            case '\\': out += "\\\\"; break;
+            case '"': out += "\\\""; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            default: out += c;
         }
     }
     return out + "\"";
@@ -430,17 +402,10 @@ std::string junit_xml(const JobRequest& request, const JobResult& result, const 
     int64_t total_ms = 0;
     for (const auto& r : rows) {
         switch (outcome_of(r.step.verdict)) {
-            case Outcome::Failed:
-                ++failures;
-                break;
-            case Outcome::Errored:
-                ++errors;
-                break;
-            case Outcome::Skipped:
-                ++skipped;
-                break;
-            case Outcome::Passed:
-                break;
+            case Outcome::Failed: ++failures; break;
+            case Outcome::Errored: ++errors; break;
+            case Outcome::Skipped: ++skipped; break;
+            case Outcome::Passed: break;
         }
         if (r.ran) total_ms += r.step.time_ms;
     }

@@ -1,17 +1,16 @@
 // exec run FILE [-- ARGS...]: run one file in a fresh sandbox, with the
 // caller's stdin, and exit with the program's status (or the verdict's).
+#include <Poco/JSON/Array.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <Poco/JSON/Array.h>
 
 #include "api/result.h"
 #include "api/submission.h"
@@ -122,7 +121,8 @@ JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     req.language = lang->id;
     if (is_dir) {
         if (std::none_of(files.begin(), files.end(), [&](const SourceFile& f) { return f.name == lang->source; }))
-            throw BadRequest("file", "'" + opts.file + "' has no " + lang->source + ", the entry point for " + lang->id);
+            throw BadRequest("file",
+                             "'" + opts.file + "' has no " + lang->source + ", the entry point for " + lang->id);
         req.files = std::move(files);
     } else {
         req.code = read_source(opts.file);
@@ -166,13 +166,13 @@ int print_result(const JobResult& result) {
 }
 
 void add_job_options(CLI::App* cmd, RunOptions& opts) {
-    cmd->add_option("file", opts.file,
-                    "Source file (the language comes from its extension) or a directory of sources")
+    cmd->add_option("file", opts.file, "Source file (the language comes from its extension) or a directory of sources")
         ->required();
     cmd->add_option("args", opts.args, "Arguments for the program (after --)");
     cmd->add_option("-l,--lang", opts.language, "Language id or alias (see `exec languages`)");
     cmd->add_option("-t,--time", opts.time_ms, "Wall-clock limit in ms (default 3000)")->check(CLI::Range(1, 3600000));
-    cmd->add_option("--cpu", opts.cpu_ms, "CPU time limit in ms (default: the wall limit)")->check(CLI::Range(1, 3600000));
+    cmd->add_option("--cpu", opts.cpu_ms, "CPU time limit in ms (default: the wall limit)")
+        ->check(CLI::Range(1, 3600000));
     cmd->add_option("-m,--memory", opts.memory_mb, "Memory limit in MB (default 128)")->check(CLI::Range(1, 1 << 20));
     cmd->add_option("-p,--pids", opts.pids, "Process/thread limit (default 50)")->check(CLI::Range(1, 65536));
     cmd->add_option("-o,--output", opts.output_bytes, "Output limit in bytes (default 4096)")

@@ -296,15 +296,12 @@ constexpr std::array kKindNames{
 
 CheckResult compare_output(const CheckerSpec& spec, std::string_view expected, std::string_view actual) {
     switch (spec.kind) {
-        case CheckerKind::Exact:
-            return compare_exact(expected, actual);
-        case CheckerKind::Lines:
-            return compare_lines(expected, actual);
+        case CheckerKind::Exact: return compare_exact(expected, actual);
+        case CheckerKind::Lines: return compare_lines(expected, actual);
         case CheckerKind::Tokens:
             return compare_token_streams(
                 expected, actual, [](std::string_view w, std::string_view g) { return w == g; }, describe_strings);
-        case CheckerKind::Float:
-            return compare_floats(spec, expected, actual);
+        case CheckerKind::Float: return compare_floats(spec, expected, actual);
         case CheckerKind::Program:
             throw std::invalid_argument("compare_output: the program checker runs in a box; the runner calls it");
     }

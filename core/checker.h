@@ -12,7 +12,7 @@ namespace execd {
 
 struct CheckResult {
     bool accepted = false;
-    std::string message;    // for a rejection: where and how they differ, with short excerpts
+    std::string message;  // for a rejection: where and how they differ, with short excerpts
 };
 
 // Compares `actual` with `expected` by `spec.kind` (not Program). Linear in

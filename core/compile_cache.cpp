@@ -21,8 +21,8 @@ namespace execd {
 namespace {
 
 bool is_key(const std::string& name) {
-    return name.size() == 64 &&
-           std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return name.size() == 64 && std::all_of(name.begin(), name.end(),
+                                            [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 struct EntryInfo {
@@ -93,7 +93,8 @@ CompileCache::CompileCache(CompileCacheConfig config) : config_(std::move(config
     // swap one, and boxes may not list the directory.
     if (st.st_uid != 0 || (st.st_mode & 0022)) {
         errno = EPERM;
-        throw_errno("check", config_.dir, "the compile cache directory must be owned by root and not group/world-writable");
+        throw_errno("check", config_.dir,
+                    "the compile cache directory must be owned by root and not group/world-writable");
     }
     ::fchmod(dir_.get(), 0711);
 
@@ -117,11 +118,11 @@ std::optional<CompileCache::Lease> CompileCache::find(const std::string& key) {
     // once we hold it shared, the entry stays where it is until the lease ends.
     while (::flock(entry.get(), LOCK_SH) != 0)
         if (errno != EINTR) return std::nullopt;
-    struct stat held {}, named {};
-    if (::fstat(entry.get(), &held) != 0 ||
-        ::fstatat(dir_.get(), key.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 || held.st_ino != named.st_ino ||
-        held.st_dev != named.st_dev)
-        return std::nullopt;  // evicted between our open and our lock
+    struct stat held {
+    }, named{};
+    if (::fstat(entry.get(), &held) != 0 || ::fstatat(dir_.get(), key.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+        held.st_ino != named.st_ino || held.st_dev != named.st_dev)
+        return std::nullopt;           // evicted between our open and our lock
     ::futimens(entry.get(), nullptr);  // most recently used (the directory's mtime)
     return Lease(config_.dir + "/" + key, std::move(entry));
 }

@@ -14,9 +14,9 @@
 namespace execd {
 
 struct CompileCacheConfig {
-    std::string dir;                                // created (0711) if missing
-    int64_t max_bytes = int64_t{512} << 20;         // LRU eviction above this
-    int64_t max_entry_bytes = int64_t{256} << 20;   // a bigger artifact is not kept (nor run: Runner::artifact_budget)
+    std::string dir;                               // created (0711) if missing
+    int64_t max_bytes = int64_t{512} << 20;        // LRU eviction above this
+    int64_t max_entry_bytes = int64_t{256} << 20;  // a bigger artifact is not kept (nor run: Runner::artifact_budget)
 };
 
 class CompileCache {
@@ -33,7 +33,7 @@ public:
         friend class CompileCache;
         Lease(std::string path, Fd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
         std::string path_;
-        Fd dir_;        // holds a shared flock on the entry
+        Fd dir_;  // holds a shared flock on the entry
     };
 
     // The entry for `key` (64 hex digits), marked as just used; nullopt on a miss.

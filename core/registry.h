@@ -39,18 +39,18 @@ struct Language {
     std::string id;
     std::string name;
     std::vector<std::string> aliases;
-    std::vector<std::string> extensions;      // without the dot
-    std::string source;                       // file name of the code in /box
-    std::vector<std::string> packages;        // Debian packages (for installers)
+    std::vector<std::string> extensions;  // without the dot
+    std::string source;                   // file name of the code in /box
+    std::vector<std::string> packages;    // Debian packages (for installers)
     std::vector<std::string> version_cmd;
-    std::vector<std::string> compile;         // empty: interpreted
+    std::vector<std::string> compile;  // empty: interpreted
     std::vector<std::string> run;
     std::map<std::string, std::string> env;
     std::vector<std::string> binds;
     int64_t run_tmpfs_mb = 0;
     LimitOverrides limits;
     LimitOverrides compile_limits;
-    int line = 0;                             // where its stanza starts
+    int line = 0;  // where its stanza starts
 
     bool compiled() const noexcept { return !compile.empty(); }
 

@@ -220,7 +220,7 @@ struct Runner::Prepared {
     std::optional<WorkDir> work;               // written (and compiled) here...
     std::optional<CompileCache::Lease> lease;  // ...or taken from the compile cache
     std::optional<StepResult> compile;
-    StepResult failure;                        // CompileFailed: the CompileError; Failed: the InternalError
+    StepResult failure;  // CompileFailed: the CompileError; Failed: the InternalError
     bool cached = false;
 
     const std::string& dir() const { return lease ? lease->path() : work->path(); }
@@ -328,8 +328,7 @@ int64_t Runner::artifact_budget() const noexcept {
 JobResult Runner::run(const JobRequest& request, Box* given_box) {
     const Language* lang = registry_.find(request.language);
     if (!lang) throw BadRequest("language", "unknown language '" + request.language + "'");
-    if (!lang->usable())
-        throw BadRequest("language", "language '" + lang->id + "' is not installed on this host");
+    if (!lang->usable()) throw BadRequest("language", "language '" + lang->id + "' is not installed on this host");
     validate_file_names(request.files, "files");
     if (request.checker.kind == CheckerKind::Program) {
         const Language* checker = registry_.find(request.checker.language);
@@ -340,8 +339,7 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
         validate_file_names(request.checker.files, "checker.files");
         for (const auto& f : request.checker.files)
             if (is_checker_data_file(f.name))
-                throw BadRequest("checker.files",
-                                 "'" + f.name + "' is reserved for the data the checker is given");
+                throw BadRequest("checker.files", "'" + f.name + "' is reserved for the data the checker is given");
     }
 
     JobResult result;
@@ -370,11 +368,8 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
             result.run.message = "cancelled";
             return result;
         case Prepared::State::CompileFailed:
-        case Prepared::State::Failed:
-            result.run = program.failure;
-            return result;
-        case Prepared::State::Ready:
-            break;
+        case Prepared::State::Failed: result.run = program.failure; return result;
+        case Prepared::State::Ready: break;
     }
 
     if (!request.tests.empty()) {
@@ -382,8 +377,8 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
         return result;
     }
 
-    RunPolicy run = run_policy(*lang, request.args, program.dir(), run_limits(*lang, request), request.stdin_data,
-                               request.cancel);
+    RunPolicy run =
+        run_policy(*lang, request.args, program.dir(), run_limits(*lang, request), request.stdin_data, request.cancel);
     run.prepare_next = !owned_box;  // a box of our own ends with this run
     RunOutcome outcome = box->run(run);
     result.cancelled = outcome.cancelled;
@@ -470,12 +465,8 @@ bool Runner::prepare_checker(const JobRequest& request, Box& box, Checker& check
     if (files.empty()) files.push_back(SourceFile{checker.lang->source, spec.code});
     checker.program.emplace(prepare(*checker.lang, files, box, request.cancel, "checker.files"));
     switch (checker.program->state) {
-        case Prepared::State::Cancelled:
-            stop_cancelled(result);
-            return false;
-        case Prepared::State::Failed:
-            result.run = checker.program->failure;
-            return false;
+        case Prepared::State::Cancelled: stop_cancelled(result); return false;
+        case Prepared::State::Failed: result.run = checker.program->failure; return false;
         case Prepared::State::CompileFailed:
             result.run.verdict = Verdict::CheckerError;
             result.run.message = "the checker did not compile:\n" + checker.program->failure.message;
@@ -487,8 +478,7 @@ bool Runner::prepare_checker(const JobRequest& request, Box& box, Checker& check
                 result.tests.push_back(std::move(tr));
             }
             return false;
-        case Prepared::State::Ready:
-            break;
+        case Prepared::State::Ready: break;
     }
     if (!checker.program->lease) {
         checker.dir = &*checker.program->work;

@@ -72,8 +72,7 @@ private:
     bool prepare_checker(const JobRequest& request, Box& box, Checker& checker, JobResult& result);
     // Runs the checker program on one test's output and sets `step`'s
     // verdict from it; false if the job was cancelled meanwhile.
-    bool check_with_program(Checker& checker, const JobRequest& request, const TestCase& t, Box& box,
-                            StepResult& step);
+    bool check_with_program(Checker& checker, const JobRequest& request, const TestCase& t, Box& box, StepResult& step);
     static Limits test_limits(const JobRequest& request, const Limits& base, const TestCase& t);
     static void stop_cancelled(JobResult& result);
     static void sum_up(JobResult& result, std::optional<size_t> failed);

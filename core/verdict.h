@@ -15,8 +15,8 @@ enum class Verdict {
     OutputLimitExceeded,
     ProcessLimitExceeded,
     WrongAnswer,
-    CheckerError,     // a test's checker program failed (crashed, timed out, bad status); not the program's fault
-    Skipped,          // a test not run because an earlier one failed and the job stops at the first failure
+    CheckerError,  // a test's checker program failed (crashed, timed out, bad status); not the program's fault
+    Skipped,       // a test not run because an earlier one failed and the job stops at the first failure
     InternalError,
 };
 
@@ -31,9 +31,9 @@ std::string_view verdict_description(Verdict v) noexcept;
 
 // Exit codes reported for verdicts that replace the program's own status.
 inline constexpr int kExitTimeLimit = 124;
-inline constexpr int kExitMemoryLimit = 137;    // 128 + SIGKILL, what the OOM killer does
-inline constexpr int kExitOutputLimit = 153;    // 128 + SIGXFSZ
-inline constexpr int kExitProcessLimit = 154;   // documented in exec(1)
-inline constexpr int kExitInternalError = 70;   // EX_SOFTWARE, only ever from the CLI
+inline constexpr int kExitMemoryLimit = 137;   // 128 + SIGKILL, what the OOM killer does
+inline constexpr int kExitOutputLimit = 153;   // 128 + SIGXFSZ
+inline constexpr int kExitProcessLimit = 154;  // documented in exec(1)
+inline constexpr int kExitInternalError = 70;  // EX_SOFTWARE, only ever from the CLI
 
 }  // namespace execd

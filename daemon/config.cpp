@@ -14,10 +14,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "daemon/settings.h"
 #include "api/tokens.h"
 #include "core/util/sha256.h"
 #include "core/util/toml_reader.h"
+#include "daemon/settings.h"
 
 namespace execd::daemon {
 namespace {
@@ -35,18 +35,10 @@ void read_setting(const TomlTable& t, const Setting& s, Config& c) {
             s.assign(c, n);
             break;
         }
-        case SettingType::Text:
-            s.assign(c, *t.string(key));
-            break;
-        case SettingType::Boolean:
-            s.assign(c, *t.boolean(key));
-            break;
-        case SettingType::TextList:
-            s.assign(c, t.strings(key));
-            break;
-        case SettingType::Choice:
-            try {
-                s.assign(c, s.parse(*t.string(key)));
+        case SettingType::Text: s.assign(c, *t.string(key)); break;
+        case SettingType::Boolean: s.assign(c, *t.boolean(key)); break;
+        case SettingType::TextList: s.assign(c, t.strings(key)); break;
+        case SettingType::Choice: try { s.assign(c, s.parse(*t.string(key)));
             } catch (const std::invalid_argument& e) {
                 t.fail(*v, t.name(key) + " " + e.what());
             }

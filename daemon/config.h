@@ -23,54 +23,54 @@ struct Maxima {
     int64_t memory_mb{};
     int64_t pids{};
     int64_t output_bytes{};
-    int64_t code_bytes{};     // code / all files together
+    int64_t code_bytes{};  // code / all files together
     int64_t stdin_bytes{};
     int64_t files{};
     int64_t args{};
-    int64_t tests{};          // tests in one job
-    int64_t job_time_ms{};    // a graded job's tests (and checkers) at their wall limits, summed
-    int64_t batch{};          // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
+    int64_t tests{};        // tests in one job
+    int64_t job_time_ms{};  // a graded job's tests (and checkers) at their wall limits, summed
+    int64_t batch{};        // jobs in one POST /v1/jobs/batch, ids in one GET /v1/jobs?ids=
 };
 
 // Every field is one setting of the table (settings.cpp), which says what
 // it means, its default and its range; the constructor sets the defaults.
 struct Config {
     Config();
-    std::string listen;                        // [server]: host:port; port 0 picks a free one
-    std::string unix_socket;                   // also listen here (mode 0666); "" = none
-    std::vector<std::string> tokens;           // bearer tokens; empty = no auth
-    std::vector<std::string> admin_tokens;     // tokens that see and cancel every job
-    std::string token_file;                    // more tokens, one a line (see api::read_token_file)
-    std::string admin_token_file;              // more admin tokens, one a line
-    bool insecure{};                           // allow non-loopback listen without tokens
-    std::string redis_url;                     // [redis] url: empty = private redis-server
+    std::string listen;                     // [server]: host:port; port 0 picks a free one
+    std::string unix_socket;                // also listen here (mode 0666); "" = none
+    std::vector<std::string> tokens;        // bearer tokens; empty = no auth
+    std::vector<std::string> admin_tokens;  // tokens that see and cancel every job
+    std::string token_file;                 // more tokens, one a line (see api::read_token_file)
+    std::string admin_token_file;           // more admin tokens, one a line
+    bool insecure{};                        // allow non-loopback listen without tokens
+    std::string redis_url;                  // [redis] url: empty = private redis-server
     std::string redis_server;
     std::string key_prefix;
-    int64_t redis_maxmemory_mb{};              // the private redis-server's maxmemory (noeviction)
-    std::string state_dir;                     // [paths]
+    int64_t redis_maxmemory_mb{};  // the private redis-server's maxmemory (noeviction)
+    std::string state_dir;         // [paths]
     std::string sandbox_dir;
-    std::string cache_dir;                     // [cache] dir: empty = <sandbox_dir>/cache
-    int64_t cache_max_mb{};                    // 0 turns the compile cache off
-    std::string languages;                     // registry file; empty = kSystemLanguagesFile or built-in
-    Role role{};                               // [workers]
-    int64_t workers{};                         // 0 = one per CPU
-    int64_t body_max_bytes{};                  // [server]
-    int64_t queue_max{};                       // [jobs]
-    int64_t queue_max_bytes{};                 // stored requests of unfinished jobs, summed
-    int64_t queue_ttl_s{};                     // a job still queued this long after submission is cancelled
+    std::string cache_dir;      // [cache] dir: empty = <sandbox_dir>/cache
+    int64_t cache_max_mb{};     // 0 turns the compile cache off
+    std::string languages;      // registry file; empty = kSystemLanguagesFile or built-in
+    Role role{};                // [workers]
+    int64_t workers{};          // 0 = one per CPU
+    int64_t body_max_bytes{};   // [server]
+    int64_t queue_max{};        // [jobs]
+    int64_t queue_max_bytes{};  // stored requests of unfinished jobs, summed
+    int64_t queue_ttl_s{};      // a job still queued this long after submission is cancelled
     int64_t result_ttl_s{};
-    int64_t lease_ms{};                        // [workers]
+    int64_t lease_ms{};  // [workers]
     int64_t attempts{};
     int64_t backoff_ms{};
     int64_t drain_timeout_ms{};
-    int64_t max_wait_ms{};                     // [server]: longest ?wait= honoured
-    int64_t max_connections{};                 // connections served at once, per listener; beyond, 503
-    int64_t max_waiters{};                     // long-polls waiting at once; beyond, ?wait= answers at once
-    int64_t header_timeout_ms{};               // for a request's headers; also the longest silence in a body
-    int64_t body_timeout_ms{};                 // for a request's whole body
-    int64_t keep_alive_ms{};                   // an idle keep-alive connection is closed after this; 0 = none
-    int64_t buffer_max_bytes{};                // request bodies held at once, all requests; beyond, 503
-    Maxima maxima;                             // [limits.max]
+    int64_t max_wait_ms{};        // [server]: longest ?wait= honoured
+    int64_t max_connections{};    // connections served at once, per listener; beyond, 503
+    int64_t max_waiters{};        // long-polls waiting at once; beyond, ?wait= answers at once
+    int64_t header_timeout_ms{};  // for a request's headers; also the longest silence in a body
+    int64_t body_timeout_ms{};    // for a request's whole body
+    int64_t keep_alive_ms{};      // an idle keep-alive connection is closed after this; 0 = none
+    int64_t buffer_max_bytes{};   // request bodies held at once, all requests; beyond, 503
+    Maxima maxima;                // [limits.max]
 };
 
 // Reads a TOML file into `config` (the table's keys, as in
@@ -106,8 +106,8 @@ std::string token_owner(const std::string& token);
 // The one who sent a request. Without tokens everyone is the same anonymous
 // caller (owner ""), who sees the jobs made without a token.
 struct Caller {
-    std::string owner;     // token_owner of the token; "" without tokens
-    bool admin = false;    // an admin token: sees and cancels every job
+    std::string owner;   // token_owner of the token; "" without tokens
+    bool admin = false;  // an admin token: sees and cancels every job
 };
 
 // Checks every integer against its range (the table's one range check) and

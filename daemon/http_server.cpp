@@ -60,9 +60,9 @@ class Connection;
 struct Listener {
     std::string name;
     int max_connections = 0;
-    std::atomic<int> connections{0};   // admitted and not yet finished
+    std::atomic<int> connections{0};  // admitted and not yet finished
     std::atomic<int64_t> last_refusal_log{0};
-    std::unique_ptr<Poco::ThreadPool> pool;        // outlives the server
+    std::unique_ptr<Poco::ThreadPool> pool;  // outlives the server
     std::unique_ptr<Poco::Net::TCPServer> server;
 };
 
@@ -71,16 +71,16 @@ struct Listener {
 struct HttpServer::State {
     explicit State(ServerContext& c) : ctx(c) {}
     ServerContext& ctx;
-    std::atomic<int64_t> buffered{0};   // request body bytes held, all requests together
-    std::atomic<int> waiters{0};        // long-polls waiting now
+    std::atomic<int64_t> buffered{0};  // request body bytes held, all requests together
+    std::atomic<int> waiters{0};       // long-polls waiting now
     std::atomic<bool> stopping{false};
-    std::mutex mutex;                   // guards live and wake
+    std::mutex mutex;  // guards live and wake
     std::condition_variable wake;
-    std::set<Connection*> live;         // connections with a thread, for the watchdog
+    std::set<Connection*> live;  // connections with a thread, for the watchdog
     std::thread watchdog;
     std::vector<std::unique_ptr<Listener>> listeners;
     uint16_t port = 0;
-    std::string unix_path;              // the socket file we made, removed by stop()
+    std::string unix_path;  // the socket file we made, removed by stop()
     dev_t unix_dev = 0;
     ino_t unix_ino = 0;
 };
@@ -105,7 +105,10 @@ class Connection : public Poco::Net::TCPServerConnection {
 public:
     Connection(const Poco::Net::StreamSocket& socket, State& state, Listener& listener,
                Poco::Net::HTTPServerParams::Ptr params)
-        : Poco::Net::TCPServerConnection(socket), state_(state), listener_(listener), params_(std::move(params)),
+        : Poco::Net::TCPServerConnection(socket),
+          state_(state),
+          listener_(listener),
+          params_(std::move(params)),
           fd_(this->socket().impl()->sockfd()) {}
     ~Connection() override { --listener_.connections; }
 
@@ -195,8 +198,8 @@ public:
         WaitSlot slot(conn_.state().waiters);
         // A body may follow: until it is read, an answer closes the connection.
         const std::string& m = in.getMethod();
-        bool body_unread = in.getChunkedTransferEncoding() || in.hasContentLength() ||
-                           (m != "GET" && m != "HEAD" && m != "DELETE");
+        bool body_unread =
+            in.getChunkedTransferEncoding() || in.hasContentLength() || (m != "GET" && m != "HEAD" && m != "DELETE");
         try {
             Request req = head(in);
             if (admit(in, req, budget)) {
@@ -206,7 +209,7 @@ public:
                 read_body(in, req, budget);
             }
             body_unread = false;
-            conn_.arm(0);   // a handler may wait (long-polls): no deadline
+            conn_.arm(0);  // a handler may wait (long-polls): no deadline
             limit_wait(req, slot);
             dispatch(req, res);
         } catch (const api::ApiError& e) {
@@ -329,7 +332,8 @@ private:
         auto it = req.query.find("wait");
         if (it == req.query.end()) return;
         const std::string& w = it->second;
-        const bool positive = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        const bool positive = !w.empty() &&
+                              std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                               w.find_first_not_of('0') != std::string::npos;
         if (positive && !slot.take(static_cast<int>(ctx_.config.max_waiters))) it->second = "0";
     }
@@ -419,11 +423,12 @@ void Connection::run() {
                 Router(state_.ctx, *this).handle(request, response);
                 session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
             } catch (const Poco::Net::NoMessageException&) {
-                break;   // closed (or cut off) between requests
+                break;  // closed (or cut off) between requests
             } catch (const Poco::Net::MessageException& e) {
                 if (timed_out())
-                    send_error(session, 408, "request_timeout",
-                               "the request headers did not arrive within " + std::to_string(c.header_timeout_ms) + " ms");
+                    send_error(
+                        session, 408, "request_timeout",
+                        "the request headers did not arrive within " + std::to_string(c.header_timeout_ms) + " ms");
                 else
                     send_error(session, 400, "bad_request", std::string("malformed request: ") + e.message());
                 break;
@@ -467,7 +472,7 @@ public:
     explicit Admission(Listener& listener) : listener_(listener) {}
     bool accept(const Poco::Net::StreamSocket& socket) override {
         if (listener_.connections.load() < listener_.max_connections) {
-            ++listener_.connections;   // given back by ~Connection
+            ++listener_.connections;  // given back by ~Connection
             return true;
         }
         const std::string text =
@@ -493,7 +498,7 @@ Poco::Net::HTTPServerParams::Ptr make_params(const Config& c) {
     Poco::Net::HTTPServerParams::Ptr p = new Poco::Net::HTTPServerParams;
     const int max = static_cast<int>(c.max_connections);
     p->setMaxThreads(max);
-    p->setMaxQueued(max);   // admission keeps admitted ≤ max, so nothing is ever dropped unanswered
+    p->setMaxQueued(max);  // admission keeps admitted ≤ max, so nothing is ever dropped unanswered
     p->setKeepAlive(c.keep_alive_ms > 0);
     p->setKeepAliveTimeout(Poco::Timespan(c.keep_alive_ms * 1000));
     p->setMaxKeepAliveRequests(0);
@@ -530,13 +535,15 @@ void clear_unix_path(const std::string& path) {
     if (!dir.empty() && ::mkdir(dir.c_str(), 0755) == 0) ::chmod(dir.c_str(), 0755);
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return;
-    if (!S_ISSOCK(st.st_mode)) throw std::runtime_error("unix socket " + path + ": the path exists and is not a socket");
+    if (!S_ISSOCK(st.st_mode))
+        throw std::runtime_error("unix socket " + path + ": the path exists and is not a socket");
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("unix socket " + path + ": the path is too long");
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    const bool live = fd >= 0 && (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 || errno == EAGAIN);
+    const bool live =
+        fd >= 0 && (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 || errno == EAGAIN);
     if (fd >= 0) ::close(fd);
     if (live)
         throw std::runtime_error("unix socket " + path +

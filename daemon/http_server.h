@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "core/registry.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
-#include "core/registry.h"
 #include "daemon/store.h"
 
 namespace execd::daemon {
@@ -23,7 +23,7 @@ struct ServerContext {
     std::function<std::shared_ptr<const Registry>()> registry;
     Metrics& metrics;
     std::atomic<bool>& draining;
-    std::function<int()> workers_busy;            // empty on api-only nodes
+    std::function<int()> workers_busy;  // empty on api-only nodes
     std::function<int()> workers_total;
 };
 
@@ -33,7 +33,7 @@ struct Request {
     std::map<std::string, std::string> query;
     std::string content_type;
     std::string body;
-    Caller caller;      // who sent it, from the token (set by the router before any handler runs)
+    Caller caller;  // who sent it, from the token (set by the router before any handler runs)
 };
 
 struct Response {

@@ -1,26 +1,25 @@
 // execd: the daemon. Wires configuration, the job store (Redis), the HTTP
 // API and the workers; main() then waits for signals.
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "api/result.h"
+#include "core/version.h"
 #include "daemon/config.h"
 #include "daemon/flags.h"
 #include "daemon/http_server.h"
 #include "daemon/redis_supervisor.h"
 #include "daemon/store.h"
-#include "core/version.h"
 #include "daemon/worker.h"
 
 using namespace execd;
@@ -106,8 +105,9 @@ int main(int argc, char** argv) {
     SettingFlags flags(app);
     app.add_option("--port-file", port_file, "Write the bound TCP port to this file once listening");
     app.add_option("--node-name", node_name, "Name of this node in logs and leases (default host:pid)");
-    app.footer("Each setting is, from weakest to strongest: its default, execd.toml, the environment variable "
-               "EXECD_<SECTION>_<KEY> (every key, flag or not), the flag. See execd.toml(5).");
+    app.footer(
+        "Each setting is, from weakest to strongest: its default, execd.toml, the environment variable "
+        "EXECD_<SECTION>_<KEY> (every key, flag or not), the flag. See execd.toml(5).");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -178,9 +178,10 @@ int main(int argc, char** argv) {
             // Eviction would silently drop queued jobs; full must mean 507.
             try {
                 if (std::string policy = store.eviction_policy(); !policy.empty() && policy != "noeviction")
-                    spdlog::warn("Redis evicts keys when full (maxmemory-policy {}): queued jobs and results can be "
-                                 "lost; set maxmemory-policy noeviction",
-                                 policy);
+                    spdlog::warn(
+                        "Redis evicts keys when full (maxmemory-policy {}): queued jobs and results can be "
+                        "lost; set maxmemory-policy noeviction",
+                        policy);
             } catch (const std::exception& e) {
                 spdlog::warn("cannot ask Redis for its maxmemory-policy: {}", e.what());
             }
@@ -225,7 +226,8 @@ int main(int argc, char** argv) {
             }
             if (sig == SIGTERM || sig == SIGINT) break;
             try {
-                if (int n = store.reap(lost); n > 0) spdlog::info("{} expired leases or retries returned to the queue", n);
+                if (int n = store.reap(lost); n > 0)
+                    spdlog::info("{} expired leases or retries returned to the queue", n);
             } catch (const std::exception& e) {
                 spdlog::warn("reaper: {}", e.what());
             }

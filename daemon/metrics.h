@@ -31,7 +31,7 @@ struct Metrics {
     std::atomic<uint64_t> compile_steps{0};       // compiler runs (a job with a checker program may have two)
     std::atomic<uint64_t> compile_cache_hits{0};  // jobs whose program came from the compile cache
     std::atomic<uint64_t> tests_run{0};           // test cases finished (Skipped ones included)
-    Histogram run_seconds;      // time in the sandbox, per job run on this node
+    Histogram run_seconds;                        // time in the sandbox, per job run on this node
 };
 
 }  // namespace execd::daemon

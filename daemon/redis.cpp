@@ -102,7 +102,8 @@ Reply RedisConnection::blocking(const std::vector<std::string>& args, int64_t ti
     return run(args, timeout_ms + 5000);
 }
 
-Reply RedisConnection::eval(const Script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args) {
+Reply RedisConnection::eval(const Script& s, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args) {
     std::vector<std::string> cmd{"EVALSHA", s.sha, std::to_string(keys.size())};
     cmd.insert(cmd.end(), keys.begin(), keys.end());
     cmd.insert(cmd.end(), args.begin(), args.end());

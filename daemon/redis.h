@@ -26,8 +26,8 @@ struct Reply {
     enum class Kind { Nil, Integer, String, Array, Error };
     Kind kind = Kind::Nil;
     int64_t integer = 0;
-    std::string string;            // String and Error
-    std::vector<Reply> elements;   // Array
+    std::string string;           // String and Error
+    std::vector<Reply> elements;  // Array
 
     bool nil() const noexcept { return kind == Kind::Nil; }
 };

@@ -1,18 +1,17 @@
 #include "daemon/redis_supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
-#include <future>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 #include <vector>
 
@@ -21,7 +20,9 @@
 namespace execd::daemon {
 
 RedisSupervisor::RedisSupervisor(std::string redis_server, std::string state_dir, int64_t maxmemory_bytes)
-    : server_(std::move(redis_server)), dir_(std::move(state_dir)), socket_(dir_ + "/redis.sock"),
+    : server_(std::move(redis_server)),
+      dir_(std::move(state_dir)),
+      socket_(dir_ + "/redis.sock"),
       maxmemory_(maxmemory_bytes) {}
 
 RedisSupervisor::~RedisSupervisor() {
@@ -31,11 +32,9 @@ RedisSupervisor::~RedisSupervisor() {
 }
 
 pid_t RedisSupervisor::spawn() {
-    std::vector<std::string> args{server_,           "--port",        "0",          "--unixsocket", socket_,
-                                  "--unixsocketperm", "700",          "--dir",      dir_,           "--appendonly",
-                                  "yes",              "--appendfsync", "everysec",  "--save",       "",
-                                  "--daemonize",      "no",           "--logfile",  "",             "--loglevel",
-                                  "warning",
+    std::vector<std::string> args{server_, "--port", "0", "--unixsocket", socket_, "--unixsocketperm", "700", "--dir",
+                                  dir_, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize",
+                                  "no", "--logfile", "", "--loglevel", "warning",
                                   // Full means refusing writes (execd answers 507), never evicting a job.
                                   "--maxmemory", std::to_string(maxmemory_), "--maxmemory-policy", "noeviction"};
     std::vector<char*> argv;

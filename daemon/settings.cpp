@@ -256,15 +256,11 @@ std::vector<std::string_view> Setting::choice_list() const {
 
 std::string Setting::default_toml() const {
     switch (type()) {
-        case SettingType::Integer:
-            return std::to_string(integer);
+        case SettingType::Integer: return std::to_string(integer);
         case SettingType::Text:
-        case SettingType::Choice:
-            return quoted(text);
-        case SettingType::Boolean:
-            return boolean ? "true" : "false";
-        case SettingType::TextList:
-            return "[]";
+        case SettingType::Choice: return quoted(text);
+        case SettingType::Boolean: return boolean ? "true" : "false";
+        case SettingType::TextList: return "[]";
     }
     return {};
 }
@@ -302,8 +298,7 @@ SettingValue Setting::parse(std::string_view text_value) const {
                 throw std::invalid_argument(problem + ", not " + std::to_string(n));
             return n;
         }
-        case SettingType::Text:
-            return std::string(text_value);
+        case SettingType::Text: return std::string(text_value);
         case SettingType::Boolean:
             if (text_value == "true") return true;
             if (text_value == "false") return false;
@@ -317,8 +312,7 @@ SettingValue Setting::parse(std::string_view text_value) const {
                 allowed += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + quoted(words[i]);
             throw std::invalid_argument("must be " + allowed);
         }
-        case SettingType::TextList:
-            break;
+        case SettingType::TextList: break;
     }
     throw std::logic_error(name() + " is not read from one piece of text");
 }
@@ -390,15 +384,9 @@ Config::Config() {
                 if (!std::holds_alternative<int64_t Maxima::*>(s.field)) s.assign(*this, s.integer);
                 break;
             case SettingType::Text:
-            case SettingType::Choice:
-                s.assign(*this, std::string(s.text));
-                break;
-            case SettingType::Boolean:
-                s.assign(*this, s.boolean);
-                break;
-            case SettingType::TextList:
-                s.assign(*this, std::vector<std::string>{});
-                break;
+            case SettingType::Choice: s.assign(*this, std::string(s.text)); break;
+            case SettingType::Boolean: s.assign(*this, s.boolean); break;
+            case SettingType::TextList: s.assign(*this, std::vector<std::string>{}); break;
         }
     }
 }

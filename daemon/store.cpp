@@ -138,8 +138,9 @@ std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::s
     for (const auto& id : ids) keys.push_back(key("job:" + id));
     auto c = pool_.take();
     Reply r = checked(c->eval(kGetAll, keys, {}), "get");
-    if (r.elements.size() != ids.size()) throw RedisUnavailable("get: expected " + std::to_string(ids.size()) +
-                                                                " replies, got " + std::to_string(r.elements.size()));
+    if (r.elements.size() != ids.size())
+        throw RedisUnavailable("get: expected " + std::to_string(ids.size()) + " replies, got " +
+                               std::to_string(r.elements.size()));
     out.reserve(ids.size());
     for (const auto& e : r.elements) out.push_back(stored_job(e));
     return out;
@@ -165,10 +166,10 @@ std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) 
 JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::string& cancelled_json,
                                          const OwnerCheck& who) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kCancel, finish_keys(settings_.prefix, id),
-                              {id, cancelled_json, std::to_string(settings_.result_ttl_s), who.any ? "0" : "1",
-                               who.owner}),
-                      "cancel");
+    Reply r =
+        checked(c->eval(kCancel, finish_keys(settings_.prefix, id),
+                        {id, cancelled_json, std::to_string(settings_.result_ttl_s), who.any ? "0" : "1", who.owner}),
+                "cancel");
     switch (r.integer) {
         case -1: return CancelOutcome::Unknown;
         case 1: return CancelOutcome::Cancelled;
@@ -205,10 +206,10 @@ bool JobStore::renew(const std::string& id, const std::string& worker, bool& can
 bool JobStore::complete(const std::string& id, const std::string& result_json, JobState final_state,
                         const std::string& verdict) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kComplete, finish_keys(settings_.prefix, id),
-                              {id, job_state_name(final_state), result_json, std::to_string(settings_.result_ttl_s),
-                               verdict}),
-                      "complete");
+    Reply r = checked(
+        c->eval(kComplete, finish_keys(settings_.prefix, id),
+                {id, job_state_name(final_state), result_json, std::to_string(settings_.result_ttl_s), verdict}),
+        "complete");
     return r.integer == 1;
 }
 
@@ -224,9 +225,9 @@ int JobStore::reap(const std::string& lost_json) {
     auto c = pool_.take();
     // Two scripts, so that the second can declare the keys of the jobs the
     // first found; the second checks each job again (reap.lua).
-    Reply due = checked(c->eval(kReapDue, {key("running"), key("delayed"), key("queued_at")},
-                                {std::to_string(settings_.queue_ttl_s)}),
-                        "reap");
+    Reply due = checked(
+        c->eval(kReapDue, {key("running"), key("delayed"), key("queued_at")}, {std::to_string(settings_.queue_ttl_s)}),
+        "reap");
     if (due.kind != Reply::Kind::Array || due.elements.size() != 3) throw RedisUnavailable("reap: unexpected reply");
     const auto& lapsed = due.elements[0].elements;
     const auto& delayed = due.elements[1].elements;
@@ -254,8 +255,8 @@ int JobStore::reap(const std::string& lost_json) {
     Reply r = checked(c->eval(kReap, keys, args), "reap");
     if (r.kind != Reply::Kind::Array || r.elements.size() != 2) throw RedisUnavailable("reap: unexpected reply");
     for (const auto& id : r.elements[1].elements)
-        spdlog::warn("job {} expired: still queued {} s after it was submitted (queue_ttl_s); it was not run", id.string,
-                     settings_.queue_ttl_s);
+        spdlog::warn("job {} expired: still queued {} s after it was submitted (queue_ttl_s); it was not run",
+                     id.string, settings_.queue_ttl_s);
     return static_cast<int>(r.elements[0].integer);
 }
 

@@ -19,10 +19,10 @@ enum class JobState { Queued, Running, Completed, Cancelled };
 
 struct StoredJob {
     JobState state = JobState::Queued;
-    std::string result_json;   // set when Completed / Cancelled
+    std::string result_json;  // set when Completed / Cancelled
     int attempts = 0;
-    std::string progress;      // while Running, a graded job's "done/total" tests
-    std::string owner;         // token_owner of the token that submitted it; "" without tokens
+    std::string progress;  // while Running, a graded job's "done/total" tests
+    std::string owner;     // token_owner of the token that submitted it; "" without tokens
 };
 
 struct PoppedJob {
@@ -75,9 +75,9 @@ public:
 
     enum class SubmitOutcome {
         Queued,
-        QueueFull,       // queue_max jobs are waiting
-        BytesFull,       // the requests held would pass queue_max_bytes
-        OutOfMemory,     // Redis is at its maxmemory (it answered OOM; nothing was written)
+        QueueFull,    // queue_max jobs are waiting
+        BytesFull,    // the requests held would pass queue_max_bytes
+        OutOfMemory,  // Redis is at its maxmemory (it answered OOM; nothing was written)
     };
 
     // Queues a job for `owner` (token_owner, or "" without tokens).

@@ -28,8 +28,13 @@ std::string internal_error_json(const std::string& message) {
 WorkerPool::WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache,
                        std::function<std::shared_ptr<const Registry>()> registry, Metrics& metrics,
                        std::string node_name, int workers)
-    : store_(store), sandbox_(sandbox), cache_(cache), registry_(std::move(registry)), metrics_(metrics),
-      node_(std::move(node_name)), count_(workers) {}
+    : store_(store),
+      sandbox_(sandbox),
+      cache_(cache),
+      registry_(std::move(registry)),
+      metrics_(metrics),
+      node_(std::move(node_name)),
+      count_(workers) {}
 
 WorkerPool::~WorkerPool() { drain(0); }
 

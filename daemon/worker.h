@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/metrics.h"
 #include "core/compile_cache.h"
 #include "core/registry.h"
 #include "core/sandbox/sandbox.h"
+#include "daemon/metrics.h"
 #include "daemon/store.h"
 
 namespace execd::daemon {
@@ -25,8 +25,9 @@ class WorkerPool {
 public:
     // `registry` is read at the start of each job, so a reload applies to the next one.
     // `cache` (may be null) keeps compiled artifacts across jobs.
-    WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache, std::function<std::shared_ptr<const Registry>()> registry,
-               Metrics& metrics, std::string node_name, int workers);
+    WorkerPool(JobStore& store, Sandbox& sandbox, CompileCache* cache,
+               std::function<std::shared_ptr<const Registry>()> registry, Metrics& metrics, std::string node_name,
+               int workers);
     ~WorkerPool();
 
     void start();

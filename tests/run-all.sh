@@ -1,5 +1,6 @@
 #!/bin/bash
-# The whole test suite, as CI runs it: a warnings-as-errors build and every
+# The whole test suite, as CI runs it: the source format check
+# (tests/check-format.sh), a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the same under ASan+UBSan, and
 # the sandbox and CLI tests (and the two-node containment test) again on a
 # cgroup v2 kernel in QEMU.
@@ -18,6 +19,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 step() { printf '\n==== %s\n' "$*"; }
+
+step "source format (.clang-format)"
+tests/check-format.sh
 
 step "build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECD_WERROR=ON >/dev/null

@@ -7,13 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <thread>
-#include <chrono>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace execd::test {
 
@@ -105,8 +105,10 @@ Process run_process(const std::vector<std::string>& argv, const std::string& std
             }
             ssize_t r = read(fds[i].fd, buf, sizeof buf);
             if (r <= 0) {
-                if (fds[i].fd == out[0]) out_open = false;
-                else err_open = false;
+                if (fds[i].fd == out[0])
+                    out_open = false;
+                else
+                    err_open = false;
             } else {
                 (fds[i].fd == out[0] ? p.out : p.err).append(buf, static_cast<size_t>(r));
             }

@@ -19,7 +19,7 @@ namespace execd {
 
 // What the child needs to join its box's cgroup without allocating.
 struct JoinPlan {
-    int clone_into_fd = -1;   // v2: directory fd for clone3(CLONE_INTO_CGROUP)
+    int clone_into_fd = -1;              // v2: directory fd for clone3(CLONE_INTO_CGROUP)
     int task_fds[4] = {-1, -1, -1, -1};  // v1: `tasks` files the child writes "0" to
     int n_task_fds = 0;
 };

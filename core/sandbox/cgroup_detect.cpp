@@ -1,11 +1,11 @@
 #include <dirent.h>
+#include <linux/magic.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <linux/magic.h>
 
 #include "core/sandbox/cgroup.h"
 #include "core/util/sys_error.h"
@@ -18,8 +18,7 @@ constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 
 std::unique_ptr<CgroupManager> CgroupManager::detect(const std::string& parent) {
     struct statfs fs {};
-    if (::statfs(kCgroupRoot, &fs) != 0)
-        throw_errno("statfs", kCgroupRoot, "is /sys/fs/cgroup mounted?");
+    if (::statfs(kCgroupRoot, &fs) != 0) throw_errno("statfs", kCgroupRoot, "is /sys/fs/cgroup mounted?");
     if (fs.f_type == CGROUP2_SUPER_MAGIC) return make_cgroup_v2_manager(kCgroupRoot, parent);
     return make_cgroup_v1_manager(kCgroupRoot, parent);
 }

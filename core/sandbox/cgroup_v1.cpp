@@ -78,8 +78,7 @@ public:
             pids_max_ = limits.pids;
         }
         if (::pwrite(cpu_usage_.get(), "0", 1, 0) != 1) throw_errno("write", cpuacct_ + "/cpuacct.usage");
-        if (::pwrite(max_usage_.get(), "0", 1, 0) != 1)
-            throw_errno("write", memory_ + "/memory.max_usage_in_bytes");
+        if (::pwrite(max_usage_.get(), "0", 1, 0) != 1) throw_errno("write", memory_ + "/memory.max_usage_in_bytes");
         // Page cache an earlier run of this slot left charged here stays
         // (it is reclaimable, so it never causes an OOM kill); the peak is
         // reported above it. Evicting it with memory.force_empty instead
@@ -98,9 +97,7 @@ public:
 
     int64_t cpu_ns() override { return pread_int(cpu_usage_.get()); }
 
-    bool pids_limit_hit() override {
-        return read_keyed_value(pread_text(pids_events_.get()), "max") > pids_base_;
-    }
+    bool pids_limit_hit() override { return read_keyed_value(pread_text(pids_events_.get()), "max") > pids_base_; }
 
     bool kill_all() override {
         // The box's processes all live in one PID namespace whose init the
@@ -172,8 +169,7 @@ public:
 
     ~CgroupManagerV1() override {
         // Leave nothing behind: the parent goes too when no other execd uses it.
-        for (const char* c : {"memory", "pids", "cpuacct"})
-            ::rmdir((root_ + "/" + c + "/" + parent_).c_str());
+        for (const char* c : {"memory", "pids", "cpuacct"}) ::rmdir((root_ + "/" + c + "/" + parent_).c_str());
     }
 
     std::unique_ptr<BoxCgroup> make_box(int box_id) override {
@@ -191,9 +187,7 @@ public:
         }
     }
 
-    std::string describe() const override {
-        return "cgroup v1 (" + root_ + "/{memory,pids,cpuacct}/" + parent_ + ")";
-    }
+    std::string describe() const override { return "cgroup v1 (" + root_ + "/{memory,pids,cpuacct}/" + parent_ + ")"; }
 
     std::vector<int> existing_boxes() const override {
         std::vector<int> ids;

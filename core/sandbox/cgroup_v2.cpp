@@ -60,13 +60,9 @@ public:
         return plan;
     }
 
-    int64_t cpu_ns() override {
-        return read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000 - cpu_base_;
-    }
+    int64_t cpu_ns() override { return read_keyed_value(pread_text(cpu_stat_.get()), "usage_usec") * 1000 - cpu_base_; }
 
-    bool pids_limit_hit() override {
-        return read_keyed_value(pread_text(pids_events_.get()), "max") > 0;
-    }
+    bool pids_limit_hit() override { return read_keyed_value(pread_text(pids_events_.get()), "max") > 0; }
 
     bool kill_all() override {
         if (!dir_) return true;

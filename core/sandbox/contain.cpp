@@ -109,9 +109,7 @@ void report(int fd, ChildReport r) {
     exit_now(127);
 }
 
-void futex_wait(volatile int32_t* word, int32_t expected) {
-    call(__NR_futex, word, FUTEX_WAIT, expected, 0, 0);
-}
+void futex_wait(volatile int32_t* word, int32_t expected) { call(__NR_futex, word, FUTEX_WAIT, expected, 0, 0); }
 
 void futex_wake(volatile int32_t* word) { call(__NR_futex, word, FUTEX_WAKE, 1, 0, 0); }
 
@@ -158,8 +156,7 @@ long mount_run(int tree, const char* tmp_options, MountStage* stage) {
     if (long rc = call(__NR_move_mount, tree, "", AT_FDCWD, "/box", MOVE_MOUNT_F_EMPTY_PATH); rc < 0) return rc;
     if (tmp_options) {
         *stage = MountStage::Tmp;
-        if (long rc = call(__NR_mount, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_options); rc < 0)
-            return rc;
+        if (long rc = call(__NR_mount, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_options); rc < 0) return rc;
     }
     return 0;
 }
@@ -338,8 +335,7 @@ long receive(int sock, void* buf, unsigned long cap, int* fds, int max_fds, int*
     *n_fds = 0;
     const long n = call(__NR_recvmsg, sock, &msg, kMsgCmsgCloexec);
     if (n < 0) return n;
-    if (msg.control_len >= sizeof(CmsgHdr) && control.header.level == kSolSocket &&
-        control.header.type == kScmRights) {
+    if (msg.control_len >= sizeof(CmsgHdr) && control.header.level == kSolSocket && control.header.type == kScmRights) {
         const int count = static_cast<int>((control.header.len - sizeof(CmsgHdr)) / sizeof(int));
         for (int i = 0; i < count && i < kMaxFds; ++i) {
             if (*n_fds < max_fds)
@@ -434,8 +430,7 @@ void run_box_init(const Standby& s) {
     // 3. The run.
     int fds[4];
     read_run_plan(s, fds);
-    if (long rc = mount_run(fds[0], shared.run->tmp_options ? plan_buffer + shared.run->tmp_options : nullptr,
-                            &mstage);
+    if (long rc = mount_run(fds[0], shared.run->tmp_options ? plan_buffer + shared.run->tmp_options : nullptr, &mstage);
         rc < 0)
         fail(ChildStage::Mounts, rc, static_cast<int>(mstage));
     call(__NR_close, fds[0]);

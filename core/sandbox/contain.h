@@ -12,7 +12,7 @@ namespace execd::init {
 struct SpawnerConfig {
     const SpawnerPlan* plan;
     const sock_filter* seccomp;
-    int mntns_fd;               // the box root's mount namespace
+    int mntns_fd;  // the box root's mount namespace
 };
 
 // One box init's inputs: the spawner's config and one SpawnRequest's
@@ -20,10 +20,10 @@ struct SpawnerConfig {
 struct Standby {
     const SpawnerConfig* config;
     uint32_t uid, gid;
-    int ctl_fd;                 // control socket: RunPlan in, ChildReports out
-    int netns_fd;               // the slot's empty network namespace
-    int clone_into_fd;          // v2: the box cgroup's directory; else -1
-    int task_fds[3];            // v1: `tasks` files
+    int ctl_fd;         // control socket: RunPlan in, ChildReports out
+    int netns_fd;       // the slot's empty network namespace
+    int clone_into_fd;  // v2: the box cgroup's directory; else -1
+    int task_fds[3];    // v1: `tasks` files
     int n_task_fds;
 };
 

@@ -54,7 +54,8 @@ void touch(const std::string& path) {
 }
 
 // Adds host path `src` to the root (as a symlink, a file or a directory bind).
-void add_bind(const std::string& root, const std::string& src, std::vector<std::pair<std::string, std::string>>& binds) {
+void add_bind(const std::string& root, const std::string& src,
+              std::vector<std::pair<std::string, std::string>>& binds) {
     struct stat st {};
     if (::lstat(src.c_str(), &st) != 0) return;  // missing on this host: skipped by design
     const std::string dst = root + src;

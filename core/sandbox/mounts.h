@@ -16,9 +16,9 @@
 namespace execd {
 
 struct RootLayout {
-    std::string ns_dir;     // <state>/ns
-    std::string root_dir;   // <state>/ns/root
-    std::string work_dir;   // <state>/ns/work
+    std::string ns_dir;    // <state>/ns
+    std::string root_dir;  // <state>/ns/root
+    std::string work_dir;  // <state>/ns/work
 };
 
 // Parent, once: unshares the calling process's mount namespace, makes every

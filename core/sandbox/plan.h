@@ -29,10 +29,12 @@
 namespace execd {
 
 // The steps, in order. The supervisor names the failing one in its error.
+// clang-format off
 enum class ChildStage : int32_t {
     ExecInit = 1, ReadPlan, NetNamespace, Hostname, Mounts, Signals, CloseFds, Fork, CgroupJoin,
     CgroupNamespace, Rlimits, Capabilities, Groups, Gid, Uid, NoNewPrivs, Seccomp, Stdio, Exec, Spawn,
 };
+// clang-format on
 
 // Within ChildStage::Mounts, the mount that failed (ChildReport::detail).
 enum class MountStage : int32_t { EnterRoot, NewNamespace, AttachWork, Proc, Tmp, ChdirBox };
@@ -47,31 +49,31 @@ struct ChildReport {
     int32_t kind;
     int32_t stage;
     int32_t err;
-    int32_t detail;   // MountStage on mount failures, the rlimit on Rlimits, the wait status on Exit
+    int32_t detail;  // MountStage on mount failures, the rlimit on Rlimits, the wait status on Exit
 };
 
 struct PlanRlimit {
     int32_t resource;
     int32_t unused;
-    uint64_t value;   // soft and hard; ~0 is RLIM_INFINITY
+    uint64_t value;  // soft and hard; ~0 is RLIM_INFINITY
 };
 
-inline constexpr uint32_t kSpawnerMagic = 0x32647865;   // "exd2"
-inline constexpr uint32_t kRequestMagic = 0x33647865;   // "exd3"
-inline constexpr uint32_t kRunMagic = 0x34647865;       // "exd4"
-inline constexpr uint32_t kSpawnerMaxBytes = 64 * 1024; // the spawner's plan: the filter is most of it
-inline constexpr uint32_t kPlanMaxBytes = 1u << 20;     // a RunPlan: argv + env; the init's buffer
-inline constexpr int kPlanMaxStrings = 4096;            // argv and envp entries, each
-inline constexpr int kPlanRlimits = 16;                 // every resource Linux has (RLIM_NLIMITS)
-inline constexpr int kRunRlimits = 4;                   // the ones a RunPlan may lower
+inline constexpr uint32_t kSpawnerMagic = 0x32647865;    // "exd2"
+inline constexpr uint32_t kRequestMagic = 0x33647865;    // "exd3"
+inline constexpr uint32_t kRunMagic = 0x34647865;        // "exd4"
+inline constexpr uint32_t kSpawnerMaxBytes = 64 * 1024;  // the spawner's plan: the filter is most of it
+inline constexpr uint32_t kPlanMaxBytes = 1u << 20;      // a RunPlan: argv + env; the init's buffer
+inline constexpr int kPlanMaxStrings = 4096;             // argv and envp entries, each
+inline constexpr int kPlanRlimits = 16;                  // every resource Linux has (RLIM_NLIMITS)
+inline constexpr int kRunRlimits = 4;                    // the ones a RunPlan may lower
 
 // The spawner's plan, the first message on its socket, with one descriptor
 // (SCM_RIGHTS): the mount namespace of the box root, which every box init
 // copies. What every box of the Sandbox shares.
 struct SpawnerPlan {
     uint32_t magic;
-    uint32_t size;                  // of the whole message, header included
-    int32_t cap_last_cap;           // /proc/sys/kernel/cap_last_cap
+    uint32_t size;         // of the whole message, header included
+    int32_t cap_last_cap;  // /proc/sys/kernel/cap_last_cap
     int32_t n_rlimits;
     // Every resource, set in the program's process while it is prepared.
     // The ones a run chooses (CPU, file size, open files) are set here at
@@ -87,9 +89,9 @@ struct SpawnerPlan {
 // (v1).
 struct SpawnRequest {
     uint32_t magic;
-    uint32_t uid, gid;              // the box's credentials
+    uint32_t uid, gid;  // the box's credentials
     int32_t clone_into;
-    int32_t n_task_fds;             // 0..3
+    int32_t n_task_fds;  // 0..3
 };
 
 // One run, on the box's control socket once the init is Ready. Descriptors
@@ -98,10 +100,10 @@ struct SpawnRequest {
 // stderr.
 struct RunPlan {
     uint32_t magic;
-    uint32_t size;                  // of the whole plan, header included
+    uint32_t size;  // of the whole plan, header included
     int32_t n_rlimits;
-    PlanRlimit rlimits[kRunRlimits];// lowered in the program's process; never raised
-    uint32_t tmp_options;           // offset of "size=16m,…", or 0 for no /tmp
+    PlanRlimit rlimits[kRunRlimits];  // lowered in the program's process; never raised
+    uint32_t tmp_options;             // offset of "size=16m,…", or 0 for no /tmp
     // Offsets of arrays of string offsets (uint32_t each). argv[0] is what
     // execve runs.
     uint32_t argc, argv;

@@ -1,6 +1,7 @@
 #include "core/sandbox/sandbox.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -8,8 +9,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,16 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
-#include <iterator>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <stdexcept>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "core/sandbox/plan.h"
@@ -42,8 +41,7 @@ using Clock = std::chrono::steady_clock;
 // struct clone_args of clone3(2); spelled out here because <linux/sched.h>
 // and glibc's <sched.h> do not mix.
 struct CloneArgs {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-        cgroup;
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
@@ -76,7 +74,6 @@ Fd make_empty_netns() {
     return empty;
 }
 
-
 struct Pipe {
     Fd read, write;
 };
@@ -96,8 +93,8 @@ RunOutcome internal_error(std::string message) {
 
 // MountStage's names, in its order.
 std::string mount_stage_name(int stage) {
-    static const char* names[] = {"setns box root", "unshare mount namespace", "move_mount /box",
-                                  "mount proc",     "mount tmpfs",             "chdir /box"};
+    static const char* names[] = {
+        "setns box root", "unshare mount namespace", "move_mount /box", "mount proc", "mount tmpfs", "chdir /box"};
     return stage >= 0 && stage < static_cast<int>(std::size(names)) ? names[stage] : "mount";
 }
 
@@ -206,7 +203,7 @@ ssize_t send_with_fds(int sock, const void* data, size_t size, const int* fds, i
 struct ExecInitArgs {
     int init_fd;
     int status_fd;
-    const int* keep;      // fds whose CLOEXEC the child clears (its own fd table)
+    const int* keep;  // fds whose CLOEXEC the child clears (its own fd table)
     int n_keep;
     char* const* argv;
     char* const* envp;
@@ -279,7 +276,8 @@ Fd make_box_mount_ns(const std::string& root_dir) {
         };
         if (!step(::unshare(CLONE_NEWNS) == 0, "unshare", "CLONE_NEWNS")) return;
         Fd fd(::open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC));
-        if (step(bool(fd), "open", "/proc/thread-self/ns/mnt") && step(::chdir(root_dir.c_str()) == 0, "chdir", root_dir) &&
+        if (step(bool(fd), "open", "/proc/thread-self/ns/mnt") &&
+            step(::chdir(root_dir.c_str()) == 0, "chdir", root_dir) &&
             step(::syscall(SYS_pivot_root, ".", ".") == 0, "pivot_root", root_dir) &&
             step(::umount2(".", MNT_DETACH) == 0, "umount2", "old root of " + root_dir))
             ns = std::move(fd);
@@ -341,8 +339,7 @@ void WorkDir::add_file(const std::string& name, std::string_view content, unsign
         return;
     }
     const std::string sub = name.substr(0, slash), leaf = name.substr(slash + 1);
-    if (!is_safe_file_name(sub) || !is_safe_file_name(leaf))
-        throw std::invalid_argument("unsafe file name: " + name);
+    if (!is_safe_file_name(sub) || !is_safe_file_name(leaf)) throw std::invalid_argument("unsafe file name: " + name);
     const bool made = ::mkdirat(dir_.get(), sub.c_str(), 0755) == 0;
     if (!made && errno != EEXIST) throw_errno("mkdirat", sub);
     Fd subdir = open_dir_at(dir_.get(), sub);
@@ -380,8 +377,7 @@ std::string WorkDir::read_file(const std::string& name, size_t max_bytes) const 
 
 // ---------------------------------------------------------------- Sandbox
 
-Sandbox::Sandbox(SandboxConfig config)
-    : config_(std::move(config)), seccomp_(SeccompProgram::build()) {
+Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)), seccomp_(SeccompProgram::build()) {
     // The supervisor writes stdin into pipes whose reader may exit at any time.
     ::signal(SIGPIPE, SIG_IGN);
     if (::geteuid() != 0) {
@@ -432,8 +428,8 @@ Sandbox::Sandbox(SandboxConfig config)
             {RLIMIT_STACK, 0, inf},
             {RLIMIT_CORE, 0, 0},
             {RLIMIT_RSS, 0, inf},
-            {RLIMIT_NPROC, 0, inf},  // pids.max counts the box; the uid is the slot's own
-            {RLIMIT_NOFILE, 0, inf}, // clamped to the hard limit (and fs.nr_open)
+            {RLIMIT_NPROC, 0, inf},   // pids.max counts the box; the uid is the slot's own
+            {RLIMIT_NOFILE, 0, inf},  // clamped to the hard limit (and fs.nr_open)
             {RLIMIT_MEMLOCK, 0, 64 * 1024},
             {RLIMIT_AS, 0, inf},
             {RLIMIT_LOCKS, 0, 1024},
@@ -500,7 +496,8 @@ void Sandbox::start_spawner() {
         // supervisor is, and we resume once the child has executed the
         // spawner, which has a memory of its own from then on.
         constexpr size_t kStackSize = 64 * 1024;
-        void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        void* stack =
+            ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         if (stack == MAP_FAILED) throw_errno("mmap", "spawner stack");
         raw = ::clone(&exec_box_init, static_cast<char*>(stack) + kStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD,
                       &exec_args);
@@ -525,8 +522,7 @@ void Sandbox::start_spawner() {
 void Sandbox::request_spawn(const void* request, size_t size, const int* fds, int n_fds) {
     std::lock_guard lock(spawner_mutex_);
     for (int attempt = 0;; ++attempt) {
-        if (spawner_ && send_with_fds(spawner_.get(), request, size, fds, n_fds) == static_cast<ssize_t>(size))
-            return;
+        if (spawner_ && send_with_fds(spawner_.get(), request, size, fds, n_fds) == static_cast<ssize_t>(size)) return;
         if (spawner_ && errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
             throw_errno("sendmsg", "spawn request");
         if (attempt > 0) throw_errno("sendmsg", "spawn request", "the spawner exited twice");
@@ -592,8 +588,12 @@ std::unique_ptr<Box> Sandbox::acquire_box() {
 // ---------------------------------------------------------------- Box
 
 Box::Box(Sandbox& sandbox, int slot, Fd lock, std::unique_ptr<BoxCgroup> cgroup, Fd netns)
-    : sandbox_(sandbox), slot_(slot), uid_(sandbox.config_.uid_base + static_cast<uid_t>(slot)),
-      lock_(std::move(lock)), cgroup_(std::move(cgroup)), netns_(std::move(netns)) {}
+    : sandbox_(sandbox),
+      slot_(slot),
+      uid_(sandbox.config_.uid_base + static_cast<uid_t>(slot)),
+      lock_(std::move(lock)),
+      cgroup_(std::move(cgroup)),
+      netns_(std::move(netns)) {}
 
 Box::~Box() {
     discard_standby();
@@ -642,7 +642,8 @@ std::string Box::await_ready(bool* vanished) {
         int fd = -1;
         if (n > 0)
             for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
         Fd received(fd);
         if (n == static_cast<ssize_t>(sizeof r)) {
             if (r.kind == ChildReport::Ready && received) {
@@ -679,8 +680,7 @@ void Box::discard_standby() {
             ssize_t n = ::read(ctl_.get(), buf, sizeof buf);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
             if (n > 0) continue;
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
             if (left <= 0) break;
             pollfd p{ctl_.get(), POLLIN, 0};
             ::poll(&p, 1, static_cast<int>(left));
@@ -810,8 +810,8 @@ Fd Box::detached_work_dir(const RunPolicy& policy) {
         ::syscall(SYS_open_tree, AT_FDCWD, policy.work_dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
     if (!tree) throw_errno("open_tree", policy.work_dir);
     mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                    (policy.work_access == WorkDirAccess::Writable ? 0 : MOUNT_ATTR_RDONLY);
+    attr.attr_set =
+        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (policy.work_access == WorkDirAccess::Writable ? 0 : MOUNT_ATTR_RDONLY);
     if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
         throw_errno("mount_setattr", policy.work_dir);
     return tree;
@@ -922,8 +922,8 @@ RunOutcome Box::outcome(const RunPolicy& policy, const Supervised& seen, Clock::
             return internal_error("box init ended without reporting the program's status");
         out.term_signal = SIGKILL;
     }
-    out.cpu_timeout = seen.kill == KillReason::Cpu || usage.cpu_ns > policy.limits.cpu_ms * 1'000'000 ||
-                      out.term_signal == SIGXCPU;
+    out.cpu_timeout =
+        seen.kill == KillReason::Cpu || usage.cpu_ns > policy.limits.cpu_ms * 1'000'000 || out.term_signal == SIGXCPU;
     return out;
 }
 

@@ -26,10 +26,10 @@ inline constexpr const char* kDefaultSandboxStateDir = "/run/execd";
 
 struct SandboxConfig {
     std::string state_dir = kDefaultSandboxStateDir;  // a tmpfs is mounted at <state_dir>/ns
-    int64_t work_tmpfs_mb = 0;              // its size= (work dirs, artifact copies); 0: a quarter of the RAM
-    std::vector<std::string> binds;         // host paths bound read-only into every box
-    uid_t uid_base = 61000;                 // box slot N runs as uid/gid uid_base + N
-    int max_slots = 256;                    // slots shared by all execd processes on the host
+    int64_t work_tmpfs_mb = 0;                        // its size= (work dirs, artifact copies); 0: a quarter of the RAM
+    std::vector<std::string> binds;                   // host paths bound read-only into every box
+    uid_t uid_base = 61000;                           // box slot N runs as uid/gid uid_base + N
+    int max_slots = 256;                              // slots shared by all execd processes on the host
     // Slot locks: one root-only directory for every process on the host that
     // uses this uid range (a lock held here is what makes a uid and its
     // cgroups one process's). Made 0700 and root-owned; refused otherwise.
@@ -80,7 +80,7 @@ public:
 private:
     friend class Sandbox;
     WorkDir(int parent_fd, std::string name, std::string path, uid_t owner);
-    int parent_fd_ = -1;   // the work area, owned by the Sandbox
+    int parent_fd_ = -1;  // the work area, owned by the Sandbox
     std::string name_, path_;
     uid_t owner_;
     Fd dir_;
@@ -128,17 +128,16 @@ private:
     static Fd detached_work_dir(const RunPolicy& policy);
     static std::string write_run_plan(const RunPolicy& policy, std::string* plan);
     std::string send_plan(const RunPolicy& policy, const std::string& plan, const int fds[4]);
-    RunOutcome outcome(const RunPolicy& policy, const Supervised& seen,
-                       std::chrono::steady_clock::time_point start);
+    RunOutcome outcome(const RunPolicy& policy, const Supervised& seen, std::chrono::steady_clock::time_point start);
     Sandbox& sandbox_;
     int slot_;
     uid_t uid_;
     Fd lock_;
     std::unique_ptr<BoxCgroup> cgroup_;
-    Fd netns_;      // this slot's empty network namespace
-    Fd ctl_;        // the standby init's control socket (ours), or empty
-    Fd init_pidfd_; // the standby init, from its Ready report
-    Fd last_init_;  // the last run's init, killed, maybe still exiting
+    Fd netns_;       // this slot's empty network namespace
+    Fd ctl_;         // the standby init's control socket (ours), or empty
+    Fd init_pidfd_;  // the standby init, from its Ready report
+    Fd last_init_;   // the last run's init, killed, maybe still exiting
     bool ready_ = false;
     bool broken_ = false;
 };
@@ -188,7 +187,7 @@ private:
     SeccompProgram seccomp_;
     std::string spawner_plan_;  // SpawnerPlan and the filter, sent to each spawner
     std::mutex spawner_mutex_;
-    Fd spawner_;                // SOCK_SEQPACKET to the spawner
+    Fd spawner_;  // SOCK_SEQPACKET to the spawner
     pid_t spawner_pid_ = -1;
 };
 

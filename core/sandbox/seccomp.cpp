@@ -19,12 +19,11 @@
 //      falls back to clone) and pkey_alloc (Node's V8 goes without
 //      memory protection keys).
 //   3. The union was checked against Docker's default profile
-//      (moby profiles/seccomp/default.json), and kept tighter than it: no modify_ldt, no personality change, no aio (io_setup …),
-//      io_uring, bpf, perf, keyrings, userfaultfd, mount family, ptrace,
-//      process_vm_*, kexec, modules, unshare/setns, SysV or POSIX message
-//      queues, inotify/fanotify, pkeys, mempolicy, set*id, or sync/syncfs.
-//      A few calls of the same family as an observed one were added where
-//      a runtime may pick either (readv/preadv, ppoll/pselect6, …).
+//      (moby profiles/seccomp/default.json), and kept tighter than it: no modify_ldt, no personality change, no aio
+//      (io_setup …), io_uring, bpf, perf, keyrings, userfaultfd, mount family, ptrace, process_vm_*, kexec, modules,
+//      unshare/setns, SysV or POSIX message queues, inotify/fanotify, pkeys, mempolicy, set*id, or sync/syncfs. A few
+//      calls of the same family as an observed one were added where a runtime may pick either (readv/preadv,
+//      ppoll/pselect6, …).
 //   4. The filter is emitted by hand from the lists below (libseccomp only
 //      resolves names): ranges of call numbers with one answer, a binary
 //      search over them, and argument checks for five calls. The kernel's
@@ -38,30 +37,30 @@
 //      filter.
 #include "core/sandbox/seccomp.h"
 
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <linux/audit.h>
-#include <cstddef>
-#include <cstdint>
-#include <vector>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
-
+#include <vector>
 
 namespace execd {
 namespace {
 
 // Allowed with any arguments. Names libseccomp does not know on this
 // architecture are skipped (they then fail with ENOSYS, like any other).
+// clang-format off
 constexpr const char* kAllowed[] = {
     // Files and descriptors.
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
@@ -106,11 +105,13 @@ constexpr const char* kAllowed[] = {
     "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "getsockopt", "setsockopt",
     "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown",
 };
+// clang-format on
 
 // Not on the allowlist either, but named so they fail with EPERM, "you may
 // not", rather than ENOSYS: each is either privileged already (defence in
 // depth if a capability ever leaked) or reachable unprivileged with a history
 // of kernel bugs, and a program probing for them learns the truth.
+// clang-format off
 constexpr const char* kDenied[] = {
     "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
     "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
@@ -125,6 +126,7 @@ constexpr const char* kDenied[] = {
     "quotactl", "quotactl_fd", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
     "fanotify_init", "iopl", "ioperm", "uselib", "ustat", "sysfs", "nfsservctl",
 };
+// clang-format on
 
 void check(int rc, const std::string& what) {
     if (rc < 0) throw std::runtime_error("seccomp: " + what + ": " + std::strerror(-rc));
@@ -210,7 +212,7 @@ public:
     }
 
     struct Range {
-        uint32_t first;   // the range holds [first, next range's first)
+        uint32_t first;  // the range holds [first, next range's first)
         Rule rule;
     };
 

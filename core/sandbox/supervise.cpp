@@ -20,7 +20,10 @@ constexpr size_t kChunk = 65536;
 
 Supervision::Supervision(const RunPolicy& policy, BoxCgroup& cgroup, int status_fd, BoxStreams streams,
                          Clock::time_point start)
-    : policy_(policy), cgroup_(cgroup), status_fd_(status_fd), streams_(std::move(streams)),
+    : policy_(policy),
+      cgroup_(cgroup),
+      status_fd_(status_fd),
+      streams_(std::move(streams)),
       deadline_(start + std::chrono::milliseconds(policy.limits.time_ms)) {
     for (const Fd* fd : {&streams_.stdin_write, &streams_.stdout_read, &streams_.stderr_read})
         if (*fd) set_nonblocking(fd->get());

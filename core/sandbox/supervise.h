@@ -20,17 +20,17 @@ enum class KillReason { None, Wall, Cpu, Output, Pids, Cancel };
 
 // The supervisor's ends of a running box's pipes.
 struct BoxStreams {
-    Fd stdin_write;     // empty when there is no stdin to feed
+    Fd stdin_write;  // empty when there is no stdin to feed
     Fd stdout_read, stderr_read;
 };
 
 // What the loop saw.
 struct Supervised {
     KillReason kill = KillReason::None;
-    std::string stdout_data, stderr_data;   // together at most limits.output_bytes
-    std::vector<ChildReport> reports;       // from the box init, in order
+    std::string stdout_data, stderr_data;       // together at most limits.output_bytes
+    std::vector<ChildReport> reports;           // from the box init, in order
     std::chrono::steady_clock::time_point end;  // the exit report, or the kill
-    std::string poll_error;                 // poll failed (then kill is Wall)
+    std::string poll_error;                     // poll failed (then kill is Wall)
 };
 
 class Supervision {

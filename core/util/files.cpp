@@ -89,8 +89,8 @@ namespace {
 constexpr int kMaxHeldDepth = 32;
 
 struct Removal {
-    int top;                             // where deep subtrees are moved to
-    std::vector<std::string> moved;      // their names there, still to remove
+    int top;                         // where deep subtrees are moved to
+    std::vector<std::string> moved;  // their names there, still to remove
     int first_err = 0;
     void failed(int err) {
         if (first_err == 0) first_err = err;
@@ -339,12 +339,9 @@ int open_no_links(int dirfd, const std::string& path, int flags) {
 
 std::string reason_for(int err) {
     switch (err) {
-        case EXDEV:
-            return "leads out of the directory through a symbolic link";
-        case ELOOP:
-            return "is a symbolic link, or lies below one, that was not followed";
-        default:
-            return std::string("cannot read: ") + std::strerror(err);
+        case EXDEV: return "leads out of the directory through a symbolic link";
+        case ELOOP: return "is a symbolic link, or lies below one, that was not followed";
+        default: return std::string("cannot read: ") + std::strerror(err);
     }
 }
 
@@ -383,7 +380,8 @@ std::string read_file_beneath(int dirfd, const std::string& path) {
     // Looked at before it is opened for reading: opening a FIFO would block,
     // and opening a device may do something.
     Fd where = open_beneath(dirfd, path, O_PATH);
-    struct stat first {}, opened {};
+    struct stat first {
+    }, opened{};
     if (::fstat(where.get(), &first) != 0) throw UnsafePath(errno, reason_for(errno));
     if (!S_ISREG(first.st_mode)) throw UnsafePath(EINVAL, "not a regular file");
     Fd fd = open_beneath(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);

@@ -23,8 +23,9 @@ void get_job(ServerContext& ctx, const Request& req, Response& res, const std::s
     if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
     const int64_t wait_ms = wait_ms_param(ctx, req);
     auto not_found = [&ctx] {
-        return api::ApiError(404, "not_found", "no job with this id (results expire after " +
-                                                   std::to_string(ctx.config.result_ttl_s) + " s)");
+        return api::ApiError(
+            404, "not_found",
+            "no job with this id (results expire after " + std::to_string(ctx.config.result_ttl_s) + " s)");
     };
     // Ownership first, so another's job is never waited on. A job's owner
     // never changes, so the check holds for the wait that follows.

@@ -4,8 +4,8 @@
 
 #include "api/api_error.h"
 #include "api/stored_request.h"
-#include "daemon/handlers/handlers.h"
 #include "core/util/files.h"
+#include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
 
@@ -27,7 +27,8 @@ OwnerCheck owner_check(const Caller& caller) {
 void check_fits_queue(const ServerContext& ctx, size_t bytes) {
     if (static_cast<int64_t>(bytes) > ctx.config.queue_max_bytes)
         throw api::ApiError(413, "too_large",
-                            "the job takes " + std::to_string(bytes) + " bytes once stored, more than the queue may hold (" +
+                            "the job takes " + std::to_string(bytes) +
+                                " bytes once stored, more than the queue may hold (" +
                                 std::to_string(ctx.config.queue_max_bytes) + " bytes, queue_max_bytes)");
 }
 
@@ -44,7 +45,8 @@ void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, si
         case JobStore::SubmitOutcome::BytesFull:
             throw api::ApiError(429, "queue_full",
                                 "the queue holds as many bytes as it may (queue_max_bytes, " +
-                                    std::to_string(ctx.config.queue_max_bytes) + " bytes)" + none + "; try again later");
+                                    std::to_string(ctx.config.queue_max_bytes) + " bytes)" + none +
+                                    "; try again later");
         case JobStore::SubmitOutcome::OutOfMemory:
             throw api::ApiError(507, "insufficient_storage",
                                 "the job store is out of memory (Redis maxmemory)" +

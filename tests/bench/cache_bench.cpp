@@ -72,8 +72,8 @@ double run_ms(execd::Runner& runner, const execd::JobRequest& request, bool expe
     execd::JobResult r = runner.run(request);
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (r.run.verdict != execd::Verdict::OK)
-        throw std::runtime_error("the benchmark job failed: " + std::string(execd::verdict_name(r.run.verdict)) +
-                                 " " + r.run.message);
+        throw std::runtime_error("the benchmark job failed: " + std::string(execd::verdict_name(r.run.verdict)) + " " +
+                                 r.run.message);
     if (r.cached != expect_cached)
         throw std::runtime_error(std::string("expected a cache ") + (expect_cached ? "hit" : "miss"));
     return ms;
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     }
     if (rounds < 1) return 2;
 
-    const std::string cache_dir = std::filesystem::temp_directory_path() / ("execd-cache-bench-" + std::to_string(::getpid()));
+    const std::string cache_dir =
+        std::filesystem::temp_directory_path() / ("execd-cache-bench-" + std::to_string(::getpid()));
     try {
         execd::Registry registry = execd::Registry::load_file(EXECD_SOURCE_DIR "/languages.toml");
         execd::SandboxConfig config;

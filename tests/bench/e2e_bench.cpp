@@ -33,7 +33,8 @@ const char* kHelloJson = R"J({"language":"python","code":"print(\"hello\")"})J";
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 void bare_hello() {
-    char* argv[] = {const_cast<char*>(kPython), const_cast<char*>("-c"), const_cast<char*>("print(\"hello\")"), nullptr};
+    char* argv[] = {const_cast<char*>(kPython), const_cast<char*>("-c"), const_cast<char*>("print(\"hello\")"),
+                    nullptr};
     char* envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>("HOME=/tmp"),
                     const_cast<char*>("LANG=C.UTF-8"), nullptr};
     posix_spawn_file_actions_t fa;
@@ -88,8 +89,10 @@ double p90(std::vector<double> v) {
 int main(int argc, char** argv) {
     int runs = 100, jobs = 200;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--runs"))
+            runs = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--jobs"))
+            jobs = std::atoi(argv[++i]);
     }
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "2"});

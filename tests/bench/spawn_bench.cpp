@@ -130,27 +130,22 @@ void write_host_file(const std::string& path, const std::string& content, mode_t
 
 struct Variant {
     std::string name;
-    std::function<void()> run_once;   // runs one program, dies loudly if it failed
+    std::function<void()> run_once;  // runs one program, dies loudly if it failed
     std::vector<double> samples_us;
 };
 
 struct Workload {
     std::string name;
-    std::vector<Variant> variants;    // [0] is the bare baseline
+    std::vector<Variant> variants;  // [0] is the bare baseline
 };
 
 std::vector<std::string> bwrap_argv(const std::string& workdir, const std::vector<std::string>& program) {
-    std::vector<std::string> a = {kBwrap,         "--unshare-all", "--die-with-parent",
-                                  "--ro-bind",    "/usr",          "/usr",
-                                  "--symlink",    "usr/bin",       "/bin",
-                                  "--symlink",    "usr/lib",       "/lib",
-                                  "--symlink",    "usr/lib64",     "/lib64",
-                                  // the same extra binds the execd sandbox gets
-                                  "--ro-bind",    "/etc/alternatives", "/etc/alternatives",
-                                  "--ro-bind",    "/etc/ld.so.cache",  "/etc/ld.so.cache",
-                                  "--proc",       "/proc",         "--dev",    "/dev",
-                                  "--ro-bind",    workdir,         "/box",
-                                  "--chdir",      "/box",          "--clearenv"};
+    std::vector<std::string> a = {
+        kBwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        // the same extra binds the execd sandbox gets
+        "--ro-bind", "/etc/alternatives", "/etc/alternatives", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache",
+        "--proc", "/proc", "--dev", "/dev", "--ro-bind", workdir, "/box", "--chdir", "/box", "--clearenv"};
     for (const auto& [k, v] : kEnv) {
         a.push_back("--setenv");
         a.push_back(k);
@@ -169,32 +164,41 @@ Workload make_workload(const std::string& name, execd::Box& box, const execd::Wo
     Workload w;
     w.name = name;
 
-    w.variants.push_back(Variant{"bare", [=] {
-        ChildResult r = spawn_and_wait(host_argv, host_dir);
-        if (!WIFEXITED(r.wstatus) || WEXITSTATUS(r.wstatus) != 0 || r.out != expected_stdout)
-            die(name + "/bare failed: " + describe_status(r.wstatus) + ", output: " + r.out);
-    }, {}});
+    w.variants.push_back(
+        Variant{"bare",
+                [=] {
+                    ChildResult r = spawn_and_wait(host_argv, host_dir);
+                    if (!WIFEXITED(r.wstatus) || WEXITSTATUS(r.wstatus) != 0 || r.out != expected_stdout)
+                        die(name + "/bare failed: " + describe_status(r.wstatus) + ", output: " + r.out);
+                },
+                {}});
 
     const auto bw = bwrap_argv(host_dir, box_argv);
-    w.variants.push_back(Variant{"bwrap", [=] {
-        ChildResult r = spawn_and_wait(bw, "");
-        if (!WIFEXITED(r.wstatus) || WEXITSTATUS(r.wstatus) != 0 || r.out != expected_stdout)
-            die(name + "/bwrap failed: " + describe_status(r.wstatus) + ", output: " + r.out);
-    }, {}});
+    w.variants.push_back(
+        Variant{"bwrap",
+                [=] {
+                    ChildResult r = spawn_and_wait(bw, "");
+                    if (!WIFEXITED(r.wstatus) || WEXITSTATUS(r.wstatus) != 0 || r.out != expected_stdout)
+                        die(name + "/bwrap failed: " + describe_status(r.wstatus) + ", output: " + r.out);
+                },
+                {}});
 
     auto policy = std::make_shared<execd::RunPolicy>();
     policy->argv = box_argv;
     for (const auto& [k, v] : kEnv) policy->env[k] = v;
     policy->work_dir = box_dir.path();
     policy->work_access = execd::WorkDirAccess::ReadOnly;
-    w.variants.push_back(Variant{"execd", [=, &box] {
-        execd::RunOutcome o = box.run(*policy);
-        if (o.internal_error) die(name + "/execd internal error: " + o.internal_message);
-        if (!o.exited || o.exit_code != 0 || o.term_signal != 0 || o.stdout_data != expected_stdout)
-            die(name + "/execd failed: exited=" + std::to_string(o.exited) + " exit_code=" +
-                std::to_string(o.exit_code) + " signal=" + std::to_string(o.term_signal) + " stdout=[" +
-                o.stdout_data + "] stderr=[" + o.stderr_data + "]");
-    }, {}});
+    w.variants.push_back(
+        Variant{"execd",
+                [=, &box] {
+                    execd::RunOutcome o = box.run(*policy);
+                    if (o.internal_error) die(name + "/execd internal error: " + o.internal_message);
+                    if (!o.exited || o.exit_code != 0 || o.term_signal != 0 || o.stdout_data != expected_stdout)
+                        die(name + "/execd failed: exited=" + std::to_string(o.exited) +
+                            " exit_code=" + std::to_string(o.exit_code) + " signal=" + std::to_string(o.term_signal) +
+                            " stdout=[" + o.stdout_data + "] stderr=[" + o.stderr_data + "]");
+                },
+                {}});
     return w;
 }
 
@@ -224,9 +228,7 @@ std::string fmt(int decimals, double x) {
     return buf;
 }
 
-void usage() {
-    std::cerr << "usage: execd_bench [--runs N] [--warmup N] [--workload c|python|all]\n";
-}
+void usage() { std::cerr << "usage: execd_bench [--runs N] [--warmup N] [--workload c|python|all]\n"; }
 
 }  // namespace
 
@@ -293,16 +295,16 @@ int main(int argc, char** argv) {
                 die("gcc failed (" + describe_status(cc.wstatus) + "): " + cc.out);
             work_dirs.push_back(sandbox.make_work_dir(box->uid()));
             work_dirs.back().add_file("hi", read_host_file(host_dir + "/hi"), 0755);
-            workloads.push_back(make_workload("tiny-c", *box, work_dirs.back(), host_dir, {host_dir + "/hi"},
-                                              {"/box/hi"}, "hi\n"));
+            workloads.push_back(
+                make_workload("tiny-c", *box, work_dirs.back(), host_dir, {host_dir + "/hi"}, {"/box/hi"}, "hi\n"));
         }
         if (want_py) {
             const std::string src = "print(\"hello\")\n";
             write_host_file(host_dir + "/main.py", src, 0644);
             work_dirs.push_back(sandbox.make_work_dir(box->uid()));
             work_dirs.back().add_file("main.py", src, 0644);
-            workloads.push_back(make_workload("python-hello", *box, work_dirs.back(), host_dir,
-                                              {kPython, "main.py"}, {kPython, "main.py"}, "hello\n"));
+            workloads.push_back(make_workload("python-hello", *box, work_dirs.back(), host_dir, {kPython, "main.py"},
+                                              {kPython, "main.py"}, "hello\n"));
         }
 
         std::cout << "execd_bench: " << sandbox.describe() << "\n"
@@ -339,8 +341,8 @@ int main(int argc, char** argv) {
                 const double med = median(v.samples_us);
                 if (v.name == "bwrap") med_bwrap = med;
                 if (v.name == "execd") med_execd = med;
-                std::printf("%-13s %-6s %10.0f %10.0f %10.0f %10.0f %20.0f %14.2f\n", w.name.c_str(),
-                            v.name.c_str(), percentile(v.samples_us, 0), med, percentile(v.samples_us, 90),
+                std::printf("%-13s %-6s %10.0f %10.0f %10.0f %10.0f %20.0f %14.2f\n", w.name.c_str(), v.name.c_str(),
+                            percentile(v.samples_us, 0), med, percentile(v.samples_us, 90),
                             percentile(v.samples_us, 99), med - bare, med / bare);
             }
             const double add_execd = med_execd - bare, add_bwrap = med_bwrap - bare;

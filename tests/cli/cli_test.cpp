@@ -1,8 +1,7 @@
 // The exec binary, run as a user would: output, exit status, stdin, errors,
 // and nothing left behind.
-#include <unistd.h>
-
 #include <Poco/JSON/Parser.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -91,7 +90,8 @@ TEST_CASE("exec refuses bad input with a clear error", "[cli]") {
     auto missing = exec_run({"run", "/nonexistent/file.py"});
     CHECK(missing.exit_code != 0);
     CHECK_THAT(missing.err, Contains("/nonexistent/file.py"));
-    std::string bad = temp_file("bad.toml", "[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = \"/bin/x\"\n");
+    std::string bad =
+        temp_file("bad.toml", "[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = \"/bin/x\"\n");
     auto reg = exec_run({"--languages", bad, "languages"});
     CHECK(reg.exit_code == 2);
     CHECK_THAT(reg.err, Contains("bad.toml:5") && Contains("'run' must be an array"));
@@ -105,8 +105,8 @@ TEST_CASE("exec languages lists what is usable", "[cli]") {
 
 TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
     auto p = exec_run({"run", temp_file("bg.py",
-                                       "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
-                                       "print('done')\n")});
+                                        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
+                                        "print('done')\n")});
     CHECK(p.exit_code == 0);
     // exec ran as this test process's instance (tests/main.cpp).
     const std::string instance = std::getenv("EXECD_INSTANCE");
@@ -131,8 +131,8 @@ TEST_CASE("exec --instance runs boxes in a uid range and cgroups of their own", 
     CHECK(base != execd::instance_uid_base(""));
     CHECK(execd::instance_uid_base("") == 61000);
     const std::string script = temp_file("uid.py",
-        "import os\n"
-        "print(os.getuid())\n");
+                                         "import os\n"
+                                         "print(os.getuid())\n");
     auto p = exec_run({"--instance", name, "run", script});
     INFO(p.err);
     REQUIRE(p.exit_code == 0);

@@ -44,19 +44,19 @@ TEST_CASE("exec test grades a folder and writes JUnit that validates", "[cli]") 
     const std::string dir = make_temp_dir("execd-grade");
 
     // Adds in int: test 3 overflows.
-    auto failing = exec({"test", kSamples + "/submissions/sum_int.c", "--tests", kSamples + "/tests", "--junit",
-                         dir + "/int.xml"});
+    auto failing = exec(
+        {"test", kSamples + "/submissions/sum_int.c", "--tests", kSamples + "/tests", "--junit", dir + "/int.xml"});
     INFO(failing.out << failing.err);
     CHECK(failing.exit_code == 1);
     CHECK_THAT(failing.out, Contains("WrongAnswer") && Contains("3/4 passed"));
     CHECK(validate_junit(dir + "/int.xml") == 0);
     const std::string xml = read_text(dir + "/int.xml");
-    CHECK_THAT(xml, Contains(R"(tests="4" failures="1")") && Contains(R"(type="WrongAnswer")") &&
-                        Contains("4000000000"));
+    CHECK_THAT(xml,
+               Contains(R"(tests="4" failures="1")") && Contains(R"(type="WrongAnswer")") && Contains("4000000000"));
 
     for (const char* good : {"sum.cpp", "sum.py"}) {
-        auto passing = exec({"test", kSamples + "/submissions/" + good, "--tests", kSamples + "/tests", "--junit",
-                             dir + "/good.xml"});
+        auto passing = exec(
+            {"test", kSamples + "/submissions/" + good, "--tests", kSamples + "/tests", "--junit", dir + "/good.xml"});
         INFO(good << passing.out << passing.err);
         CHECK(passing.exit_code == 0);
         CHECK_THAT(passing.out, Contains("4/4 passed"));

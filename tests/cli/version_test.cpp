@@ -20,7 +20,6 @@ namespace {
 // so a header that stopped following project(VERSION) would be caught too.
 const std::string kProjectVersion = EXECD_PROJECT_VERSION;
 
-
 }  // namespace
 
 TEST_CASE("exec --version and execd --version print the project version", "[cli]") {

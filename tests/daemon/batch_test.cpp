@@ -246,10 +246,8 @@ TEST_CASE("a batch element is refused exactly as the same body alone: 3000.0 is 
     const int port = execd.port();
     const std::string head = R"J({"language":"python","code":"print(1)",)J";
     const std::vector<std::string> bodies{
-        head + R"J("timeoutMs":3000.0})J",
-        head + R"J("priority":5.0})J",
-        head + R"J("tests":[{"memoryMb":64.0}]})J",
-        head + R"J("timeoutMs":1e3})J",
+        head + R"J("timeoutMs":3000.0})J",           head + R"J("priority":5.0})J",
+        head + R"J("tests":[{"memoryMb":64.0}]})J",  head + R"J("timeoutMs":1e3})J",
         head + R"J("tests":[{"name":"a\u0001"}]})J",
     };
     for (const auto& body : bodies) {

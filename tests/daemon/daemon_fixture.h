@@ -19,7 +19,7 @@ public:
     explicit RedisServer(bool append_only = false);
     ~RedisServer();
     void start();
-    void stop();   // SIGTERM and wait
+    void stop();  // SIGTERM and wait
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
     daemon::Reply command(const std::vector<std::string>& args);
 

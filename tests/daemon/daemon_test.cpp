@@ -1,16 +1,15 @@
 // execd end to end: a real redis-server and real execd processes on free
 // loopback ports, talked to over HTTP.
 #include <signal.h>
-
-#include <catch2/catch.hpp>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -99,8 +98,8 @@ TEST_CASE("the seed's examples work verbatim", "[daemon]") {
 
 TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stays healthy", "[daemon]") {
     RedisServer redis;
-    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--body-max-bytes",
-                 "100000"});
+    Execd execd(
+        {"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--body-max-bytes", "100000"});
     struct Case {
         std::string body;
         int status;
@@ -127,10 +126,13 @@ TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stay
         {R"J({"language":"python","code":"x","memoryMb":4096})J", 400, "memoryMb", "at most 1024"},
         {R"J({"language":"python","code":"x","pids":0})J", 400, "pids", "at least 1"},
         {R"J({"language":"python","code":"x","outputBytes":99999999999})J", 400, "outputBytes", "at most"},
-        {R"J({"language":"python","files":[{"name":"../main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
-        {R"J({"language":"python","files":[{"name":"a/b/main.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"../main.py","content":"x"}]})J", 400, "files[0].name",
+         "not allowed"},
+        {R"J({"language":"python","files":[{"name":"a/b/main.py","content":"x"}]})J", 400, "files[0].name",
+         "not allowed"},
         {R"J({"language":"python","files":[{"name":"..","content":"x"}]})J", 400, "files[0].name", "not allowed"},
-        {R"J({"language":"python","files":[{"name":"ma\u0000in.py","content":"x"}]})J", 400, "files[0].name", "not allowed"},
+        {R"J({"language":"python","files":[{"name":"ma\u0000in.py","content":"x"}]})J", 400, "files[0].name",
+         "not allowed"},
         {R"J({"language":"python","files":[{"name":"other.py","content":"x"}]})J", 400, "files", "main.py"},
         {R"J({"language":"python","code":"!!!","encoding":"base64"})J", 400, "code", "base64"},
         {R"J({"language":"python","code":"cHJpbnQoMSk=","stdin":"a=b=","encoding":"base64"})J", 400, "stdin", "base64"},
@@ -159,7 +161,8 @@ TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stay
     // Still healthy: it answers and runs a job, base64 both ways.
     CHECK(http(execd.port(), "GET", "/healthz").status == 200);
     CHECK(http(execd.port(), "GET", "/readyz").status == 200);
-    const std::string id = submit(execd.port(), R"J({"language":"python","code":"cHJpbnQoMiArIDIp","encoding":"base64"})J");
+    const std::string id =
+        submit(execd.port(), R"J({"language":"python","code":"cHJpbnQoMiArIDIp","encoding":"base64"})J");
     auto done = wait_done(execd.port(), id);
     CHECK(json_field(done.body, "stdout") == "NAo=");
     CHECK(json_field(done.body, "encoding") == "base64");
@@ -203,7 +206,8 @@ TEST_CASE("a job of priority 1 submitted after ten of priority 10 runs before th
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
     const std::string busy = submit(execd.port(), python("import time\ntime.sleep(1.5)"));
     // Wait until the only worker holds it.
-    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + busy).body, "status") != "running"; ++i)
+    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + busy).body, "status") != "running";
+         ++i)
         std::this_thread::sleep_for(milliseconds(20));
     std::vector<std::string> low;
     for (int i = 0; i < 10; ++i) low.push_back(submit(execd.port(), python("print(1)", R"J(,"priority":10)J")));
@@ -223,7 +227,8 @@ TEST_CASE("cancel: a queued job at once, a running one promptly", "[daemon]") {
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
     const std::string running = submit(execd.port(), python("import time\ntime.sleep(20)", R"J(,"timeoutMs":25000)J"));
-    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + running).body, "status") != "running"; ++i)
+    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + running).body, "status") != "running";
+         ++i)
         std::this_thread::sleep_for(milliseconds(20));
     const std::string queued = submit(execd.port(), kSeedExample);
     auto q = http(execd.port(), "DELETE", "/v1/jobs/" + queued);
@@ -289,15 +294,19 @@ TEST_CASE("metrics and languages", "[daemon]") {
     CHECK_THAT(l.body, Contains("\"id\":\"python\"") && Contains("\"usable\":true"));
 }
 
-TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes it, attempts = 2, one result", "[daemon]") {
+TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes it, attempts = 2, one result",
+          "[daemon]") {
     RedisServer redis;
     const std::string prefix = unique_prefix();
-    Execd a({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "A"});
-    const std::string id = submit(a.port(), python("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
+    Execd a(
+        {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "A"});
+    const std::string id =
+        submit(a.port(), python("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
     for (int i = 0; i < 300 && redis.command({"HGET", prefix + "job:" + id, "status"}).string != "running"; ++i)
         std::this_thread::sleep_for(milliseconds(20));
     REQUIRE(redis.command({"HGET", prefix + "job:" + id, "worker"}).string == "A/0");
-    Execd b({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "B"});
+    Execd b(
+        {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "B"});
     CHECK(a.stop(SIGKILL) == 128 + SIGKILL);
 
     auto done = wait_done(b.port(), id);
@@ -357,7 +366,9 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
     const std::string prefix = unique_prefix();
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2"});
     std::vector<std::string> accepted;
-    for (int i = 0; i < 20; ++i) accepted.push_back(submit(execd.port(), python("import time\ntime.sleep(0.1)\nprint(" + std::to_string(i) + ")")));
+    for (int i = 0; i < 20; ++i)
+        accepted.push_back(
+            submit(execd.port(), python("import time\ntime.sleep(0.1)\nprint(" + std::to_string(i) + ")")));
     redis.stop();
     auto gap = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
     CHECK(gap.status == 503);
@@ -390,9 +401,10 @@ TEST_CASE("exec through a server prints what --local prints, for every language"
                 if (access(f.c_str(), R_OK) == 0) file = f;
             }
             REQUIRE_FALSE(file.empty());
-            auto local = run_process({EXECD_EXEC_BINARY, "--languages", langs, "--local", "run", "--time", "10000", file});
-            auto remote = run_process({EXECD_EXEC_BINARY, "--languages", langs, "--server", server, "run", "--time",
-                                       "10000", file});
+            auto local =
+                run_process({EXECD_EXEC_BINARY, "--languages", langs, "--local", "run", "--time", "10000", file});
+            auto remote = run_process(
+                {EXECD_EXEC_BINARY, "--languages", langs, "--server", server, "run", "--time", "10000", file});
             INFO(local.err << " | " << remote.err);
             CHECK(local.out == "hello\n");
             CHECK(remote.out == local.out);
@@ -413,7 +425,8 @@ TEST_CASE("exec through a server prints what --local prints, for every language"
         CHECK(remote.exit_code == local.exit_code);
         auto lj = run_process({EXECD_EXEC_BINARY, "--local", "run", "--json", "--time", "1000", f});
         auto rj = run_process({EXECD_EXEC_BINARY, "--server", server, "run", "--json", "--time", "1000", f});
-        for (const char* field : {"status", "language", "verdict", "stdout", "stderr", "exitCode", "output", "error", "message"})
+        for (const char* field :
+             {"status", "language", "verdict", "stdout", "stderr", "exitCode", "output", "error", "message"})
             CHECK(json_field(rj.out, field) == json_field(lj.out, field));
         CHECK(rj.exit_code == lj.exit_code);
     }
@@ -471,8 +484,9 @@ TEST_CASE("SIGHUP reloads languages.toml and keeps the old one when the new one 
         std::this_thread::sleep_for(milliseconds(50));
     }
     CHECK(seen);
-    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), R"J({"language":"python2x","code":"print(7)"})J")).body,
-                     "output") == "7");
+    CHECK(
+        json_field(wait_done(execd.port(), submit(execd.port(), R"J({"language":"python2x","code":"print(7)"})J")).body,
+                   "output") == "7");
 
     // A broken file: refused, logged, the previous registry stays.
     std::ofstream(file) << "[language.x]\nname = 5\n";
@@ -519,8 +533,8 @@ TEST_CASE("infrastructure failures are retried with backoff, then reported as In
     std::ofstream(file) << read_text(EXECD_SOURCE_DIR "/languages.toml")
                         << "\n[language.broken]\nname = \"Broken\"\nextensions = [\"broken\"]\n"
                            "source = \"main.broken\"\nrun = [\"./missing\"]\n";
-    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--languages", file,
-                 "--backoff-ms", "100"});
+    Execd execd(
+        {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--languages", file, "--backoff-ms", "100"});
     const auto t0 = steady_clock::now();
     const std::string id = submit(execd.port(), R"J({"language":"broken","code":"x"})J");
     auto done = wait_done(execd.port(), id);
@@ -546,8 +560,10 @@ TEST_CASE("the private redis-server is restarted if it dies; the API also listen
     std::string id;
     for (int i = 0; i < 100 && id.empty(); ++i) {
         auto r = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
-        if (r.status == 202) id = json_field(r.body, "jobId");
-        else std::this_thread::sleep_for(milliseconds(100));
+        if (r.status == 202)
+            id = json_field(r.body, "jobId");
+        else
+            std::this_thread::sleep_for(milliseconds(100));
     }
     REQUIRE_FALSE(id.empty());
     CHECK(json_field(wait_done(execd.port(), id).body, "output") == "4");

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -70,9 +69,9 @@ private:
 };
 
 struct RawReply {
-    int status = 0;      // 0: no response (yet)
-    std::string text;    // what was read, headers and body
-    bool closed = false; // the server closed (or reset) the connection
+    int status = 0;       // 0: no response (yet)
+    std::string text;     // what was read, headers and body
+    bool closed = false;  // the server closed (or reset) the connection
     std::string body() const {
         auto end = text.find("\r\n\r\n");
         return end == std::string::npos ? std::string() : text.substr(end + 4);
@@ -449,17 +448,23 @@ std::string write_script(const std::string& dir) {
 }
 
 Process exec_with_socket(const std::string& socket_path, std::vector<std::string> args) {
-    std::vector<std::string> argv{"/usr/bin/env", "-u", "EXEC_SERVER", "EXECD_SOCKET=" + socket_path,
-                                  EXECD_EXEC_BINARY, "--languages", EXECD_SOURCE_DIR "/languages.toml"};
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "-u",
+                                  "EXEC_SERVER",
+                                  "EXECD_SOCKET=" + socket_path,
+                                  EXECD_EXEC_BINARY,
+                                  "--languages",
+                                  EXECD_SOURCE_DIR "/languages.toml"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv);
 }
 
 }  // namespace
 
-TEST_CASE("exec ignores a daemon socket that is not root's, lies in a directory others can write, or is served by "
-          "a non-root process",
-          "[cli]") {
+TEST_CASE(
+    "exec ignores a daemon socket that is not root's, lies in a directory others can write, or is served by "
+    "a non-root process",
+    "[cli]") {
     const std::string base = make_temp_dir("execd-fake-sock");
     const std::string script = write_script(base);
     struct Case {
@@ -544,7 +549,7 @@ TEST_CASE("exec finds a real execd on its unix socket and uses it", "[daemon]") 
     const std::string sock = dir + "/api.sock";
     const std::string script = write_script(dir);
     Execd execd({"--workers", "1", "--unix-socket", sock});
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::lstat(sock.c_str(), &st) == 0);
     CHECK(S_ISSOCK(st.st_mode));
     CHECK((st.st_mode & 0777) == 0666);  // any user may connect

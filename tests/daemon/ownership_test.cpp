@@ -1,11 +1,10 @@
 // Jobs belong to the token that created them, and tokens can be given
 // without putting them in argv: a real redis-server and real execd processes.
-#include <signal.h>
-#include <sys/stat.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -63,10 +62,14 @@ std::string everything_stored(RedisServer& redis, const std::string& prefix) {
         all += key.string + "\n";
         const std::string type = redis.command({"TYPE", key.string}).string;
         execd::daemon::Reply r;
-        if (type == "hash") r = redis.command({"HGETALL", key.string});
-        else if (type == "string") r = redis.command({"GET", key.string});
-        else if (type == "list") r = redis.command({"LRANGE", key.string, "0", "-1"});
-        else if (type == "zset") r = redis.command({"ZRANGE", key.string, "0", "-1"});
+        if (type == "hash")
+            r = redis.command({"HGETALL", key.string});
+        else if (type == "string")
+            r = redis.command({"GET", key.string});
+        else if (type == "list")
+            r = redis.command({"LRANGE", key.string, "0", "-1"});
+        else if (type == "zset")
+            r = redis.command({"ZRANGE", key.string, "0", "-1"});
         all += r.string + "\n";
         for (const auto& e : r.elements) all += e.string + "\n";
     }
@@ -172,10 +175,8 @@ TEST_CASE("without tokens every client sees every job, as before", "[daemon]") {
 TEST_CASE("execd --token-file and EXECD_TOKENS: tokens that are not in argv", "[daemon]") {
     RedisServer redis;
     const std::string dir = make_temp_dir("execd-tokens");
-    const std::string file = write_file(dir, "tokens",
-                                        "# API tokens, one a line\n\n  " + kAlice + "  \r\n# " + kBob +
-                                            " is commented out\n",
-                                        0600);
+    const std::string file = write_file(
+        dir, "tokens", "# API tokens, one a line\n\n  " + kAlice + "  \r\n# " + kBob + " is commented out\n", 0600);
     const std::string admin_file = write_file(dir, "admin", kAdmin + "\n", 0644);
     const std::string prefix = unique_prefix();
     ::setenv("EXECD_TOKENS", ("env-token-0123456789abcdef, " + kBob).c_str(), 1);
@@ -224,8 +225,8 @@ TEST_CASE("a bad token file stops execd with the file and line", "[daemon]") {
                                write_file(dir, "spaced", "two words-0123456789abcdef\n", 0600)});
     CHECK(spaced.exit_code == 2);
     CHECK_THAT(spaced.err, Contains(dir + "/spaced:1"));
-    auto none = run_process({EXECD_DAEMON_BINARY, "--state-dir", dir + "/state", "--role", "api", "--token-file",
-                             dir + "/absent"});
+    auto none = run_process(
+        {EXECD_DAEMON_BINARY, "--state-dir", dir + "/state", "--role", "api", "--token-file", dir + "/absent"});
     CHECK(none.exit_code == 2);
     CHECK_THAT(none.err, Contains(dir + "/absent"));
 }

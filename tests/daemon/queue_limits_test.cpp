@@ -186,8 +186,9 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--queue-ttl", "1"});
     const int port = execd.port();
     // The only worker is busy well past the age limit...
-    auto slow = http(port, "POST", "/v1/jobs",
-                     R"J({"language":"python","code":"import time\ntime.sleep(3)\nprint('slept')","timeoutMs":10000})J");
+    auto slow =
+        http(port, "POST", "/v1/jobs",
+             R"J({"language":"python","code":"import time\ntime.sleep(3)\nprint('slept')","timeoutMs":10000})J");
     REQUIRE(slow.status == 202);
     const std::string running = json_field(slow.body, "jobId");
     for (int i = 0; i < 500 && json_field(http(port, "GET", "/v1/jobs/" + running).body, "status") != "running"; ++i)

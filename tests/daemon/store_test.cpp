@@ -2,6 +2,8 @@
 // real redis-server, without execd: pop, leases, retry backoff, the reaper,
 // cancel, TTLs, and a worker that dies between the pop reply and its lease.
 // Leases and backoffs are a few hundred ms, so the whole file runs in seconds.
+#include "daemon/store.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,10 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "tests/daemon/daemon_fixture.h"
 #include "daemon/lua_scripts.h"
 #include "daemon/redis.h"
-#include "daemon/store.h"
+#include "tests/daemon/daemon_fixture.h"
 
 using namespace execd::test;
 using namespace execd::daemon;

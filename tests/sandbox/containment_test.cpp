@@ -447,8 +447,8 @@ TEST_CASE("a prepared box that is never used leaves nothing behind", "[sandbox]"
         CHECK(box_uid_processes(kTestUidBase, true).empty());
         if (sandbox.cgroup_version() == 1)
             for (const char* c : {"memory", "pids", "cpuacct"}) {
-                const std::string dir = std::string("/sys/fs/cgroup/") + c + "/execd/box-" +
-                                        std::to_string(kTestUidBase + slot);
+                const std::string dir =
+                    std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(kTestUidBase + slot);
                 CHECK(access(dir.c_str(), F_OK) != 0);
             }
     }
@@ -526,8 +526,10 @@ TEST_CASE("a memfd job on a two-node cluster: both nodes stay up and serve the n
     RedisServer redis;
     const std::string prefix = unique_prefix();
     const std::string sentinel = "SENTINEL-" + std::to_string(getpid()) + "-daemon";
-    Execd a({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "A", "--token", sentinel});
-    Execd b({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "B", "--token", sentinel});
+    Execd a(
+        {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "A", "--token", sentinel});
+    Execd b(
+        {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "B", "--token", sentinel});
     const std::map<std::string, std::string> auth{{"Content-Type", "application/json"},
                                                   {"Authorization", "Bearer " + sentinel}};
     auto wait_done = [&](int port, const std::string& id) {

@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "core/compile_cache.h"
-#include "tests/support.h"
 #include "core/util/files.h"
+#include "tests/support.h"
 
 using namespace execd;
 using namespace execd::test;

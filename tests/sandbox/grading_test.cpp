@@ -231,8 +231,9 @@ TEST_CASE("multi-file submissions compile together", "[sandbox]") {
     SECTION("a C project of three .c files, one in a subdirectory") {
         JobRequest req;
         req.language = "c";
-        req.files = {SourceFile{"main.c", "#include \"lib/add.h\"\n#include <stdio.h>\nint twice(int);\n"
-                                          "int main(void) { printf(\"%d\\n\", add(twice(20), 2)); return 0; }\n"},
+        req.files = {SourceFile{"main.c",
+                                "#include \"lib/add.h\"\n#include <stdio.h>\nint twice(int);\n"
+                                "int main(void) { printf(\"%d\\n\", add(twice(20), 2)); return 0; }\n"},
                      SourceFile{"twice.c", "int twice(int x) { return 2 * x; }\n"},
                      SourceFile{"lib/add.c", "#include \"add.h\"\nint add(int a, int b) { return a + b; }\n"},
                      SourceFile{"lib/add.h", "int add(int a, int b);\n"}};
@@ -246,14 +247,16 @@ TEST_CASE("multi-file submissions compile together", "[sandbox]") {
         JobRequest req;
         req.language = "java";
         req.limits.time_ms = 10000;
-        req.files = {SourceFile{"Main.java", "import util.Greeter;\npublic class Main {\n"
-                                             "  public static void main(String[] a) {\n"
-                                             "    System.out.println(new Greeter(Names.first()).greet());\n  }\n}\n"},
+        req.files = {SourceFile{"Main.java",
+                                "import util.Greeter;\npublic class Main {\n"
+                                "  public static void main(String[] a) {\n"
+                                "    System.out.println(new Greeter(Names.first()).greet());\n  }\n}\n"},
                      SourceFile{"Names.java", "class Names { static String first() { return \"Ada\"; } }\n"},
-                     SourceFile{"util/Greeter.java", "package util;\npublic class Greeter {\n"
-                                                     "  private final String n;\n"
-                                                     "  public Greeter(String n) { this.n = n; }\n"
-                                                     "  public String greet() { return \"hello \" + n; }\n}\n"}};
+                     SourceFile{"util/Greeter.java",
+                                "package util;\npublic class Greeter {\n"
+                                "  private final String n;\n"
+                                "  public Greeter(String n) { this.n = n; }\n"
+                                "  public String greet() { return \"hello \" + n; }\n}\n"}};
         JobResult r = runner.run(req);
         INFO(r.run.message << r.run.stderr_data);
         CHECK(r.run.verdict == Verdict::OK);
@@ -293,8 +296,7 @@ int main(void) {
     return 0;
 }
 )";
-    const std::string expected =
-        "open-write:refused\nchmod:refused\nunlink:refused\ncreate:refused\nanswer:42\n";
+    const std::string expected = "open-write:refused\nchmod:refused\nunlink:refused\ncreate:refused\nanswer:42\n";
     JobRequest req;
     req.language = "c";
     req.code = hostile;
@@ -375,7 +377,7 @@ int main(void) {
         CHECK_FALSE(r1.run(other).cached);
         CHECK(tight.size_bytes() <= lru.max_bytes);
         Runner r2(shared_sandbox(), repo_registry(), &tight);
-        CHECK(r2.run(other).cached);      // the newest stayed
+        CHECK(r2.run(other).cached);  // the newest stayed
         Runner r3(shared_sandbox(), repo_registry(), &tight);
         CHECK_FALSE(r3.run(req).cached);  // the oldest went
     }
@@ -389,8 +391,9 @@ TEST_CASE("hostile test sets end in clear verdicts", "[sandbox]") {
         JobRequest req;
         req.language = "c";
         // Copies stdin to stdout.
-        req.code = "#include <stdio.h>\nint main(void){char b[65536];size_t n;"
-                   "while((n=fread(b,1,sizeof b,stdin))>0)fwrite(b,1,n,stdout);return 0;}\n";
+        req.code =
+            "#include <stdio.h>\nint main(void){char b[65536];size_t n;"
+            "while((n=fread(b,1,sizeof b,stdin))>0)fwrite(b,1,n,stdout);return 0;}\n";
         req.limits.time_ms = 20000;
         std::string big(64u << 20, 'a');
         for (size_t i = 80; i < big.size(); i += 81) big[i] = '\n';
@@ -410,8 +413,9 @@ TEST_CASE("hostile test sets end in clear verdicts", "[sandbox]") {
     SECTION("1,000 tests in one job") {
         JobRequest req;
         req.language = "c";
-        req.code = "#include <stdio.h>\nint main(void){long n;if(scanf(\"%ld\",&n)!=1)return 1;"
-                   "printf(\"%ld\\n\",n*n);return 0;}\n";
+        req.code =
+            "#include <stdio.h>\nint main(void){long n;if(scanf(\"%ld\",&n)!=1)return 1;"
+            "printf(\"%ld\\n\",n*n);return 0;}\n";
         for (int i = 0; i < 1000; ++i)
             req.tests.push_back(test_case("t" + std::to_string(i), std::to_string(i), std::to_string(i * i) + "\n"));
         req.tests[777].expected_output = "0\n";
@@ -433,9 +437,10 @@ TEST_CASE("a compiled program's own files never count against its memory limit",
     // the box; the run must not inherit them.)
     JobRequest req;
     req.language = "c";
-    req.code = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nchar big[60 << 20] = {1};\n"
-               "int main(int c, char** v) { volatile char* p = big; char* q = malloc(40 << 20);\n"
-               "memset(q, 1, 40 << 20); printf(\"%d %d\\n\", p[c * 1000], q[c]); return 0; }\n";
+    req.code =
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nchar big[60 << 20] = {1};\n"
+        "int main(int c, char** v) { volatile char* p = big; char* q = malloc(40 << 20);\n"
+        "memset(q, 1, 40 << 20); printf(\"%d %d\\n\", p[c * 1000], q[c]); return 0; }\n";
     req.limits.memory_mb = 80;
     const std::string dir = make_temp_dir("execd-cache");
     CompileCacheConfig cc;

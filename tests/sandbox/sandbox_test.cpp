@@ -5,12 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "tests/support.h"
 
@@ -71,6 +71,7 @@ TEST_CASE("the probe finds no way out of the box", "[sandbox]") {
     const std::string& out = r.run.stdout_data;
     INFO(out);
     CHECK_THAT(out, !Contains("BREACH"));
+    // clang-format off
     for (const char* check :
          {"uid ok", "setuid0 ok", "cap_effective ok", "cap_permitted ok", "cap_bounding ok", "no_new_privs ok",
           "seccomp ok", "connect_127.0.0.1 ok", "connect_127.0.0.53 ok", "udp_127.0.0.1 ok", "connect_::1 ok",
@@ -82,18 +83,22 @@ TEST_CASE("the probe finds no way out of the box", "[sandbox]") {
           "bpf ok", "perf_event_open ok", "io_uring_setup ok", "userfaultfd ok", "keyctl ok",
           "open_proc_1_mem ok", "kill_init ok"})
         CHECK_THAT(out, Contains(std::string("\n") + check) || Catch::Matchers::StartsWith(check));
+    // clang-format on
     require_nothing_left();
 }
 
 TEST_CASE("foreign system-call ABIs kill the program", "[sandbox]") {
     // int 0x80 is the 32-bit entry; nr 20 there is getpid.
-    auto i386 = run_code("c", "int main(void){ long r; __asm__ volatile(\"int $0x80\" : \"=a\"(r) : \"a\"(20L)); return 0; }\n");
+    auto i386 = run_code(
+        "c", "int main(void){ long r; __asm__ volatile(\"int $0x80\" : \"=a\"(r) : \"a\"(20L)); return 0; }\n");
     // Killed either by the filter (SIGSYS) or, where the kernel has no
     // 32-bit emulation at all, by a general protection fault (SIGSEGV).
     CHECK(i386.run.verdict == Verdict::RuntimeError);
     CHECK((i386.run.exit_code == 128 + SIGSYS || i386.run.exit_code == 128 + SIGSEGV));
     // x32: the x86_64 entry with bit 30 set.
-    auto x32 = run_code("c", "#define _GNU_SOURCE\n#include <unistd.h>\n#include <sys/syscall.h>\nint main(void){ syscall(0x40000000L | 39); return 0; }\n");
+    auto x32 = run_code("c",
+                        "#define _GNU_SOURCE\n#include <unistd.h>\n#include <sys/syscall.h>\nint main(void){ "
+                        "syscall(0x40000000L | 39); return 0; }\n");
     CHECK(x32.run.verdict == Verdict::RuntimeError);
     CHECK(x32.run.exit_code == 128 + SIGSYS);
 }
@@ -156,7 +161,8 @@ TEST_CASE("memory just under the limit is fine and reported", "[sandbox][v2]") {
 }
 
 TEST_CASE("a fork bomb is ProcessLimitExceeded and the host is unaffected", "[sandbox][v2]") {
-    auto r = run_code("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
+    auto r =
+        run_code("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
     CHECK(r.run.verdict == Verdict::ProcessLimitExceeded);
     CHECK(r.run.exit_code == kExitProcessLimit);
     require_nothing_left();
@@ -262,7 +268,8 @@ TEST_CASE("a symlink planted in the work dir is never followed by the host", "[s
 name = "Planter"
 extensions = ["plant"]
 source = "main.plant"
-compile = ["/usr/bin/bash", "-c", "ln -s )") + victim + " file-link; ln -s " + victim_dir +
+compile = ["/usr/bin/bash", "-c", "ln -s )") +
+                             victim + " file-link; ln -s " + victim_dir +
                              R"( dir-link; mkdir -p d; ln -s / d/root; ln -s /box/main.plant loop"]
 run = ["/usr/bin/bash", "-c", "ls /box | sort | tr '\n' ' '"]
 )";
@@ -300,7 +307,8 @@ name = "Ghost"
 extensions = ["ghost"]
 source = "main.ghost"
 run = ["/usr/bin/does-not-exist-execd"]
-)", "ghost.toml");
+)",
+                                   "ghost.toml");
     Runner runner(shared_sandbox(), reg);
     JobRequest req;
     req.language = "ghost";
@@ -366,10 +374,13 @@ TEST_CASE("two boxes running at once share no abstract unix socket", "[sandbox]"
     JobRequest connect_req;
     connect_req.language = "python";
     connect_req.limits.time_ms = 6000;
-    connect_req.code = "import socket, time\nfor i in range(20):\n    s = socket.socket(socket.AF_UNIX)\n"
-                       "    try:\n        s.connect('\\0" + name + "')\n        s.send(b'leak')\n"
-                       "        print('connected')\n        break\n    except OSError as e:\n"
-                       "        err = e.strerror\n        time.sleep(0.1)\nelse:\n    print('refused:', err)\n";
+    connect_req.code =
+        "import socket, time\nfor i in range(20):\n    s = socket.socket(socket.AF_UNIX)\n"
+        "    try:\n        s.connect('\\0" +
+        name +
+        "')\n        s.send(b'leak')\n"
+        "        print('connected')\n        break\n    except OSError as e:\n"
+        "        err = e.strerror\n        time.sleep(0.1)\nelse:\n    print('refused:', err)\n";
 
     auto box_a = shared_sandbox().acquire_box();
     auto box_b = shared_sandbox().acquire_box();
@@ -379,7 +390,8 @@ TEST_CASE("two boxes running at once share no abstract unix socket", "[sandbox]"
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     JobResult connected = runner_b.run(connect_req, box_b.get());
     listener.join();
-    INFO(listened.run.stdout_data << listened.run.stderr_data << connected.run.stdout_data << connected.run.stderr_data);
+    INFO(listened.run.stdout_data << listened.run.stderr_data << connected.run.stdout_data
+                                  << connected.run.stderr_data);
     CHECK(listened.run.stdout_data == "listening\nnobody came\n");
     CHECK_THAT(connected.run.stdout_data, Catch::StartsWith("refused:"));
 }

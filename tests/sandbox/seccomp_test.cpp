@@ -4,15 +4,17 @@
 // which can try argument values a box program would not reach (high bits in
 // 32-bit arguments) and the exact calls the box's init and the program's
 // child make after the filter is loaded.
+#include "core/sandbox/seccomp.h"
+
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <linux/futex.h>
 #include <linux/aio_abi.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,7 +25,6 @@
 #include <csignal>
 #include <cstring>
 
-#include "core/sandbox/seccomp.h"
 #include "tests/support.h"
 
 using namespace execd;
@@ -167,12 +168,8 @@ TEST_CASE("seccomp: what is not on the allowlist fails, named dangers with EPERM
     CHECK(in_filtered_child([] { return err_of(::syscall(SYS_bpf, 0, 0, 0)); }) == EPERM);
     CHECK(in_filtered_child([] { return err_of(::syscall(SYS_io_uring_setup, 1, 0)); }) == EPERM);
     // Namespace flags on clone: EPERM; clone3 (flags in memory): ENOSYS.
-    CHECK(in_filtered_child([] {
-              return err_of(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0));
-          }) == EPERM);
-    CHECK(in_filtered_child([] {
-              return err_of(::syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0));
-          }) == EPERM);
+    CHECK(in_filtered_child([] { return err_of(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0)); }) == EPERM);
+    CHECK(in_filtered_child([] { return err_of(::syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0)); }) == EPERM);
     CHECK(in_filtered_child([] { return err_of(::syscall(SYS_clone3, nullptr, 0)); }) == ENOSYS);
 }
 
@@ -183,9 +180,7 @@ TEST_CASE("seccomp: personality only reads or keeps the default persona", "[sand
     CHECK(in_filtered_child([] { return err_of(::syscall(SYS_personality, ADDR_NO_RANDOMIZE)); }) == EPERM);
     CHECK(in_filtered_child([] { return err_of(::syscall(SYS_personality, READ_IMPLIES_EXEC)); }) == EPERM);
     // The kernel reads an unsigned int: the upper half cannot smuggle a persona.
-    CHECK(in_filtered_child([] {
-              return err_of(::syscall(SYS_personality, (1ul << 32) | PER_LINUX32));
-          }) == EPERM);
+    CHECK(in_filtered_child([] { return err_of(::syscall(SYS_personality, (1ul << 32) | PER_LINUX32)); }) == EPERM);
 }
 
 TEST_CASE("seccomp: TIOCSTI is refused whatever the upper half of the request", "[sandbox]") {

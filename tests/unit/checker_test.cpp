@@ -1,12 +1,12 @@
+#include "core/checker.h"
+
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
-#include <catch2/catch.hpp>
-
-#include "core/checker.h"
 #include "core/util/sha256.h"
 
 using namespace execd;

@@ -8,9 +8,9 @@
 #include "api/result.h"
 #include "api/stored_request.h"
 #include "api/submission.h"
+#include "core/util/base64.h"
 #include "daemon/config.h"
 #include "tests/support.h"
-#include "core/util/base64.h"
 
 using namespace execd;
 
@@ -24,10 +24,13 @@ api::Maxima default_maxima() { return daemon::submission_maxima(daemon::Config{}
 TEST_CASE("invalid UTF-8 never reaches JSON", "[unit]") {
     CHECK(api::sanitize_utf8("plain") == "plain");
     CHECK(api::sanitize_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
-    CHECK(api::sanitize_utf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
-    CHECK(api::sanitize_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // overlong '/'
+    CHECK(api::sanitize_utf8("a\xFF"
+                             "b") ==
+          "a\xEF\xBF\xBD"
+          "b");
+    CHECK(api::sanitize_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
     CHECK(api::sanitize_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-    CHECK(api::sanitize_utf8("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // truncated
+    CHECK(api::sanitize_utf8("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
 }
 
 TEST_CASE("base64", "[unit]") {
@@ -56,13 +59,13 @@ TEST_CASE("a finished job has the seed's fields", "[unit]") {
     r.run.verdict = Verdict::OK;
     r.run.exit_code = 0;
     r.run.stdout_data = "4\n";
-    obj = parser.parse(api::stringify(api::completed_job_json(r, api::Encoding::Utf8))).extract<Poco::JSON::Object::Ptr>();
+    obj = parser.parse(api::stringify(api::completed_job_json(r, api::Encoding::Utf8)))
+              .extract<Poco::JSON::Object::Ptr>();
     CHECK(obj->getValue<std::string>("output") == "4");
     CHECK_FALSE(obj->has("error"));
 }
 
 // ------------------------------------------------------------------ grading
-
 
 namespace {
 
@@ -263,8 +266,8 @@ TEST_CASE("a job queued by execd 0.1.0 is still read", "[unit]") {
 }
 
 TEST_CASE("a stored request is checked against the registry again, and a corrupt one is named", "[unit]") {
-    const api::Submission parsed = api::parse_submission_body(api::submission_body(graded_request(), api::Encoding::Utf8),
-                                                              test::repo_registry(), default_maxima());
+    const api::Submission parsed = api::parse_submission_body(
+        api::submission_body(graded_request(), api::Encoding::Utf8), test::repo_registry(), default_maxima());
     std::string stored = api::stored_request_json(parsed);
     // The language was removed from the registry while the job was queued.
     const auto at = stored.find(R"("language":"c")");
@@ -325,7 +328,8 @@ TEST_CASE("a graded result reads back as it was written", "[unit]") {
                TestResult{"five", StepResult{Verdict::Skipped, std::nullopt, "", "", 0, 0, 0, "skipped"}, false}};
     for (auto encoding : {api::Encoding::Base64, api::Encoding::Utf8}) {
         Poco::JSON::Parser parser;
-        auto json = parser.parse(api::stringify(api::completed_job_json(r, encoding))).extract<Poco::JSON::Object::Ptr>();
+        auto json =
+            parser.parse(api::stringify(api::completed_job_json(r, encoding))).extract<Poco::JSON::Object::Ptr>();
         CHECK(json->getValue<std::string>("failedTest") == "three");
         CHECK(json->getValue<int>("testsPassed") == 1);
         CHECK(json->getValue<bool>("cached"));
@@ -339,8 +343,10 @@ TEST_CASE("a graded result reads back as it was written", "[unit]") {
         CHECK(back.tests[2].result.verdict == Verdict::Skipped);
         CHECK_FALSE(back.tests[2].result.exit_code.has_value());
         CHECK(back.compile->stderr_data == "warning");
-        if (encoding == api::Encoding::Base64) CHECK(back.run.stdout_data == r.run.stdout_data);
-        else CHECK(back.run.stdout_data == "6\n\xEF\xBF\xBD");
+        if (encoding == api::Encoding::Base64)
+            CHECK(back.run.stdout_data == r.run.stdout_data);
+        else
+            CHECK(back.run.stdout_data == "6\n\xEF\xBF\xBD");
     }
 }
 
@@ -371,7 +377,8 @@ TEST_CASE("graded submissions are validated field by field", "[unit]") {
     CHECK_THAT(rejected_field(head + R"("checker":{"type":"exact"}})"), Catch::StartsWith("checker:"));
     CHECK_THAT(rejected_field(head + R"("stopOnFailure":true})"), Catch::StartsWith("stopOnFailure:"));
     CHECK_THAT(rejected_field(head + R"("tests":[{}],"stopOnFailure":1})"), Catch::StartsWith("stopOnFailure:"));
-    CHECK_THAT(rejected_field(head + R"("tests":[{}],"checker":{"type":"fuzzy"}})"), Catch::StartsWith("checker.type:"));
+    CHECK_THAT(rejected_field(head + R"("tests":[{}],"checker":{"type":"fuzzy"}})"),
+               Catch::StartsWith("checker.type:"));
     CHECK_THAT(rejected_field(head + R"("tests":[{}],"checker":{"type":"exact","absTolerance":1}})"),
                Catch::StartsWith("checker.absTolerance:"));
     CHECK_THAT(rejected_field(head + R"("tests":[{}],"checker":{"type":"float","absTolerance":-1}})"),
@@ -412,7 +419,8 @@ TEST_CASE("submitted file names may go one directory down, never out", "[unit]")
                R"(","content":"y"}]})";
     };
     CHECK(rejected_field(files("lib/util.c")).empty());
-    for (const char* bad : {"a/b/c.c", "../x.c", "/x.c", "lib/", "lib/..", "./x", "a\\\\b.c", "-o.c", "@o.c", "lib/-x.c"})
+    for (const char* bad :
+         {"a/b/c.c", "../x.c", "/x.c", "lib/", "lib/..", "./x", "a\\\\b.c", "-o.c", "@o.c", "lib/-x.c"})
         CHECK_THAT(rejected_field(files(bad)), Catch::StartsWith("files[1].name:"));
     CHECK_THAT(rejected_field(R"({"language":"c","files":[{"name":"main.c","content":"x"},)"
                               R"({"name":"lib","content":"y"},{"name":"lib/a.c","content":"z"}]})"),

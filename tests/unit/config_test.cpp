@@ -1,3 +1,5 @@
+#include "daemon/config.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,16 +14,15 @@
 #include <sstream>
 
 #include "api/tokens.h"
-#include "daemon/config.h"
+#include "core/util/toml_reader.h"
 #include "daemon/settings.h"
 #include "daemon/store.h"
 #include "tests/support.h"
-#include "core/util/toml_reader.h"
 
 using namespace execd::daemon;
+using Catch::Matchers::Contains;
 using execd::api::parse_token_lines;
 using execd::api::read_token_file;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -139,8 +140,8 @@ TEST_CASE("token files: one a line, blanks and # comments skipped, a bad line na
     CHECK(parse_token_lines("", "f").empty());
     CHECK(parse_token_lines("# only a comment\n\n   \n", "f").empty());
     CHECK(parse_token_lines("first-token-0123456789\r\n  # note\n\t second-token-0123456789  \nlast-token-0123456789",
-                            "f") == std::vector<std::string>{"first-token-0123456789", "second-token-0123456789",
-                                                             "last-token-0123456789"});
+                            "f") ==
+          std::vector<std::string>{"first-token-0123456789", "second-token-0123456789", "last-token-0123456789"});
     // A '#' inside a token is part of it; only a line starting with one is a comment.
     CHECK(parse_token_lines("abc#def-0123456789\n", "f") == std::vector<std::string>{"abc#def-0123456789"});
     auto refused = [](const std::string& text) {
@@ -167,8 +168,8 @@ TEST_CASE("token files: one a line, blanks and # comments skipped, a bad line na
     CHECK(warning.empty());
     ::chmod(file.c_str(), 0640);
     CHECK(read_token_file(file, &warning).size() == 1);
-    CHECK_THAT(warning, Contains(file + " is readable by group or others") && Contains("0640") &&
-                            !Contains("file-token"));
+    CHECK_THAT(warning,
+               Contains(file + " is readable by group or others") && Contains("0640") && !Contains("file-token"));
     CHECK_THROWS_WITH(read_token_file(dir + "/missing"), Contains(dir + "/missing") && Contains("No such file"));
 }
 
@@ -272,13 +273,12 @@ TEST_CASE("a bad execd.toml is refused with its line and reason", "[unit]") {
 
 namespace {
 
-
 // Roff as a reader sees it: the escapes this project's pages use turned into
 // their characters, font changes dropped.
 std::string unroff(std::string text) {
     static const std::pair<const char*, const char*> kEscapes[] = {
-        {"\\(dq", "\""}, {"\\(em", "—"}, {"\\(mu", "x"}, {"\\-", "-"}, {"\\fB", ""}, {"\\fI", ""},
-        {"\\fR", ""},    {"\\fP", ""},   {"\\&", ""},    {"\\%", ""}};
+        {"\\(dq", "\""}, {"\\(em", "—"}, {"\\(mu", "x"}, {"\\-", "-"}, {"\\fB", ""},
+        {"\\fI", ""},    {"\\fR", ""},   {"\\fP", ""},   {"\\&", ""},  {"\\%", ""}};
     for (const auto& [from, to] : kEscapes)
         for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + std::strlen(to)))
             text.replace(at, std::strlen(from), to);
@@ -453,7 +453,7 @@ TEST_CASE("EXECD_* variables set every key over the file; tokens and exec's vari
     CHECK(c.insecure);
     CHECK(c.maxima.batch == 5);
     CHECK(c.role == Role::Api);
-    CHECK(c.unix_socket.empty());  // set but empty: the empty string
+    CHECK(c.unix_socket.empty());                                   // set but empty: the empty string
     CHECK(with_env({"EXECD_WORKERS_ROLE="}, c).role == Role::Api);  // an empty role keeps the value
 
     // Every key but the tokens has its variable: set each to a value other than its default.
@@ -469,9 +469,8 @@ TEST_CASE("EXECD_* variables set every key over the file; tokens and exec's vari
             case SettingType::TextList: break;
         }
         const Config set = with_env({s.env_name() + "=" + value});
-        const std::string expected = s.type() == SettingType::Integer || s.type() == SettingType::Boolean
-                                         ? value
-                                         : "\"" + value + "\"";
+        const std::string expected =
+            s.type() == SettingType::Integer || s.type() == SettingType::Boolean ? value : "\"" + value + "\"";
         CHECK(s.toml_of(set) == expected);
         CHECK(s.toml_of(set) != s.default_toml());
     }
@@ -542,8 +541,8 @@ TEST_CASE("execd --help lists every flag of the table with its default, range, k
     const std::set<std::string> process_options{"-h,--help", "--version", "-c,--config", "--port-file", "--node-name"};
     for (const auto& [names, text] : options) {
         INFO(names);
-        CHECK((process_options.count(names) || std::any_of(settings().begin(), settings().end(),
-                                                            [&](const Setting& s) { return s.flag == names; })));
+        CHECK((process_options.count(names) ||
+               std::any_of(settings().begin(), settings().end(), [&](const Setting& s) { return s.flag == names; })));
     }
 }
 

@@ -1,3 +1,5 @@
+#include "core/util/files.h"
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -7,9 +9,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "tests/support.h"
-#include "core/util/files.h"
 #include "core/util/sys_error.h"
+#include "tests/support.h"
 
 using namespace execd;
 

@@ -53,8 +53,7 @@ std::string module_named(const Include& inc) {
 
 }  // namespace
 
-TEST_CASE("includes name their module and point one way: core <- api <- daemon, cmd never includes daemon",
-          "[unit]") {
+TEST_CASE("includes name their module and point one way: core <- api <- daemon, cmd never includes daemon", "[unit]") {
     size_t seen = 0;
     for (const auto& inc : includes_of("core")) {
         INFO(inc.file << ": " << inc.written);

@@ -1,6 +1,7 @@
+#include "core/registry.h"
+
 #include <catch2/catch.hpp>
 
-#include "core/registry.h"
 #include "tests/support.h"
 
 using namespace execd;
@@ -57,9 +58,11 @@ TEST_CASE("a valid registry parses in file order", "[unit]") {
 }
 
 TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") {
-    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"\n"), Contains("bad.toml:4: syntax error") && Contains("missing array separator"));
-    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\nrun = [\"/bin/x\"]\ncolour = 1\n"),
-               Contains("bad.toml:6") && Contains("unknown key 'colour'"));
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"\n"),
+               Contains("bad.toml:4: syntax error") && Contains("missing array separator"));
+    CHECK_THAT(
+        refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\nrun = [\"/bin/x\"]\ncolour = 1\n"),
+        Contains("bad.toml:6") && Contains("unknown key 'colour'"));
     CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m.x\"\n"),
                Contains("bad.toml:1") && Contains("missing required key 'run'"));
     CHECK_THAT(refusal("[language.x]\nname = 5\n"), Contains("bad.toml:2") && Contains("'name' must be a string"));
@@ -67,9 +70,11 @@ TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") 
                Contains("bad.toml:5") && Contains("absolute path"));
     CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"../m.x\"\nrun = [\"/x\"]\n"),
                Contains("bad.toml:4") && Contains("plain file name"));
-    CHECK_THAT(refusal(std::string(kGood) + "\n[language.d]\nname = \"D\"\nextensions = [\"py\"]\nsource = \"m\"\nrun = [\"/x\"]\n"),
+    CHECK_THAT(refusal(std::string(kGood) +
+                       "\n[language.d]\nname = \"D\"\nextensions = [\"py\"]\nsource = \"m\"\nrun = [\"/x\"]\n"),
                Contains("extension 'py' is already claimed by 'python'"));
-    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = [\"/x\"]\nlimits = { memory_mb = -1 }\n"),
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nextensions = [\"x\"]\nsource = \"m\"\nrun = [\"/x\"]\nlimits = { "
+                       "memory_mb = -1 }\n"),
                Contains("bad.toml:6") && Contains("memory_mb"));
     CHECK_THAT(refusal("[sandbox]\nbinds = []\n"), Contains("defines no language"));
     CHECK_THAT(refusal("[language.\"Bad Id\"]\nname = \"X\"\n"), Contains("ids use only"));

@@ -1,9 +1,9 @@
-#include <csignal>
+#include "core/verdict.h"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 
 #include "core/runner.h"
-#include "core/verdict.h"
 
 using namespace execd;
 

@@ -121,8 +121,8 @@ void read_spawner_plan(int sock) {
     } while (n == -4 /* EINTR */);
     const auto* p = reinterpret_cast<const SpawnerPlan*>(spawner_buffer);
     if (n < static_cast<long>(sizeof(SpawnerPlan)) || n_fds != 1 || p->magic != kSpawnerMagic ||
-        p->size != static_cast<uint32_t>(n) || p->n_rlimits < 0 || p->n_rlimits > kPlanRlimits ||
-        p->seccomp % 8 != 0 || p->seccomp >= p->size || p->seccomp_len == 0 || p->seccomp_len > 0xffff ||
+        p->size != static_cast<uint32_t>(n) || p->n_rlimits < 0 || p->n_rlimits > kPlanRlimits || p->seccomp % 8 != 0 ||
+        p->seccomp >= p->size || p->seccomp_len == 0 || p->seccomp_len > 0xffff ||
         (p->size - p->seccomp) / sizeof(sock_filter) < p->seccomp_len)
         exit_now(2);
     config.plan = p;
