@@ -215,10 +215,20 @@ void validate_config(const Config& c) {
         throw std::runtime_error("listen = \"" + c.listen +
                                  "\" is beyond loopback but no API tokens are configured; set [server] tokens "
                                  "(or pass --insecure to accept unauthenticated requests from the network)");
+    if (std::string problem = instance_name_problem(c.instance); !problem.empty())
+        throw std::runtime_error("[sandbox] instance " + problem);
     for (const auto* list : {&c.tokens, &c.admin_tokens})
         for (const auto& t : *list)
             if (std::string problem = api::token_problem(t); !problem.empty())
                 throw std::runtime_error("API tokens: " + problem);
+}
+
+SandboxConfig sandbox_config(const Config& c) {
+    SandboxConfig sc;
+    sc.state_dir = c.sandbox_dir;
+    sc.instance = c.instance;
+    sc.uid_base = instance_uid_base(c.instance);
+    return sc;
 }
 
 api::Maxima submission_maxima(const Config& c) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/maxima.h"
+#include "core/sandbox/sandbox.h"
 
 namespace execd::daemon {
 
@@ -49,6 +50,7 @@ struct Config {
     int64_t redis_maxmemory_mb{};  // the private redis-server's maxmemory (noeviction)
     std::string state_dir;         // [paths]
     std::string sandbox_dir;
+    std::string instance;       // the engine's name on the host; "" = the default one
     std::string cache_dir;      // [cache] dir: empty = <sandbox_dir>/cache
     int64_t cache_max_mb{};     // 0 turns the compile cache off
     std::string languages;      // registry file; empty = kSystemLanguagesFile or built-in
@@ -123,5 +125,11 @@ bool is_loopback_host(const std::string& host);
 // The maxima a submission is checked against (api/maxima.h), from
 // [limits.max]: the one place the daemon turns its configuration into them.
 api::Maxima submission_maxima(const Config& config);
+
+// The sandbox a worker node builds: its state directory, and the instance's
+// cgroup parent and uid range. max_slots and lock_dir stay core's (they are
+// the host's, shared with every exec and execd), work_tmpfs_mb a quarter of
+// the RAM; the registry adds its binds.
+SandboxConfig sandbox_config(const Config& config);
 
 }  // namespace execd::daemon

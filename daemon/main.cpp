@@ -149,11 +149,7 @@ int main(int argc, char** argv) {
         std::unique_ptr<Sandbox> sandbox;
         std::unique_ptr<CompileCache> cache;
         if (runs_workers) {
-            // uid_base, max_slots and lock_dir stay core's: they are the
-            // host's, shared with every exec and execd; work_tmpfs_mb stays
-            // a quarter of the RAM.
-            SandboxConfig sc;
-            sc.state_dir = config.sandbox_dir;
+            SandboxConfig sc = sandbox_config(config);
             sc.binds = registry.get()->sandbox_binds();
             sandbox = std::make_unique<Sandbox>(sc);
             spdlog::info("{}", sandbox->describe());

@@ -88,6 +88,12 @@ constexpr Setting kSettings[] = {
     {.section = "paths", .key = "languages", .flag = "--languages", .field = &Config::languages,
      .help = "Language registry file; \"\" = the system one if readable, else the built-in copy"},
 
+    // [sandbox]
+    {.section = "sandbox", .key = "instance", .flag = "--instance", .field = &Config::instance,
+     .help = "This engine's name on the host: box cgroups below execd-NAME and a uid range of its own; \"\" = "
+             "the default engine",
+     .env = "EXECD_INSTANCE"},
+
     // [workers]
     {.section = "workers", .key = "role", .flag = "--role", .field = &Config::role, .text = "all",
      .choices = "api worker all",

@@ -15,7 +15,8 @@
 // and the key in upper case, a dot or a dash becoming an underscore:
 // [workers] count is EXECD_WORKERS_COUNT, [limits.max] time_ms is
 // EXECD_LIMITS_MAX_TIME_MS. [server] tokens and admin_tokens keep their
-// older names, EXECD_TOKENS and EXECD_ADMIN_TOKENS.
+// older names, EXECD_TOKENS and EXECD_ADMIN_TOKENS; [sandbox] instance is
+// EXECD_INSTANCE, the variable exec reads for the same thing.
 #pragma once
 
 #include <cstdint>

@@ -22,11 +22,25 @@ const Registry& repo_registry() {
     return registry;
 }
 
+const std::string& test_instance() {
+    static const std::string instance = [] {
+        const char* set = std::getenv("EXECD_INSTANCE");
+        if (!set || !*set) throw std::logic_error("EXECD_INSTANCE is not set (tests/main.cpp sets it)");
+        return std::string(set);
+    }();
+    return instance;
+}
+
+int test_uid_base() { return static_cast<int>(instance_uid_base(test_instance())); }
+
+std::string test_cgroup_parent() { return "execd-" + test_instance(); }
+
 Sandbox& shared_sandbox() {
     static Sandbox sandbox([] {
         SandboxConfig c;
         c.binds = repo_registry().sandbox_binds();
-        c.uid_base = kTestUidBase;  // apart from any other execd on this host
+        c.instance = test_instance();  // apart from any other engine on this host
+        c.uid_base = static_cast<uid_t>(test_uid_base());
         return c;
     }());
     return sandbox;

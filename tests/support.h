@@ -29,14 +29,23 @@ struct Process {
 // Runs argv with `stdin_data` on its stdin and collects everything.
 Process run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
 
-// The test process's boxes run as uids from here.
-inline constexpr int kTestUidBase = 62000;
+// The engine instance of this test process (tests/main.cpp sets
+// EXECD_INSTANCE to "test-<pid>" unless it is set): the shared Sandbox, every
+// `exec` and every execd a test starts run as it, so another engine on the
+// host (a daemon, a second test run) shares no box cgroup or uid range.
+const std::string& test_instance();
+
+// Its boxes run as uids from here (instance_uid_base()).
+int test_uid_base();
+
+// Its box cgroups' parent in a v1 hierarchy: /sys/fs/cgroup/<controller>/<this>.
+std::string test_cgroup_parent();
 
 // Pids of live processes whose real uid is in [uid_base, uid_base + 256):
 // what a job left running. A box prepared for its next run holds one such
 // process (the program's, armed, still running the box init binary); it is
 // counted only with `prepared_too`.
-std::vector<int> box_uid_processes(int uid_base = kTestUidBase, bool prepared_too = false);
+std::vector<int> box_uid_processes(int uid_base = test_uid_base(), bool prepared_too = false);
 
 // box_uid_processes() once it is empty, or what is left after `ms`: a box
 // kept for more runs (an execd worker's) lets its killed init finish exiting

@@ -315,6 +315,14 @@ uid_t instance_uid_base(const std::string& instance) {
     return 61000 + 256 * (1 + h % 60);
 }
 
+std::string instance_name_problem(const std::string& instance) {
+    if (instance.size() <= 32 &&
+        instance.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+            std::string::npos)
+        return "";
+    return "'" + instance.substr(0, 64) + "' is not an instance name: use letters, digits, '-' and '_', at most 32";
+}
+
 // ---------------------------------------------------------------- WorkDir
 
 WorkDir::WorkDir(int parent_fd, std::string name, std::string path, uid_t owner)
@@ -384,11 +392,8 @@ Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)), seccomp_(Se
         errno = EPERM;
         throw_errno("geteuid", "", "the native sandbox needs root (or use a running execd daemon)");
     }
-    if (config_.instance.size() > 32 ||
-        config_.instance.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
-            std::string::npos)
-        throw std::invalid_argument("instance name '" + config_.instance +
-                                    "': use letters, digits, '-' and '_', at most 32");
+    if (std::string problem = instance_name_problem(config_.instance); !problem.empty())
+        throw std::invalid_argument(problem);
     cgroups_ = CgroupManager::detect(config_.instance.empty() ? "execd" : "execd-" + config_.instance);
     lock_dir_ = open_lock_dir(config_.lock_dir);
     remove_stale_boxes();

@@ -48,6 +48,10 @@ struct SandboxConfig {
 // range: the slot locks keep that safe).
 uid_t instance_uid_base(const std::string& instance);
 
+// "" when `instance` is a valid instance name (SandboxConfig::instance), else
+// what is wrong with it.
+std::string instance_name_problem(const std::string& instance);
+
 class Sandbox;
 struct Supervised;
 

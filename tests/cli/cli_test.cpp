@@ -109,7 +109,7 @@ TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
                                         "print('done')\n")});
     CHECK(p.exit_code == 0);
     // exec ran as this test process's instance (tests/main.cpp).
-    const std::string instance = std::getenv("EXECD_INSTANCE");
+    const std::string& instance = test_instance();
     const uid_t base = execd::instance_uid_base(instance);
     CHECK(box_uid_processes(static_cast<int>(base), true).empty());
     CHECK(host_mounts_mentioning("/run/execd").empty());
@@ -142,5 +142,5 @@ TEST_CASE("exec --instance runs boxes in a uid range and cgroups of their own", 
     // A name that could not be a cgroup's is refused, naming it.
     auto bad = exec_run({"--instance", "../x", "run", script});
     CHECK(bad.exit_code != 0);
-    CHECK_THAT(bad.err, Contains("instance name '../x'"));
+    CHECK_THAT(bad.err, Contains("'../x' is not an instance name"));
 }

@@ -241,7 +241,7 @@ TEST_CASE("cancel: a queued job at once, a running one promptly", "[daemon]") {
     CHECK(json_field(done.body, "status") == "cancelled");
     CHECK(steady_clock::now() - t0 < seconds(10));
     CHECK(http(execd.port(), "DELETE", "/v1/jobs/" + running).status == 409);
-    CHECK(box_uid_processes_after(61000).empty());
+    CHECK(box_uid_processes_after(test_uid_base()).empty());
 }
 
 TEST_CASE("SIGTERM during a run finishes that job and exits 0", "[daemon]") {
@@ -327,7 +327,7 @@ TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes i
     }
     CHECK(nodes.count("B/0") == 1);
     CHECK(nodes.count("C/0") == 1);
-    CHECK(box_uid_processes_after(61000).empty());
+    CHECK(box_uid_processes_after(test_uid_base()).empty());
 }
 
 TEST_CASE("500 concurrent submissions all complete, none lost or duplicated", "[daemon]") {

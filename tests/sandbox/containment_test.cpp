@@ -263,6 +263,7 @@ TEST_CASE("a local user cannot squat the box slots", "[sandbox]") {
     try {
         SandboxConfig config;
         config.state_dir = make_temp_dir("execd-squat");
+        config.instance = test_instance();
         config.uid_base = base;
         config.max_slots = slots;
         Sandbox sandbox(config);
@@ -294,6 +295,7 @@ TEST_CASE("read-only binds are read-only on every mount below them", "[sandbox]"
     try {
         SandboxConfig config;
         config.state_dir = make_temp_dir("execd-rbind-state");
+        config.instance = test_instance();
         config.uid_base = 63600;
         config.max_slots = 2;
         config.binds = {"/usr", dir};
@@ -444,11 +446,11 @@ TEST_CASE("a prepared box that is never used leaves nothing behind", "[sandbox]"
         }
         // No process of the box's uid (prepared ones included), and (v1) no
         // cgroup of it.
-        CHECK(box_uid_processes(kTestUidBase, true).empty());
+        CHECK(box_uid_processes(test_uid_base(), true).empty());
         if (sandbox.cgroup_version() == 1)
             for (const char* c : {"memory", "pids", "cpuacct"}) {
-                const std::string dir =
-                    std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(kTestUidBase + slot);
+                const std::string dir = std::string("/sys/fs/cgroup/") + c + "/" + test_cgroup_parent() + "/box-" +
+                                        std::to_string(test_uid_base() + slot);
                 CHECK(access(dir.c_str(), F_OK) != 0);
             }
     }

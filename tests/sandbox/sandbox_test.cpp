@@ -34,8 +34,8 @@ void require_nothing_left() {
     if (sb.cgroup_version() == 1) {
         for (const char* c : {"memory", "pids", "cpuacct"})
             for (int slot = 0; slot < 4; ++slot) {
-                std::string dir =
-                    std::string("/sys/fs/cgroup/") + c + "/execd/box-" + std::to_string(kTestUidBase + slot);
+                std::string dir = std::string("/sys/fs/cgroup/") + c + "/" + test_cgroup_parent() + "/box-" +
+                                  std::to_string(test_uid_base() + slot);
                 CHECK(access(dir.c_str(), F_OK) != 0);
             }
     }

@@ -54,11 +54,14 @@ TEST_CASE("the settings table is sound: one key, flag, variable and field each",
             CHECK(flags.insert(std::string(s.flag)).second);
         }
         CHECK(variables.insert(s.env_name()).second);
-        // The rule of settings.h, but for the tokens' older names.
+        // The rule of settings.h, but for the tokens' older names and the
+        // instance's, shared with exec.
         std::string rule = "EXECD_" + std::string(s.section) + "_" + std::string(s.key);
         for (char& c : rule) c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         if (s.type() == SettingType::TextList)
             CHECK((s.env_name() == "EXECD_TOKENS" || s.env_name() == "EXECD_ADMIN_TOKENS"));
+        else if (s.name() == "[sandbox] instance")
+            CHECK(s.env_name() == "EXECD_INSTANCE");
         else
             CHECK(s.env_name() == rule);
         CHECK(std::find(fields.begin(), fields.end(), s.field) == fields.end());
@@ -67,8 +70,8 @@ TEST_CASE("the settings table is sound: one key, flag, variable and field each",
         // A Config starts at the table's defaults.
         CHECK(s.toml_of(Config{}) == s.default_toml());
     }
-    CHECK(setting_sections() ==
-          std::vector<std::string_view>{"server", "redis", "paths", "workers", "cache", "jobs", "limits.max"});
+    CHECK(setting_sections() == std::vector<std::string_view>{"server", "redis", "paths", "sandbox", "workers", "cache",
+                                                              "jobs", "limits.max"});
 }
 
 TEST_CASE("execd gives the store and the sandbox the table's values", "[unit]") {
@@ -93,6 +96,25 @@ TEST_CASE("execd gives the store and the sandbox the table's values", "[unit]") 
     // exec's sandbox directory is execd's default: the two share the compile
     // cache below it.
     CHECK(Config{}.sandbox_dir == execd::SandboxConfig{}.state_dir);
+
+    // The default engine keeps core's defaults; a named instance gets its
+    // own cgroup parent and uid range, as exec --instance does.
+    const execd::SandboxConfig plain = sandbox_config(Config{});
+    CHECK(plain.instance.empty());
+    CHECK(plain.uid_base == execd::SandboxConfig{}.uid_base);
+    Config night;
+    night.instance = "night-shift";
+    night.sandbox_dir = "/run/execd-night";
+    const execd::SandboxConfig named = sandbox_config(night);
+    CHECK(named.instance == "night-shift");
+    CHECK(named.uid_base == execd::instance_uid_base("night-shift"));
+    CHECK(named.uid_base != plain.uid_base);
+    CHECK(named.state_dir == "/run/execd-night");
+    CHECK_NOTHROW(validate_config(night));
+    for (const char* bad : {"a/b", "..", "x y", "123456789012345678901234567890123"}) {
+        night.instance = bad;
+        CHECK_THROWS_WITH(validate_config(night), Contains("[sandbox] instance") && Contains("not an instance name"));
+    }
 }
 
 TEST_CASE("packaging/execd.toml holds every key of the table at its default", "[unit]") {
