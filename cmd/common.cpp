@@ -6,23 +6,82 @@
 #include <iostream>
 
 #include "api/tokens.h"
+#include "core/util/files.h"
+#include "core/util/sha256.h"
+#include "core/version.h"
 
 namespace execd::cli {
 
+namespace {
+
+std::string state_dir_of(const GlobalOptions& options) {
+    if (!options.state_dir.empty()) return options.state_dir;
+    if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env) return env;
+    return kDefaultSandboxStateDir;
+}
+
+// The registry from `text`, through the snapshot kept in `cache`: the key is
+// the text with its origin, the snapshot format and exec's version, so an
+// edited file, another build or another format is a miss and parses anew.
+Registry parse_registry(const std::string& text, const std::string& origin, CompileCache* cache) {
+    if (!cache) return Registry::parse(text, origin);
+    Sha256 h;
+    h.field("registry snapshot");
+    h.field(kVersion);
+    h.field(origin);
+    h.field(text);
+    const std::string key = h.hex();
+    if (auto bytes = cache->recall(key))
+        if (auto reg = Registry::from_snapshot(*bytes)) return std::move(*reg);
+    Registry reg = Registry::parse(text, origin);
+    cache->remember(key, reg.snapshot());
+    return reg;
+}
+
+}  // namespace
+
+CompileCache* local_cache(const GlobalOptions& options, std::string* why) {
+    static std::unique_ptr<CompileCache> cache;
+    static std::string error;
+    static bool opened = false;
+    if (!opened) {
+        opened = true;
+        if (options.no_cache) {
+            error = "--no-cache";
+        } else if (::geteuid() != 0) {
+            error = "not root";
+        } else {
+            try {
+                CompileCacheConfig cc;
+                cc.dir = state_dir_of(options) + "/cache";
+                cache = std::make_unique<CompileCache>(cc);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+        }
+    }
+    if (why) *why = error;
+    return cache.get();
+}
+
 Registry load_registry(const GlobalOptions& options) {
-    if (!options.languages_file.empty()) return Registry::load_file(options.languages_file);
-    if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return Registry::load_file(env);
-    const std::string system_file = kSystemLanguagesFile;
-    if (::access(system_file.c_str(), R_OK) == 0) return Registry::load_file(system_file);
-    return Registry::embedded();
+    std::string path = options.languages_file;
+    if (path.empty())
+        if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) path = env;
+    if (path.empty() && ::access(kSystemLanguagesFile, R_OK) == 0) path = kSystemLanguagesFile;
+    if (path.empty()) return parse_registry(kEmbeddedLanguagesToml, kEmbeddedLanguagesOrigin, local_cache(options));
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const std::exception& e) {
+        throw RegistryError(path + ": cannot open: " + e.what());
+    }
+    return parse_registry(text, path, local_cache(options));
 }
 
 LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry) {
     SandboxConfig config;
-    if (!options.state_dir.empty())
-        config.state_dir = options.state_dir;
-    else if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env)
-        config.state_dir = env;
+    config.state_dir = state_dir_of(options);
     config.instance = options.instance;
     if (config.instance.empty())
         if (const char* env = std::getenv("EXECD_INSTANCE"); env && *env) config.instance = env;
@@ -30,15 +89,9 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
     config.binds = registry.sandbox_binds();
     LocalEngine engine;
     engine.sandbox = std::make_unique<Sandbox>(config);
-    if (!options.no_cache) {
-        try {
-            CompileCacheConfig cc;
-            cc.dir = config.state_dir + "/cache";
-            engine.cache = std::make_unique<CompileCache>(cc);
-        } catch (const std::exception& e) {
-            print_error(std::string("compile cache off: ") + e.what());
-        }
-    }
+    std::string why;
+    engine.cache = local_cache(options, &why);
+    if (!engine.cache && !options.no_cache) print_error("compile cache off: " + why);
     return engine;
 }
 

@@ -30,13 +30,21 @@ struct GlobalOptions {
 inline constexpr int kExitUsage = 2;
 
 // Loads the registry from the first place that has one. Throws RegistryError.
+// Parsing the TOML costs milliseconds, so a parsed copy is kept in the
+// compile cache (when this process may write it: root, no --no-cache),
+// keyed by the text, and the next exec reads that instead.
 Registry load_registry(const GlobalOptions& options);
 
+// The compile cache this process shares with a daemon on this host
+// (<state dir>/cache), opened once; null with --no-cache, when not root, or
+// when it cannot be opened (`why`, when given, then says why).
+CompileCache* local_cache(const GlobalOptions& options, std::string* why = nullptr);
+
 // The in-process engine (the embedded default): the sandbox, and the
-// compile cache it shares with a daemon on this host (<state dir>/cache).
+// compile cache (local_cache()).
 struct LocalEngine {
     std::unique_ptr<Sandbox> sandbox;
-    std::unique_ptr<CompileCache> cache;  // null with --no-cache or when it cannot be opened
+    CompileCache* cache = nullptr;  // null with --no-cache or when it cannot be opened
 };
 
 // Throws when the sandbox cannot be set up; a cache that cannot be opened

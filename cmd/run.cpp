@@ -183,7 +183,7 @@ namespace {
 
 int run_local(const GlobalOptions& global, const Registry& registry, const JobRequest& req, bool json) {
     LocalEngine engine = make_local_engine(global, registry);
-    Runner runner(*engine.sandbox, registry, engine.cache.get());
+    Runner runner(*engine.sandbox, registry, engine.cache);
     JobResult result = runner.run(req);
     if (json) {
         std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;

@@ -52,7 +52,7 @@ JobRequest build_test_request(const Registry& registry, const TestOptions& opts)
 
 JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRequest& req) {
     LocalEngine engine = make_local_engine(global, registry);
-    Runner runner(*engine.sandbox, registry, engine.cache.get());
+    Runner runner(*engine.sandbox, registry, engine.cache);
     StatusLine progress;
     progress.show(req.language + ": compiling / starting");
     size_t failed = 0;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/sandbox/policy.h"
@@ -27,6 +28,8 @@ struct LimitOverrides {
     // `base` with every set field replaced. A time limit given without a
     // CPU limit is the CPU limit too: the one place that rule is written.
     Limits apply(Limits base) const;
+
+    bool operator==(const LimitOverrides&) const = default;
 };
 
 // A limits table below `parent`'s `key` ({ time_ms, cpu_ms, memory_mb,
@@ -51,6 +54,8 @@ struct Language {
     LimitOverrides limits;
     LimitOverrides compile_limits;
     int line = 0;  // where its stanza starts
+
+    bool operator==(const Language&) const = default;
 
     bool compiled() const noexcept { return !compile.empty(); }
 
@@ -94,13 +99,24 @@ public:
 
     const std::string& origin() const noexcept { return origin_; }
 
+    // The parsed registry as bytes, and back, so a short-lived process (exec)
+    // can skip the TOML parse, which costs milliseconds: exec keeps one in
+    // its compile cache, keyed by the file's text. from_snapshot returns
+    // nothing for bytes it did not write (another format, a cut-off file).
+    std::string snapshot() const;
+    static std::optional<Registry> from_snapshot(std::string_view bytes);
+
+    bool operator==(const Registry&) const = default;
+
 private:
     std::string origin_;
     std::vector<std::string> binds_;
     std::vector<Language> languages_;
 };
 
-// The embedded copy of languages.toml (generated at build time).
+// The embedded copy of languages.toml (generated at build time), and how
+// errors and `exec languages` name it.
 extern const char* const kEmbeddedLanguagesToml;
+inline constexpr const char* kEmbeddedLanguagesOrigin = "languages.toml (embedded)";
 
 }  // namespace execd

@@ -1,10 +1,12 @@
 // The exec binary, run as a user would: output, exit status, stdin, errors,
 // and nothing left behind.
 #include <Poco/JSON/Parser.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "core/sandbox/sandbox.h"
@@ -101,6 +103,50 @@ TEST_CASE("exec languages lists what is usable", "[cli]") {
     auto p = exec_run({"languages"});
     CHECK(p.exit_code == 0);
     CHECK_THAT(p.out, Contains("python") && Contains("yes") && Contains("Python 3."));
+}
+
+TEST_CASE("exec keeps a parsed registry and reads an edited file anew", "[cli]") {
+    const std::string state = make_temp_dir("execd-registry-snapshot");
+    auto registry = [](const std::string& name) {
+        return "[language.python]\nname = \"" + name +
+               "\"\nextensions = [\"py\"]\nsource = \"main.py\"\nrun = [\"/usr/bin/python3\", \"main.py\"]\n";
+    };
+    const std::string file = temp_file("snapshot-languages.toml", registry("Alpha Snake"));
+    auto languages = [&] { return exec_run({"--state-dir", state, "--languages", file, "languages"}); };
+
+    auto first = languages();
+    INFO(first.err);
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.out, Contains("Alpha Snake"));
+    // The parsed copy is kept in the compile cache's memo, root's only.
+    const std::string memo = state + "/cache/memo";
+    auto kept = [&] {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(memo))
+            if (read_text(e.path()).rfind("execd-registry ", 0) == 0) names.push_back(e.path());
+        return names;
+    };
+    REQUIRE(kept().size() == 1);
+    struct stat st {};
+    REQUIRE(stat(memo.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK((st.st_mode & 0077) == 0);
+    CHECK_THAT(languages().out, Contains("Alpha Snake"));
+
+    // Edited: the new text is parsed, never the old copy used.
+    std::ofstream(file, std::ios::trunc) << registry("Beta Snake");
+    auto edited = languages();
+    CHECK_THAT(edited.out, Contains("Beta Snake") && !Contains("Alpha"));
+    CHECK(kept().size() == 2);
+
+    // A kept copy that is damaged is ignored: the file is parsed again.
+    for (const auto& path : kept()) std::ofstream(path, std::ios::trunc) << "execd-registry 1\nbroken";
+    CHECK_THAT(languages().out, Contains("Beta Snake"));
+    // And a bad edit is still refused, naming the file and line.
+    std::ofstream(file, std::ios::trunc) << registry("Gamma Snake") << "oops\n";
+    auto bad = languages();
+    CHECK(bad.exit_code != 0);
+    CHECK_THAT(bad.err, Contains("snapshot-languages.toml:6"));
 }
 
 TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {

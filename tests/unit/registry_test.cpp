@@ -87,3 +87,50 @@ TEST_CASE("the repository's registry is valid, large, and embedded", "[unit]") {
     Registry embedded = Registry::embedded();
     CHECK(embedded.languages().size() == repo.languages().size());
 }
+
+TEST_CASE("a registry snapshot gives back the same registry, and anything else is refused", "[unit]") {
+    const std::string every_field = std::string(kGood) + R"(
+[language.java]
+name = "Java"
+aliases = ["jdk", "Java17"]
+extensions = ["java"]
+source = "Main.java"
+packages = ["openjdk-17-jdk-headless"]
+version = ["/usr/bin/java", "-version"]
+compile = ["/usr/bin/javac", "{sources}"]
+run = ["/usr/bin/java", "Main"]
+env = { JAVA_TOOL_OPTIONS = "-Xss8m", B = "" }
+binds = ["/usr/lib/jvm", "/etc/java-17-openjdk"]
+run_tmpfs_mb = 64
+limits = { time_ms = 1, cpu_ms = 2, memory_mb = 3, pids = 4, output_bytes = 5 }
+compile_limits = { time_ms = 6, cpu_ms = 7, memory_mb = 8, pids = 9, output_bytes = 10 }
+)";
+    for (const Registry& original : {Registry::parse(every_field, "every.toml"), test::repo_registry()}) {
+        INFO(original.origin());
+        const std::string bytes = original.snapshot();
+        const auto copy = Registry::from_snapshot(bytes);
+        REQUIRE(copy);
+        CHECK(*copy == original);  // every field, by the defaulted ==
+        CHECK(copy->origin() == original.origin());
+        CHECK(copy->sandbox_binds() == original.sandbox_binds());
+    }
+
+    const Registry reg = Registry::parse(every_field, "every.toml");
+    const std::string bytes = reg.snapshot();
+    // The defaulted == does tell registries apart.
+    CHECK_FALSE(Registry::parse(kGood, "every.toml") == reg);
+    // Cut anywhere, or with bytes after the end, or another format: refused.
+    for (size_t n = 0; n < bytes.size(); ++n) {
+        INFO(n);
+        REQUIRE_FALSE(Registry::from_snapshot(std::string_view(bytes).substr(0, n)));
+    }
+    CHECK_FALSE(Registry::from_snapshot(bytes + "x"));
+    std::string other_format = bytes;
+    other_format[other_format.find('1')] = '9';
+    CHECK_FALSE(Registry::from_snapshot(other_format));
+    // A length that runs past the end is refused without reserving it.
+    std::string huge = bytes;
+    const size_t origin_length = std::string_view(bytes).find('\n') + 1;
+    huge[origin_length + 7] = '\x7f';
+    CHECK_FALSE(Registry::from_snapshot(huge));
+}
