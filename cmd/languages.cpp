@@ -5,24 +5,48 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "cmd/common.h"
 
 namespace execd::cli {
 namespace {
 
+// Each usable language's version, in registry order: remembered ones from
+// the compile cache (keyed by the toolchain's binaries), the rest probed a
+// few at a time.
+std::vector<std::string> versions_of(const Registry& registry, CompileCache* cache) {
+    const auto& langs = registry.languages();
+    std::vector<std::string> out(langs.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t i = next++; i < langs.size(); i = next++)
+            if (langs[i].usable()) out[i] = cached_version(langs[i], cache);
+    };
+    const size_t n = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    return out;
+}
+
 int languages_command(const GlobalOptions& global, bool json) {
     Registry registry = load_registry(global);
+    const std::vector<std::string> versions = versions_of(registry, local_cache(global));
     if (json) {
         Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-        for (const auto& l : registry.languages()) {
+        for (size_t i = 0; i < registry.languages().size(); ++i) {
+            const Language& l = registry.languages()[i];
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
             o->set("id", l.id);
             o->set("name", l.name);
-            o->set("version", l.probe_version());
+            o->set("version", versions[i]);
             o->set("compiled", l.compiled());
             o->set("usable", l.usable());
             Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
@@ -43,10 +67,10 @@ int languages_command(const GlobalOptions& global, bool json) {
     std::cout << std::left << std::setw(id_w) << "ID" << std::setw(name_w) << "NAME" << std::setw(8) << "USABLE"
               << "VERSION"
               << "\n";
-    for (const auto& l : registry.languages()) {
-        const bool usable = l.usable();
+    for (size_t i = 0; i < registry.languages().size(); ++i) {
+        const Language& l = registry.languages()[i];
         std::cout << std::left << std::setw(id_w) << l.id << std::setw(name_w) << l.name << std::setw(8)
-                  << (usable ? "yes" : "no") << (usable ? l.probe_version() : "") << "\n";
+                  << (l.usable() ? "yes" : "no") << versions[i] << "\n";
     }
     return 0;
 }

@@ -107,26 +107,46 @@ std::vector<std::string> expand_compile_argv(const Language& lang, const std::ve
     return argv;
 }
 
-// What identifies the compiler: its binary (device, inode, size, mtime, so a
-// package upgrade changes it) and the version it reports. The version is
-// probed once per binary identity and remembered in the cache.
+// What identifies the compiler: its binaries (toolchain_identity) and the
+// version it reports.
 std::string compiler_identity(const Language& lang, CompileCache& cache) {
-    struct stat st {};
-    std::string id = lang.compile[0];
-    if (::stat(lang.compile[0].c_str(), &st) == 0)
-        id += ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
-              ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    return toolchain_identity(lang) + "\n" + cached_version(lang, &cache);
+}
+
+}  // namespace
+
+std::string toolchain_identity(const Language& lang) {
+    std::string id;
+    for (const auto* argv : {&lang.version_cmd, &lang.compile, &lang.run}) {
+        if (argv->empty() || argv->front().empty() || argv->front()[0] != '/') continue;
+        const std::string& path = argv->front();
+        struct stat st {};
+        id += path;
+        if (::stat(path.c_str(), &st) == 0)
+            id += ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+                  ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+        id += "\n";
+    }
+    return id;
+}
+
+std::string cached_version(const Language& lang, CompileCache* cache) {
+    if (!cache) return lang.probe_version();
     Sha256 memo_key;
-    memo_key.field("compiler version");
+    memo_key.field("toolchain version");
     memo_key.field(lang.id);
-    memo_key.field(id);
+    memo_key.field(toolchain_identity(lang));
     for (const auto& a : lang.version_cmd) memo_key.field(a);
     const std::string key = memo_key.hex();
-    if (auto version = cache.recall(key)) return id + "\n" + *version;
+    if (auto version = cache->recall(key)) return *version;
     std::string version = lang.probe_version();
-    cache.remember(key, version);
-    return id + "\n" + version;
+    // A probe that printed nothing may have failed for a passing reason
+    // (a timeout, no memory): only a real answer is remembered.
+    if (!version.empty()) cache->remember(key, version);
+    return version;
 }
+
+namespace {
 
 // The cache key of a compile: everything the compile step reads.
 std::string compile_key(const Language& lang, const std::vector<std::string>& argv,

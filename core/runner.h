@@ -27,6 +27,15 @@ private:
     std::string field_;
 };
 
+// The identity of the binaries a language runs (its version command's, its
+// compiler's and its runner's, each as path, device, inode, size and
+// mtime): a package upgrade changes it.
+std::string toolchain_identity(const Language& lang);
+
+// lang.probe_version(), remembered in `cache` (when not null) per
+// toolchain_identity(), so it is probed again only after an upgrade.
+std::string cached_version(const Language& lang, CompileCache* cache);
+
 // Default limits of a compile step; the registry's compile_limits override them.
 Limits default_compile_limits();
 

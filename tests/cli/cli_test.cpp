@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -147,6 +148,41 @@ TEST_CASE("exec keeps a parsed registry and reads an edited file anew", "[cli]")
     auto bad = languages();
     CHECK(bad.exit_code != 0);
     CHECK_THAT(bad.err, Contains("snapshot-languages.toml:6"));
+}
+
+TEST_CASE("exec languages probes a toolchain's version once per binary, again after an upgrade", "[cli]") {
+    const std::string state = make_temp_dir("execd-version-memo");
+    const std::string dir = make_temp_dir("execd-version-probe");
+    ::chmod(dir.c_str(), 0755);
+    const std::string probe = dir + "/probe", count = dir + "/count";
+    auto write_probe = [&](const std::string& version) {
+        std::ofstream(probe, std::ios::trunc) << "#!/bin/sh\necho run >> " << count << "\necho '" << version << "'\n";
+        ::chmod(probe.c_str(), 0755);
+    };
+    write_probe("Probe 1.0");
+    const std::string file =
+        temp_file("probe-languages.toml",
+                  "[language.probed]\nname = \"Probed\"\nextensions = [\"prb\"]\nsource = \"main.prb\"\n"
+                  "version = [\"" +
+                      probe + "\"]\nrun = [\"/usr/bin/python3\", \"main.prb\"]\n");
+    auto languages = [&] { return exec_run({"--state-dir", state, "--languages", file, "languages"}); };
+    auto probes = [&] {
+        const std::string text = read_text(count);
+        return std::count(text.begin(), text.end(), '\n');
+    };
+
+    CHECK_THAT(languages().out, Contains("Probe 1.0"));
+    CHECK(probes() == 1);
+    CHECK_THAT(languages().out, Contains("Probe 1.0"));
+    CHECK(probes() == 1);  // remembered
+    // An upgrade rewrites the binary (size and mtime change): probed again.
+    write_probe("Probe 2.0.1");
+    CHECK_THAT(languages().out, Contains("Probe 2.0.1") && !Contains("Probe 1.0"));
+    CHECK(probes() == 2);
+    // Without the cache, every listing probes.
+    CHECK_THAT(exec_run({"--state-dir", state, "--languages", file, "--no-cache", "languages"}).out,
+               Contains("Probe 2.0.1"));
+    CHECK(probes() == 3);
 }
 
 TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
