@@ -1,8 +1,8 @@
 // exec cancel ID: cancel a queued job, or ask a running one to stop.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
-#include "cmd/client.h"
+#include "cmd/remote.h"
+#include "cmd/server.h"
 
 namespace execd::cli {
 
@@ -13,8 +13,7 @@ void add_cancel_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "cancel needs a server: --server URL or EXEC_SERVER");
-        std::cout << ServerClient(*server, global.token).cancel(*id) << std::endl;
-        throw CLI::RuntimeError(0);
+        throw CLI::RuntimeError(remote().cancel(global, *server, *id));
     });
 }
 

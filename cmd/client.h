@@ -8,20 +8,9 @@
 #include <string>
 
 #include "cmd/common.h"
+#include "cmd/server.h"
 
 namespace execd::cli {
-
-// Where the host's execd listens by default (execd serves it when it runs
-// as root); $EXECD_SOCKET names another path.
-inline constexpr const char* kDefaultDaemonSocket = "/run/execd/api.sock";
-
-// The server to use: --server, else $EXEC_SERVER, else the host's execd on
-// its unix socket ($EXECD_SOCKET, else kDefaultDaemonSocket) when the socket
-// and its directory are root's, no one else can write the directory, and
-// the process listening is root; else none (the embedded engine). A TCP
-// port is used only when named. --local forces none. A socket that is
-// there but not trusted is ignored with a warning on stderr.
-std::optional<std::string> pick_server(const GlobalOptions& options);
 
 class ServerClient {
 public:

@@ -95,18 +95,6 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
     return engine;
 }
 
-StatusLine::StatusLine() : on_(::isatty(2)) {}
-
-StatusLine::~StatusLine() {
-    if (on_ && shown_) std::cerr << "\r\033[K" << std::flush;
-}
-
-void StatusLine::show(const std::string& text) {
-    if (!on_) return;
-    std::cerr << "\r\033[K" << text.substr(0, 100) << std::flush;
-    shown_ = true;
-}
-
 std::string read_client_token(const std::string& path) {
     std::vector<std::string> tokens;
     std::string warning;
@@ -121,7 +109,5 @@ std::string read_client_token(const std::string& path) {
     if (!warning.empty()) print_error("warning: " + warning);
     return tokens.front();
 }
-
-void print_error(const std::string& message) { std::cerr << "exec: " << message << std::endl; }
 
 }  // namespace execd::cli

@@ -1,8 +1,4 @@
 // exec languages: what the registry declares and whether it runs here.
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Stringifier.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -13,6 +9,7 @@
 #include <vector>
 
 #include "cmd/common.h"
+#include "cmd/remote.h"
 
 namespace execd::cli {
 namespace {
@@ -40,22 +37,7 @@ int languages_command(const GlobalOptions& global, bool json) {
     Registry registry = load_registry(global);
     const std::vector<std::string> versions = versions_of(registry, local_cache(global));
     if (json) {
-        Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-        for (size_t i = 0; i < registry.languages().size(); ++i) {
-            const Language& l = registry.languages()[i];
-            Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-            o->set("id", l.id);
-            o->set("name", l.name);
-            o->set("version", versions[i]);
-            o->set("compiled", l.compiled());
-            o->set("usable", l.usable());
-            Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
-            for (const auto& e : l.extensions) ext->add(e);
-            o->set("extensions", ext);
-            list->add(o);
-        }
-        Poco::JSON::Stringifier::condense(list, std::cout);
-        std::cout << std::endl;
+        std::cout << remote().languages_json(registry, versions) << std::endl;
         return 0;
     }
     size_t id_width = 2, name_width = 4;

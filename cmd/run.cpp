@@ -1,21 +1,20 @@
 // exec run FILE [-- ARGS...]: run one file in a fresh sandbox, with the
 // caller's stdin, and exit with the program's status (or the verdict's).
-#include <Poco/JSON/Array.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "api/result.h"
-#include "api/submission.h"
-#include "cmd/client.h"
 #include "cmd/common.h"
+#include "cmd/remote.h"
+#include "cmd/server.h"
 #include "core/util/files.h"
 #include "core/util/sys_error.h"
 
@@ -141,30 +140,6 @@ JobRequest build_request(const Registry& registry, const RunOptions& opts) {
     return req;
 }
 
-int exit_status(const JobResult& result) {
-    if (result.cancelled || result.run.verdict == Verdict::InternalError || !result.run.exit_code)
-        return kExitInternalError;
-    return *result.run.exit_code;
-}
-
-int print_result(const JobResult& result) {
-    if (result.cancelled) {
-        print_error("the job was cancelled");
-        return kExitInternalError;
-    }
-    const StepResult& run = result.run;
-    std::cout.write(run.stdout_data.data(), static_cast<std::streamsize>(run.stdout_data.size()));
-    std::cout.flush();
-    std::cerr.write(run.stderr_data.data(), static_cast<std::streamsize>(run.stderr_data.size()));
-    if (run.verdict == Verdict::CompileError) std::cerr << run.message;
-    if (run.verdict != Verdict::OK) {
-        std::string line(verdict_name(run.verdict));
-        if (run.verdict != Verdict::CompileError && !run.message.empty()) line += ": " + run.message;
-        print_error(line);
-    }
-    return exit_status(result);
-}
-
 void add_job_options(CLI::App* cmd, RunOptions& opts) {
     cmd->add_option("file", opts.file, "Source file (the language comes from its extension) or a directory of sources")
         ->required();
@@ -186,49 +161,17 @@ int run_local(const GlobalOptions& global, const Registry& registry, const JobRe
     Runner runner(*engine.sandbox, registry, engine.cache);
     JobResult result = runner.run(req);
     if (json) {
-        std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
+        std::cout << remote().job_json(result) << std::endl;
         return exit_status(result);
     }
     return print_result(result);
-}
-
-// A job's state on the terminal with a turning bar: "/ queued".
-class Spinner {
-public:
-    void show(const std::string& state) {
-        static const char* frames[] = {"|", "/", "-", "\\"};
-        line_.show(std::string(frames[frame_++ % 4]) + " " + state);
-    }
-
-private:
-    StatusLine line_;
-    unsigned frame_ = 0;
-};
-
-int run_remote(const GlobalOptions& global, const std::string& server, const JobRequest& req, bool json) {
-    ServerClient client(server, global.token);
-    // --json prints the server's document as it is; otherwise the bytes
-    // travel as base64 and come out exactly as the program wrote them.
-    const std::string id = client.submit(api::submission_body(req, json ? api::Encoding::Utf8 : api::Encoding::Base64));
-    Poco::JSON::Object::Ptr job;
-    {
-        Spinner spinner;
-        spinner.show("queued");
-        job = client.wait(id, [&](const std::string& state) { spinner.show(state); });
-    }
-    if (json) {
-        job->remove("encoding");
-        std::cout << api::stringify(job) << std::endl;
-        return exit_status(api::job_result_from_json(*job));
-    }
-    return print_result(api::job_result_from_json(*job));
 }
 
 int run_command(const GlobalOptions& global, const RunOptions& opts) {
     if (!opts.tests_dir.empty()) return grade_solution(global, opts, opts.tests_dir);
     Registry registry = load_registry(global);
     JobRequest req = build_request(registry, opts);
-    if (auto server = pick_server(global)) return run_remote(global, *server, req, opts.json);
+    if (auto server = pick_server(global)) return remote().run(global, *server, req, opts.json);
     return run_local(global, registry, req, opts.json);
 }
 

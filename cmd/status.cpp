@@ -1,9 +1,8 @@
 // exec status ID: print a job's current state as the API's JSON.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
-#include "api/codec.h"
-#include "cmd/client.h"
+#include "cmd/remote.h"
+#include "cmd/server.h"
 
 namespace execd::cli {
 
@@ -14,8 +13,7 @@ void add_status_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "status needs a server: --server URL or EXEC_SERVER");
-        std::cout << api::stringify(ServerClient(*server, global.token).get(*id, 0)) << std::endl;
-        throw CLI::RuntimeError(0);
+        throw CLI::RuntimeError(remote().status(global, *server, *id));
     });
 }
 

@@ -1,9 +1,8 @@
 // exec submit FILE [-- ARGS...]: queue a job on a server and print its id.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
-#include "api/submission.h"
-#include "cmd/client.h"
+#include "cmd/remote.h"
+#include "cmd/server.h"
 
 namespace execd::cli {
 namespace {
@@ -12,10 +11,7 @@ int submit_command(const GlobalOptions& global, const RunOptions& opts) {
     auto server = pick_server(global);
     if (!server) throw BadRequest("server", "submit needs a server: --server URL or EXEC_SERVER");
     Registry registry = load_registry(global);
-    ServerClient client(*server, global.token);
-    const JobRequest request = build_request(registry, opts);
-    std::cout << client.submit(api::submission_body(request, api::Encoding::Base64)) << std::endl;
-    return 0;
+    return remote().submit(global, *server, build_request(registry, opts));
 }
 
 }  // namespace

@@ -7,11 +7,10 @@
 #include <fstream>
 #include <iostream>
 
-#include "api/result.h"
-#include "api/submission.h"
-#include "cmd/client.h"
 #include "cmd/common.h"
+#include "cmd/remote.h"
 #include "cmd/report.h"
+#include "cmd/server.h"
 #include "cmd/testdir.h"
 
 namespace execd::cli {
@@ -67,23 +66,12 @@ JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRe
     return result;
 }
 
-JobResult run_remote(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
-    ServerClient client(server, global.token);
-    const std::string id = client.submit(api::submission_body(req, api::Encoding::Base64));
-    StatusLine progress;
-    progress.show("queued on " + server);
-    auto job = client.wait(id, [&](const std::string& state) { progress.show(state + " on " + server); });
-    JobResult result = api::job_result_from_json(*job);
-    if (result.cancelled) throw std::runtime_error("job " + id + " was cancelled");
-    return result;
-}
-
 int test_command(const GlobalOptions& global, const TestOptions& opts) {
     Registry registry = load_registry(global);
     JobRequest req = build_test_request(registry, opts);
     JobResult result;
     if (auto server = pick_server(global))
-        result = run_remote(global, *server, req);
+        result = remote().grade(global, *server, req);
     else
         result = run_local(global, registry, req);
 
@@ -94,7 +82,7 @@ int test_command(const GlobalOptions& global, const TestOptions& opts) {
         if (!out.flush()) throw std::runtime_error("cannot write " + opts.junit_file);
     }
     if (opts.run.json) {
-        std::cout << api::stringify(api::completed_job_json(result, api::Encoding::Utf8)) << std::endl;
+        std::cout << remote().job_json(result) << std::endl;
     } else if (opts.tap) {
         std::cout << tap(req, result) << std::flush;
     } else {

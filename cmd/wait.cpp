@@ -1,10 +1,9 @@
 // exec wait ID: wait for a job, then print it as `exec run` would and exit
 // with its status.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
-#include "api/result.h"
-#include "cmd/client.h"
+#include "cmd/remote.h"
+#include "cmd/server.h"
 
 namespace execd::cli {
 
@@ -17,12 +16,7 @@ void add_wait_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id, json]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "wait needs a server: --server URL or EXEC_SERVER");
-        auto job = ServerClient(*server, global.token).wait(*id, nullptr);
-        if (*json) {
-            std::cout << api::stringify(job) << std::endl;
-            throw CLI::RuntimeError(exit_status(api::job_result_from_json(*job)));
-        }
-        throw CLI::RuntimeError(print_result(api::job_result_from_json(*job)));
+        throw CLI::RuntimeError(remote().wait(global, *server, *id, *json));
     });
 }
 

@@ -185,6 +185,46 @@ TEST_CASE("exec languages probes a toolchain's version once per binary, again af
     CHECK(probes() == 3);
 }
 
+TEST_CASE("exec loads Poco only through its HTTP module, and only a module no one else could write", "[cli]") {
+    // What the dynamic loader maps for exec itself: no Poco.
+    auto loaded = run_process({"/usr/bin/env", "LD_TRACE_LOADED_OBJECTS=1", kExec});
+    CHECK_THAT(loaded.out, Contains("libstdc++") && !Contains("libPoco"));
+
+    // A copy of exec without the module runs locally all the same.
+    const std::string dir = make_temp_dir("execd-module");
+    ::chmod(dir.c_str(), 0755);
+    const std::string copy = dir + "/exec";
+    std::filesystem::copy_file(kExec, copy);
+    const std::string script = temp_file("module.py", "print('local, no module')\n");
+    auto local = run_process({copy, "--local", "run", script});
+    CHECK(local.exit_code == 0);
+    CHECK(local.out == "local, no module\n");
+
+    // A command that needs it says where it looked.
+    const std::vector<std::string> status{copy, "--server", "unix:/nonexistent/execd.sock", "status", "x"};
+    auto missing = run_process(status);
+    CHECK(missing.exit_code != 0);
+    CHECK_THAT(missing.err, Contains("exec-remote.so") && Contains("not there"));
+
+    // One that others could have replaced is not loaded.
+    const std::string module = dir + "/exec-remote.so";
+    std::filesystem::copy_file(std::filesystem::path(kExec).parent_path() / "exec-remote.so", module);
+    ::chmod(module.c_str(), 0666);
+    auto writable = run_process(status);
+    CHECK(writable.exit_code != 0);
+    CHECK_THAT(writable.err, Contains(module + ": not loaded") && Contains("writable by others"));
+    ::chmod(module.c_str(), 0644);
+    ::chmod(dir.c_str(), 0777);
+    CHECK_THAT(run_process(status).err, Contains("not loaded") && Contains("writable by others"));
+
+    // Root's, 0644, in a directory only root writes: loaded, and the
+    // command goes on to the server (which is not there).
+    ::chmod(dir.c_str(), 0755);
+    auto used = run_process(status);
+    CHECK(used.exit_code != 0);
+    CHECK_THAT(used.err, !Contains("exec-remote.so") && Contains("/nonexistent/execd.sock"));
+}
+
 TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
     auto p = exec_run({"run", temp_file("bg.py",
                                         "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"

@@ -1,0 +1,123 @@
+// exec-remote.so (cmd/remote.h): the commands that talk to an execd server,
+// and the API's JSON for --json. Built as a module; exec loads it only when
+// a command needs it.
+#include "cmd/remote.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "api/result.h"
+#include "api/submission.h"
+#include "cmd/client.h"
+#include "core/version.h"
+
+namespace execd::cli {
+namespace {
+
+// A job's state on the terminal with a turning bar: "/ queued".
+class Spinner {
+public:
+    void show(const std::string& state) {
+        static const char* frames[] = {"|", "/", "-", "\\"};
+        line_.show(std::string(frames[frame_++ % 4]) + " " + state);
+    }
+
+private:
+    StatusLine line_;
+    unsigned frame_ = 0;
+};
+
+int run(const GlobalOptions& global, const std::string& server, const JobRequest& req, bool json) {
+    ServerClient client(server, global.token);
+    // --json prints the server's document as it is; otherwise the bytes
+    // travel as base64 and come out exactly as the program wrote them.
+    const std::string id = client.submit(api::submission_body(req, json ? api::Encoding::Utf8 : api::Encoding::Base64));
+    Poco::JSON::Object::Ptr job;
+    {
+        Spinner spinner;
+        spinner.show("queued");
+        job = client.wait(id, [&](const std::string& state) { spinner.show(state); });
+    }
+    if (json) {
+        job->remove("encoding");
+        std::cout << api::stringify(job) << std::endl;
+        return exit_status(api::job_result_from_json(*job));
+    }
+    return print_result(api::job_result_from_json(*job));
+}
+
+JobResult grade(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
+    ServerClient client(server, global.token);
+    const std::string id = client.submit(api::submission_body(req, api::Encoding::Base64));
+    StatusLine progress;
+    progress.show("queued on " + server);
+    auto job = client.wait(id, [&](const std::string& state) { progress.show(state + " on " + server); });
+    JobResult result = api::job_result_from_json(*job);
+    if (result.cancelled) throw std::runtime_error("job " + id + " was cancelled");
+    return result;
+}
+
+int submit(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
+    std::cout << ServerClient(server, global.token).submit(api::submission_body(req, api::Encoding::Base64))
+              << std::endl;
+    return 0;
+}
+
+int status(const GlobalOptions& global, const std::string& server, const std::string& id) {
+    std::cout << api::stringify(ServerClient(server, global.token).get(id, 0)) << std::endl;
+    return 0;
+}
+
+int wait(const GlobalOptions& global, const std::string& server, const std::string& id, bool json) {
+    auto job = ServerClient(server, global.token).wait(id, nullptr);
+    if (json) {
+        std::cout << api::stringify(job) << std::endl;
+        return exit_status(api::job_result_from_json(*job));
+    }
+    return print_result(api::job_result_from_json(*job));
+}
+
+int cancel(const GlobalOptions& global, const std::string& server, const std::string& id) {
+    std::cout << ServerClient(server, global.token).cancel(id) << std::endl;
+    return 0;
+}
+
+std::string job_json(const JobResult& result) {
+    return api::stringify(api::completed_job_json(result, api::Encoding::Utf8));
+}
+
+std::string languages_json(const Registry& registry, const std::vector<std::string>& versions) {
+    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+    for (size_t i = 0; i < registry.languages().size(); ++i) {
+        const Language& l = registry.languages()[i];
+        Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        o->set("id", l.id);
+        o->set("name", l.name);
+        o->set("version", i < versions.size() ? versions[i] : std::string());
+        o->set("compiled", l.compiled());
+        o->set("usable", l.usable());
+        Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
+        for (const auto& e : l.extensions) ext->add(e);
+        o->set("extensions", ext);
+        list->add(o);
+    }
+    std::ostringstream out;
+    Poco::JSON::Stringifier::condense(list, out);
+    return out.str();
+}
+
+const RemoteOps kOps{
+    kVersion, RemoteOps::current_layout(), run, grade, submit, status, wait, cancel, job_json, languages_json,
+};
+
+}  // namespace
+}  // namespace execd::cli
+
+extern "C" __attribute__((visibility("default"))) const execd::cli::RemoteOps* execd_exec_remote() {
+    return &execd::cli::kOps;
+}
