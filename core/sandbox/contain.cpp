@@ -458,9 +458,12 @@ void run_box_init(const Standby& s) {
     // everything left in the PID namespace.
     for (;;) {
         int status = 0;
-        long pid = call(__NR_wait4, -1, &status, __WALL, 0);
+        struct rusage usage {};
+        long pid = call(__NR_wait4, -1, &status, __WALL, &usage);
         if (pid == child) {
-            report(s.ctl_fd, ChildReport{ChildReport::Exit, 0, 0, status});
+            const long rss = usage.ru_maxrss;
+            report(s.ctl_fd, ChildReport{ChildReport::Exit, 0, 0, status,
+                                         static_cast<int32_t>(rss > 0x7fffffff ? 0x7fffffff : rss)});
             exit_now(0);
         }
         if (pid < 0 && pid != -4 /* EINTR */) exit_now(1);

@@ -43,13 +43,16 @@ enum class MountStage : int32_t { EnterRoot, NewNamespace, AttachWork, Proc, Tmp
 // prepared and the program's process waits for its plan; the record carries
 // a pidfd of the init (SCM_RIGHTS). Failure: a step failed, `stage` and `err`
 // say which and why. Exit: the program's main process ended with wait status
-// `detail`. 16 bytes, written with one call each.
+// `detail`, its peak resident set (wait4's ru_maxrss, what /usr/bin/time
+// reports) in `max_rss_kb`. 24 bytes, written with one call each.
 struct ChildReport {
     enum Kind : int32_t { Failure = 1, Exit = 2, Ready = 3 };
     int32_t kind;
     int32_t stage;
     int32_t err;
     int32_t detail;  // MountStage on mount failures, the rlimit on Rlimits, the wait status on Exit
+    int32_t max_rss_kb = 0;
+    int32_t unused = 0;
 };
 
 struct PlanRlimit {

@@ -61,7 +61,7 @@ struct RunOutcome {
     std::string stderr_data;
     int64_t wall_ms = 0;
     int64_t cpu_ms = 0;
-    int64_t memory_kb = 0;  // peak
+    int64_t memory_kb = 0;  // peak: the box cgroup's, or the main process's max RSS when larger
 };
 
 }  // namespace execd

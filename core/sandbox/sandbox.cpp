@@ -918,6 +918,11 @@ RunOutcome Box::outcome(const RunPolicy& policy, const Supervised& seen, Clock::
     out.cancelled = seen.kill == KillReason::Cancel;
     for (const auto& r : seen.reports) {
         if (r.kind != ChildReport::Exit) continue;
+        // The box's peak counts every process but only what rose above the
+        // page cache earlier runs left charged to a reused cgroup (v1); the
+        // main process's own peak resident set counts its shared pages too.
+        // The figure is the larger: never below what /usr/bin/time reports.
+        out.memory_kb = std::max<int64_t>(out.memory_kb, r.max_rss_kb);
         out.exited = true;
         if (WIFEXITED(r.detail)) out.exit_code = WEXITSTATUS(r.detail);
         if (WIFSIGNALED(r.detail)) out.term_signal = WTERMSIG(r.detail);

@@ -115,7 +115,7 @@ void Supervision::read_status() {
             return;
         }
         status_buf_.append(buf, static_cast<size_t>(n));
-        // Whole 16-byte records only; a partial one waits for its rest.
+        // Whole records only; a partial one waits for its rest.
         while (status_buf_.size() >= sizeof(ChildReport)) {
             ChildReport r;
             std::memcpy(&r, status_buf_.data(), sizeof r);

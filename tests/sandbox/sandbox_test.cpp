@@ -8,6 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <sstream>
 #include <thread>
@@ -149,6 +150,49 @@ TEST_CASE("allocating 1 GiB is MemoryLimitExceeded from the OOM counter", "[sand
     CHECK(r.run.verdict == Verdict::MemoryLimitExceeded);
     CHECK(r.run.exit_code == 137);
     CHECK(r.run.stdout_data.empty());
+    require_nothing_left();
+}
+
+TEST_CASE("memoryKb is the program's peak: a known footprint within 10 %, a hello world above 0, a tree's sum",
+          "[sandbox][v2]") {
+    // The program measures itself: its peak resident set (what /usr/bin/time
+    // reports) after touching 50 MiB, printed at the end.
+    const char* touch50 =
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <sys/resource.h>\n"
+        "int main(void) {\n"
+        "  size_t n = 50u << 20; volatile char* p = malloc(n);\n"
+        "  for (size_t i = 0; i < n; i += 4096) p[i] = 1;\n"
+        "  struct rusage ru; getrusage(RUSAGE_SELF, &ru);\n"
+        "  printf(\"%ld\\n\", ru.ru_maxrss); return p[4096] - 1;\n}\n";
+    for (int round = 0; round < 2; ++round) {  // the second one reuses what the first left warm
+        auto r = run_code("c", touch50);
+        INFO(r.run.message << (r.compile ? r.compile->message : ""));
+        REQUIRE(r.run.verdict == Verdict::OK);
+        const double self_kb = std::stod(r.run.stdout_data);
+        INFO("program's own maxrss " << self_kb << " KB, memoryKb " << r.run.memory_kb);
+        CHECK(self_kb > 50 * 1024);
+        CHECK(std::abs(static_cast<double>(r.run.memory_kb) - self_kb) <= 0.10 * self_kb);
+    }
+
+    auto hello = run_code("c", "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n");
+    REQUIRE(hello.run.verdict == Verdict::OK);
+    CHECK(hello.run.memory_kb > 0);
+
+    // Two processes holding 30 and 20 MiB at the same moment: the box's
+    // peak is their sum, not either one's.
+    const char* pair =
+        "#include <stdlib.h>\n#include <unistd.h>\n#include <sys/wait.h>\n"
+        "static void touch(size_t mb) { volatile char* p = malloc(mb << 20);\n"
+        "  for (size_t i = 0; i < (mb << 20); i += 4096) p[i] = 1; }\n"
+        "int main(void) { int ready[2], done[2]; char c; pipe(ready); pipe(done);\n"
+        "  if (fork() == 0) { touch(30); write(ready[1], \"x\", 1); read(done[0], &c, 1); _exit(0); }\n"
+        "  read(ready[0], &c, 1); touch(20); write(done[1], \"x\", 1); wait(0); return 0; }\n";
+    auto both = run_code("c", pair);
+    INFO(both.run.message);
+    REQUIRE(both.run.verdict == Verdict::OK);
+    INFO("memoryKb " << both.run.memory_kb);
+    CHECK(both.run.memory_kb >= 50 * 1024 * 9 / 10);  // well above either one's 30 MiB
+    CHECK(both.run.memory_kb <= 50 * 1024 * 13 / 10);
     require_nothing_left();
 }
 
