@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -317,6 +318,36 @@ TEST_CASE("read-only binds are read-only on every mount below them", "[sandbox]"
     CHECK(error.empty());
     CHECK(out.find("WROTE") == std::string::npos);
     CHECK_THAT(out, Contains("Read-only file system"));
+}
+
+TEST_CASE("a new Sandbox's boxes each get a network namespace of their own, none the host's", "[sandbox]") {
+    // The first box takes the namespace the constructor made on a thread of
+    // its own; the next ones get new ones.
+    SandboxConfig config;
+    config.state_dir = make_temp_dir("execd-netns-state");
+    config.instance = test_instance();
+    config.uid_base = 63700;
+    config.max_slots = 3;
+    config.binds = {"/usr"};
+    Sandbox sandbox(config);
+    std::vector<std::unique_ptr<Box>> boxes;
+    std::set<std::string> seen;
+    char host[64] = {};
+    REQUIRE(readlink("/proc/self/ns/net", host, sizeof host - 1) > 0);
+    for (int i = 0; i < 3; ++i) {
+        boxes.push_back(sandbox.acquire_box());
+        WorkDir work = sandbox.make_work_dir(boxes.back()->uid());
+        RunPolicy policy;
+        policy.argv = {"/usr/bin/readlink", "/proc/self/ns/net"};
+        policy.env = {{"PATH", "/usr/bin:/bin"}};
+        policy.work_dir = work.path();
+        auto o = boxes.back()->run(policy);
+        INFO(o.internal_message << o.stderr_data);
+        REQUIRE(o.exited);
+        CHECK_THAT(o.stdout_data, Contains("net:["));
+        CHECK(o.stdout_data != std::string(host) + "\n");
+        CHECK(seen.insert(o.stdout_data).second);
+    }
 }
 
 // ---- boxes prepared ahead of their run
