@@ -394,10 +394,6 @@ Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)), seccomp_(Se
     }
     if (std::string problem = instance_name_problem(config_.instance); !problem.empty())
         throw std::invalid_argument(problem);
-    // On its own thread: a network namespace is per thread, and the mount
-    // namespace this thread enters below (prepare_root) is not; the thread
-    // is done before any box uses what it made.
-    first_netns_ = std::async(std::launch::async, make_empty_netns);
     cgroups_ = CgroupManager::detect(config_.instance.empty() ? "execd" : "execd-" + config_.instance);
     lock_dir_ = open_lock_dir(config_.lock_dir);
     remove_stale_boxes();
@@ -573,21 +569,14 @@ WorkDir Sandbox::make_work_dir(uid_t owner) {
     return WorkDir(work_area_.get(), name, layout_.work_dir + "/" + name, owner);
 }
 
-Fd Sandbox::take_netns() {
-    {
-        std::lock_guard lock(netns_mutex_);
-        if (first_netns_.valid()) return first_netns_.get();
-    }
-    return make_empty_netns();
-}
-
 std::unique_ptr<Box> Sandbox::acquire_box() {
     for (int slot = 0; slot < config_.max_slots; ++slot) {
         Fd sock = lock_slot(slot);
         if (!sock) continue;
         // Cgroups are named by uid, which is unique per box across processes.
         std::unique_ptr<Box> box(new Box(*this, slot, std::move(sock),
-                                         cgroups_->make_box(static_cast<int>(config_.uid_base) + slot), take_netns()));
+                                         cgroups_->make_box(static_cast<int>(config_.uid_base) + slot),
+                                         make_empty_netns()));
         // Its first init prepares itself while the caller writes the job's
         // files; a failure here shows again at the first run.
         try {

@@ -6,7 +6,6 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -182,9 +181,6 @@ private:
     // Sends one SpawnRequest with its descriptors, restarting the spawner
     // once if it is gone. Throws.
     void request_spawn(const void* request, size_t size, const int* fds, int n_fds);
-    // An empty network namespace for a new box: the one made while the
-    // Sandbox was being built, the first time, else a new one. Throws.
-    Fd take_netns();
     SandboxConfig config_;
     std::unique_ptr<CgroupManager> cgroups_;
     RootLayout layout_;
@@ -194,11 +190,6 @@ private:
     Fd box_mntns_;  // the mount namespace boxes start from: the box root and nothing else
     SeccompProgram seccomp_;
     std::string spawner_plan_;  // SpawnerPlan and the filter, sent to each spawner
-    // The first box's network namespace, made on a thread of its own while
-    // the constructor sets up the root (half a millisecond of kernel work
-    // a short-lived exec would otherwise wait for in acquire_box).
-    std::mutex netns_mutex_;
-    std::future<Fd> first_netns_;
     std::mutex spawner_mutex_;
     Fd spawner_;  // SOCK_SEQPACKET to the spawner
     pid_t spawner_pid_ = -1;

@@ -321,8 +321,6 @@ TEST_CASE("read-only binds are read-only on every mount below them", "[sandbox]"
 }
 
 TEST_CASE("a new Sandbox's boxes each get a network namespace of their own, none the host's", "[sandbox]") {
-    // The first box takes the namespace the constructor made on a thread of
-    // its own; the next ones get new ones.
     SandboxConfig config;
     config.state_dir = make_temp_dir("execd-netns-state");
     config.instance = test_instance();
