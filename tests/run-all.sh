@@ -3,7 +3,8 @@
 # (tests/check-format.sh), a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the same under ASan+UBSan, and
 # the sandbox and CLI tests (and the two-node containment test) again on a
-# cgroup v2 kernel in QEMU.
+# cgroup v2 kernel in QEMU; it ends by failing if any process the suite
+# started still runs or any of its temporary directories remains.
 #
 #   sudo tests/run-all.sh          (after packaging/install-deps.sh)
 #
@@ -19,6 +20,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 step() { printf '\n==== %s\n' "$*"; }
+
+# What runs and what is in $TMPDIR before the suite: at the end, anything of
+# the suite's still running or left behind is named and fails the run.
+tmp=${TMPDIR:-/tmp}
+marker=$(mktemp "$tmp/execd-run-all.XXXXXX")
+trap 'rm -f "$marker"' EXIT
+before=$(ps -e -o pid= | tr -d ' ')
 
 step "source format (.clang-format)"
 tests/check-format.sh
@@ -50,5 +58,25 @@ fi
 CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
     "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" \
     '[sandbox],[cli],[daemon][v2]'
+
+step "nothing the suite started is running or left behind"
+survivors=()
+while read -r pid stat comm; do
+    [[ $stat == Z* ]] && continue  # already exited; only its parent can reap it
+    grep -qx "$pid" <<<"$before" && continue
+    case $comm in
+        redis-server|execd|exec|execd_tests|execd-box-init|execd_*bench)
+            survivors+=("process $pid ($comm): $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)") ;;
+    esac
+done < <(ps -e -o pid=,stat=,comm=)
+while read -r dir; do
+    survivors+=("directory $dir")
+done < <(find "$tmp" -maxdepth 1 \( -name 'execd-tests-*' -o -name 'execd-probe-home-*' \) -newer "$marker")
+if [ ${#survivors[@]} -gt 0 ]; then
+    echo "run-all.sh: the suite left ${#survivors[@]} behind:" >&2
+    printf '  %s\n' "${survivors[@]}" >&2
+    exit 1
+fi
+echo "none"
 
 step "all tests passed"

@@ -2,10 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -64,9 +67,77 @@ std::string read_text(const std::string& path) {
     return ss.str();
 }
 
+namespace {
+
+std::string temp_root_path;
+pid_t temp_root_owner = 0;  // a forked child that calls exit() removes nothing
+
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+    if (type == FTW_DP)
+        ::rmdir(path);
+    else
+        ::unlink(path);
+    return 0;
+}
+
+// What the tests mounted below `top` (in this process's mount namespace,
+// on directories they made) is detached, then the tree removed, never
+// crossing into another filesystem.
+void remove_tree_of_tests(const std::string& top) {
+    std::vector<std::string> mounts;
+    std::ifstream info("/proc/self/mountinfo");
+    for (std::string line; std::getline(info, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point;
+        fields >> id >> parent >> devno >> root >> point;
+        if (point.rfind(top + "/", 0) == 0) mounts.push_back(point);
+    }
+    std::sort(mounts.rbegin(), mounts.rend());  // deepest first
+    for (const auto& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
+    ::nftw(top.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+void remove_temp_root() {
+    if (!temp_root_path.empty() && ::getpid() == temp_root_owner) remove_tree_of_tests(temp_root_path);
+}
+
+// Roots of test processes that were killed (SIGKILL, a ctest timeout) and
+// so could not remove their own: execd-tests-<pid>-* whose pid is gone.
+void remove_roots_of_dead_runs(const std::string& base) {
+    DIR* d = ::opendir(base.c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.rfind("execd-tests-", 0) != 0) continue;
+        const long pid = std::atol(name.c_str() + 12);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(base + "/" + name);
+    }
+    ::closedir(d);
+    for (const auto& dir : stale) remove_tree_of_tests(dir);
+}
+
+}  // namespace
+
+const std::string& temp_root() {
+    static const bool made = [] {
+        const char* env = std::getenv("TMPDIR");
+        const std::string base = env && *env ? env : "/tmp";
+        remove_roots_of_dead_runs(base);
+        std::string tmpl = base + "/execd-tests-" + std::to_string(::getpid()) + "-XXXXXX";
+        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
+        ::chmod(tmpl.c_str(), 0755);  // boxes reach files a test binds in
+        temp_root_path = tmpl;
+        temp_root_owner = ::getpid();
+        std::atexit(remove_temp_root);
+        return true;
+    }();
+    (void)made;
+    return temp_root_path;
+}
+
 std::string make_temp_dir(const std::string& prefix) {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+    std::string tmpl = temp_root() + "/" + prefix + "-XXXXXX";
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
     return tmpl;
 }

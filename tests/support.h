@@ -61,8 +61,15 @@ std::string read_text(const std::string& path);
 // words, or "double quoted" strings.
 std::vector<std::string> roff_arguments(const std::string& line);
 
-// A new private directory under $TMPDIR (else /tmp). The cgroup v2 guest runs
+// The test process's temporary root, $TMPDIR/execd-tests-<pid>-XXXXXX (else
+// /tmp), made on first use and removed when the process exits, a failed
+// test's too: what the tests mounted below it is detached first, and the
+// removal never crosses into another filesystem. The roots of test
+// processes that were killed are removed by the next one. The cgroup v2 guest runs
 // with TMPDIR set, since its /tmp may be the host's, read-only.
+const std::string& temp_root();
+
+// A new private directory below temp_root().
 std::string make_temp_dir(const std::string& prefix);
 
 }  // namespace execd::test

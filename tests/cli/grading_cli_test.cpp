@@ -113,7 +113,6 @@ TEST_CASE("exec test with a checker program, per-test limits and a compile error
 
 TEST_CASE("exec test through a server gives the report it gives in-process", "[daemon]") {
     RedisServer redis;
-    redis.start();
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
     const std::string server = "http://127.0.0.1:" + std::to_string(execd.port());
     const std::string dir = make_temp_dir("execd-grade");

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,9 +42,15 @@ int free_port() {
 
 namespace {
 
+// Starts `args` with its output appended to `log`. The child dies with
+// the thread that started it (PR_SET_PDEATHSIG): a test process that fails,
+// throws or is killed leaves no redis-server or execd running.
 pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);  // the parent is already gone
         int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(fd, 1);
         ::dup2(fd, 2);
@@ -84,6 +91,9 @@ RedisServer::RedisServer(bool append_only) : port_(free_port()), aof_(append_onl
 RedisServer::~RedisServer() { stop(); }
 
 void RedisServer::start() {
+    // A second server on the same port would fail to bind while the first
+    // ran on, unowned.
+    if (pid_ > 0) throw std::logic_error("RedisServer::start: already running (stop() it first)");
     pid_ = spawn({"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
                   "--appendonly", aof_ ? "yes" : "no", "--dir", dir_, "--daemonize", "no"},
                  dir_ + "/log");

@@ -81,7 +81,6 @@ long metric(int port, const std::string& name) {
 
 TEST_CASE("graded jobs over HTTP", "[daemon]") {
     RedisServer redis;
-    redis.start();
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
     const int port = execd.port();
 
@@ -163,7 +162,6 @@ TEST_CASE("graded jobs over HTTP", "[daemon]") {
 
 TEST_CASE("hostile test sets are refused with the maximum they pass", "[daemon]") {
     RedisServer redis;
-    redis.start();
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
     const int port = execd.port();
     auto error_of = [](const HttpReply& r) { return parse(r.body)->getObject("error"); };
