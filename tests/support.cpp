@@ -101,9 +101,15 @@ void remove_temp_root() {
     if (!temp_root_path.empty() && ::getpid() == temp_root_owner) remove_tree_of_tests(temp_root_path);
 }
 
-// Roots of test processes that were killed (SIGKILL, a ctest timeout) and
-// so could not remove their own: execd-tests-<pid>-* whose pid is gone.
-void remove_roots_of_dead_runs(const std::string& base) {
+std::string temp_base() {
+    const char* env = std::getenv("TMPDIR");
+    return env && *env ? env : "/tmp";
+}
+
+}  // namespace
+
+void remove_roots_of_dead_runs() {
+    const std::string base = temp_base();
     DIR* d = ::opendir(base.c_str());
     if (!d) return;
     std::vector<std::string> stale;
@@ -117,14 +123,9 @@ void remove_roots_of_dead_runs(const std::string& base) {
     for (const auto& dir : stale) remove_tree_of_tests(dir);
 }
 
-}  // namespace
-
 const std::string& temp_root() {
     static const bool made = [] {
-        const char* env = std::getenv("TMPDIR");
-        const std::string base = env && *env ? env : "/tmp";
-        remove_roots_of_dead_runs(base);
-        std::string tmpl = base + "/execd-tests-" + std::to_string(::getpid()) + "-XXXXXX";
+        std::string tmpl = temp_base() + "/execd-tests-" + std::to_string(::getpid()) + "-XXXXXX";
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
         ::chmod(tmpl.c_str(), 0755);  // boxes reach files a test binds in
         temp_root_path = tmpl;

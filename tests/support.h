@@ -64,10 +64,14 @@ std::vector<std::string> roff_arguments(const std::string& line);
 // The test process's temporary root, $TMPDIR/execd-tests-<pid>-XXXXXX (else
 // /tmp), made on first use and removed when the process exits, a failed
 // test's too: what the tests mounted below it is detached first, and the
-// removal never crosses into another filesystem. The roots of test
-// processes that were killed are removed by the next one. The cgroup v2 guest runs
+// removal never crosses into another filesystem. The cgroup v2 guest runs
 // with TMPDIR set, since its /tmp may be the host's, read-only.
 const std::string& temp_root();
+
+// Removes the roots of test processes that were killed (SIGKILL, a ctest
+// timeout) and so could not remove their own: execd-tests-<pid>-* whose pid
+// is gone. tests/main.cpp calls it first.
+void remove_roots_of_dead_runs();
 
 // A new private directory below temp_root().
 std::string make_temp_dir(const std::string& prefix);
