@@ -5,12 +5,14 @@
 #include <ftw.h>
 #include <poll.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -146,8 +148,12 @@ std::string make_temp_dir(const std::string& prefix) {
 Process run_process(const std::vector<std::string>& argv, const std::string& stdin_data) {
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        // Dies with the test process, however that ends (support.h).
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);

@@ -26,7 +26,8 @@ struct Process {
     std::string out, err;
 };
 
-// Runs argv with `stdin_data` on its stdin and collects everything.
+// Runs argv with `stdin_data` on its stdin and collects everything. The
+// child dies with the test process (PR_SET_PDEATHSIG) if that is killed.
 Process run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
 
 // The engine instance of this test process (tests/main.cpp sets
