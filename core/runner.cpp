@@ -109,8 +109,25 @@ std::vector<std::string> expand_compile_argv(const Language& lang, const std::ve
 
 // What identifies the compiler: its binaries (toolchain_identity) and the
 // version it reports.
+// lang's version, remembered in `cache` under `identity` (toolchain_identity).
+// Every answer is remembered, an empty one too: a version command that
+// fails is not run again on every job start until the toolchain changes.
+std::string version_for(const Language& lang, CompileCache& cache, const std::string& identity) {
+    Sha256 memo_key;
+    memo_key.field("toolchain version");
+    memo_key.field(lang.id);
+    memo_key.field(identity);
+    for (const auto& a : lang.version_cmd) memo_key.field(a);
+    const std::string key = memo_key.hex();
+    if (auto version = cache.recall(key)) return *version;
+    std::string version = lang.probe_version();
+    cache.remember(key, version);
+    return version;
+}
+
 std::string compiler_identity(const Language& lang, CompileCache& cache) {
-    return toolchain_identity(lang) + "\n" + cached_version(lang, &cache);
+    const std::string identity = toolchain_identity(lang);
+    return identity + "\n" + version_for(lang, cache, identity);
 }
 
 }  // namespace
@@ -131,19 +148,7 @@ std::string toolchain_identity(const Language& lang) {
 }
 
 std::string cached_version(const Language& lang, CompileCache* cache) {
-    if (!cache) return lang.probe_version();
-    Sha256 memo_key;
-    memo_key.field("toolchain version");
-    memo_key.field(lang.id);
-    memo_key.field(toolchain_identity(lang));
-    for (const auto& a : lang.version_cmd) memo_key.field(a);
-    const std::string key = memo_key.hex();
-    if (auto version = cache->recall(key)) return *version;
-    std::string version = lang.probe_version();
-    // A probe that printed nothing may have failed for a passing reason
-    // (a timeout, no memory): only a real answer is remembered.
-    if (!version.empty()) cache->remember(key, version);
-    return version;
+    return cache ? version_for(lang, *cache, toolchain_identity(lang)) : lang.probe_version();
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace execd::test {
@@ -71,6 +72,7 @@ std::string read_text(const std::string& path) {
 
 namespace {
 
+constexpr std::string_view kTempRootPrefix = "execd-tests-";  // then the pid, '-' and mkdtemp's six
 std::string temp_root_path;
 pid_t temp_root_owner = 0;  // a forked child that calls exit() removes nothing
 
@@ -117,8 +119,8 @@ void remove_roots_of_dead_runs() {
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.rfind("execd-tests-", 0) != 0) continue;
-        const long pid = std::atol(name.c_str() + 12);
+        if (name.rfind(kTempRootPrefix, 0) != 0) continue;
+        const long pid = std::atol(name.c_str() + kTempRootPrefix.size());
         if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(base + "/" + name);
     }
     ::closedir(d);
@@ -127,7 +129,7 @@ void remove_roots_of_dead_runs() {
 
 const std::string& temp_root() {
     static const bool made = [] {
-        std::string tmpl = temp_base() + "/execd-tests-" + std::to_string(::getpid()) + "-XXXXXX";
+        std::string tmpl = temp_base() + "/" + std::string(kTempRootPrefix) + std::to_string(::getpid()) + "-XXXXXX";
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
         ::chmod(tmpl.c_str(), 0755);  // boxes reach files a test binds in
         temp_root_path = tmpl;

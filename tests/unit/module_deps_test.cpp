@@ -8,7 +8,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,20 +75,18 @@ TEST_CASE("includes name their module and point one way: core <- api <- daemon, 
         CHECK(inc.written.rfind("core/sandbox/", 0) != 0);
         ++seen;
     }
-    for (const auto& inc : includes_of("cmd")) {
-        if (!inc.quoted) continue;
-        INFO(inc.file << ": " << inc.written);
-        const std::string module = module_named(inc);
-        CHECK((module == "cmd" || module == "core" || module == "api"));
-        ++seen;
-    }
-    for (const auto& inc : includes_of("daemon")) {
-        if (!inc.quoted) continue;
-        INFO(inc.file << ": " << inc.written);
-        const std::string module = module_named(inc);
-        CHECK((module == "daemon" || module == "core" || module == "api"));
-        ++seen;
-    }
+    // cmd/ reaches a daemon only over HTTP; the daemon is above both.
+    const std::map<std::string, std::set<std::string>> may_include{
+        {"cmd", {"cmd", "core", "api"}},
+        {"daemon", {"daemon", "core", "api"}},
+    };
+    for (const auto& [module, allowed] : may_include)
+        for (const auto& inc : includes_of(module)) {
+            if (!inc.quoted) continue;
+            INFO(inc.file << ": " << inc.written);
+            CHECK(allowed.count(module_named(inc)) == 1);
+            ++seen;
+        }
     // Tests may include any module, by its name too.
     for (const auto& inc : includes_of("tests")) {
         if (!inc.quoted) continue;
