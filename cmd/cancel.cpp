@@ -13,6 +13,7 @@ void add_cancel_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "cancel needs a server: --server URL or EXEC_SERVER");
+        need_remote();
         throw CLI::RuntimeError(remote().cancel(global, *server, *id));
     });
 }

@@ -26,7 +26,7 @@ namespace execd::cli {
 namespace {
 
 // A connected socket to the unix socket `path`; throws Poco::Exception.
-Poco::Net::StreamSocket connect_unix(const std::string& path) {
+Poco::Net::StreamSocket connect_poco_unix(const std::string& path) {
     Poco::Net::StreamSocket socket;
     socket.connect(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path), Poco::Timespan(5, 0));
     return socket;
@@ -58,7 +58,7 @@ std::pair<int, std::string> ServerClient::request(const std::string& method, con
     try {
         std::unique_ptr<Poco::Net::HTTPClientSession> s;
         if (!unix_path_.empty()) {
-            Poco::Net::StreamSocket socket = connect_unix(unix_path_);
+            Poco::Net::StreamSocket socket = connect_poco_unix(unix_path_);
             // Sources, stdin and the token go only to root's daemon or the
             // user's own.
             const int64_t uid = peer_uid(socket.impl()->sockfd());

@@ -6,13 +6,12 @@
 #include <iostream>
 
 #include "api/tokens.h"
+#include "cmd/warm.h"
 #include "core/util/files.h"
 #include "core/util/sha256.h"
 #include "core/version.h"
 
 namespace execd::cli {
-
-namespace {
 
 std::string state_dir_of(const GlobalOptions& options) {
     if (!options.state_dir.empty()) return options.state_dir;
@@ -20,10 +19,34 @@ std::string state_dir_of(const GlobalOptions& options) {
     return kDefaultSandboxStateDir;
 }
 
+std::string instance_of(const GlobalOptions& options) {
+    if (!options.instance.empty()) return options.instance;
+    if (const char* env = std::getenv("EXECD_INSTANCE"); env && *env) return env;
+    return "";
+}
+
+std::string registry_path_of(const GlobalOptions& options) {
+    if (!options.languages_file.empty()) return options.languages_file;
+    if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return env;
+    if (::access(kSystemLanguagesFile, R_OK) == 0) return kSystemLanguagesFile;
+    return "";
+}
+
+namespace {
+
+std::string& registry_key() {
+    static std::string key;
+    return key;
+}
+
 // The registry from `text`, through the snapshot kept in `cache`: the key is
 // the text with its origin, the snapshot format and exec's version, so an
 // edited file, another build or another format is a miss and parses anew.
 Registry parse_registry(const std::string& text, const std::string& origin, CompileCache* cache) {
+    Sha256 text_key;
+    text_key.field(origin);
+    text_key.field(text);
+    registry_key() = text_key.hex();
     if (!cache) return Registry::parse(text, origin);
     Sha256 h;
     h.field("registry snapshot");
@@ -64,11 +87,10 @@ CompileCache* local_cache(const GlobalOptions& options, std::string* why) {
     return cache.get();
 }
 
+const std::string& loaded_registry_key() { return registry_key(); }
+
 Registry load_registry(const GlobalOptions& options) {
-    std::string path = options.languages_file;
-    if (path.empty())
-        if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) path = env;
-    if (path.empty() && ::access(kSystemLanguagesFile, R_OK) == 0) path = kSystemLanguagesFile;
+    const std::string path = registry_path_of(options);
     if (path.empty()) return parse_registry(kEmbeddedLanguagesToml, kEmbeddedLanguagesOrigin, local_cache(options));
     std::string text;
     try {
@@ -82,9 +104,7 @@ Registry load_registry(const GlobalOptions& options) {
 LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry) {
     SandboxConfig config;
     config.state_dir = state_dir_of(options);
-    config.instance = options.instance;
-    if (config.instance.empty())
-        if (const char* env = std::getenv("EXECD_INSTANCE"); env && *env) config.instance = env;
+    config.instance = instance_of(options);
     config.uid_base = instance_uid_base(config.instance);
     config.binds = registry.sandbox_binds();
     LocalEngine engine;
@@ -93,6 +113,15 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
     engine.cache = local_cache(options, &why);
     if (!engine.cache && !options.no_cache) print_error("compile cache off: " + why);
     return engine;
+}
+
+JobResult run_here(const GlobalOptions& options, const Registry& registry, const JobRequest& request) {
+    std::string why;
+    if (auto result = run_warm(options, request, &why)) return std::move(*result);
+    if (!why.empty() && why != "not root") print_error("warning: " + why + "; running the job in-process");
+    LocalEngine engine = make_local_engine(options, registry);
+    Runner runner(*engine.sandbox, registry, engine.cache);
+    return runner.run(request);
 }
 
 std::string read_client_token(const std::string& path) {

@@ -24,7 +24,16 @@ struct GlobalOptions {
     std::string token;           // --token or --token-file, else $EXEC_TOKEN
     bool local = false;          // --local: always the embedded engine
     bool no_cache = false;       // --no-cache: compile every time, keep nothing
+    std::optional<int> warm;     // --warm SECONDS, else $EXEC_WARM, else 300 (cmd/warm.h)
 };
+
+// The sandbox state directory and the engine instance these options name
+// (the flag, else the environment, else the default).
+std::string state_dir_of(const GlobalOptions& options);
+std::string instance_of(const GlobalOptions& options);
+
+// The registry file load_registry reads, or "" for the built-in one.
+std::string registry_path_of(const GlobalOptions& options);
 
 // Exit statuses of the CLI itself (the program's own status passes through).
 inline constexpr int kExitUsage = 2;
@@ -34,6 +43,10 @@ inline constexpr int kExitUsage = 2;
 // compile cache (when this process may write it: root, no --no-cache),
 // keyed by the text, and the next exec reads that instead.
 Registry load_registry(const GlobalOptions& options);
+
+// SHA-256 (hex) of the origin and text of the registry the last
+// load_registry read: part of a warm sandbox's identity (cmd/warm.h).
+const std::string& loaded_registry_key();
 
 // The compile cache this process shares with a daemon on this host
 // (<state dir>/cache), opened once; null with --no-cache, when not root, or
@@ -50,6 +63,11 @@ struct LocalEngine {
 // Throws when the sandbox cannot be set up; a cache that cannot be opened
 // only costs recompiles (and a warning).
 LocalEngine make_local_engine(const GlobalOptions& options, const Registry& registry);
+
+// Runs a job on this host: in the warm sandbox (cmd/warm.h), else in this
+// process with make_local_engine (saying why on stderr, unless the warm
+// sandbox is turned off). Throws BadRequest as Runner::run does.
+JobResult run_here(const GlobalOptions& options, const Registry& registry, const JobRequest& request);
 
 // One line of state on stderr while a job runs ("queued", "[3/5] three
 // WrongAnswer"), when stderr is a terminal; cleared when destroyed.
@@ -82,6 +100,7 @@ void add_status_command(CLI::App& app, GlobalOptions& options);
 void add_wait_command(CLI::App& app, GlobalOptions& options);
 void add_cancel_command(CLI::App& app, GlobalOptions& options);
 void add_test_command(CLI::App& app, GlobalOptions& options);
+void add_warm_command(CLI::App& app, GlobalOptions& options);  // cmd/warm.h
 
 // Reads a source file (or a directory of them: the language from --lang or
 // the entry point found there), the language from --lang or the extension,

@@ -34,6 +34,7 @@ std::vector<std::string> versions_of(const Registry& registry, CompileCache* cac
 }
 
 int languages_command(const GlobalOptions& global, bool json) {
+    if (json) need_remote();
     Registry registry = load_registry(global);
     const std::vector<std::string> versions = versions_of(registry, local_cache(global));
     if (json) {

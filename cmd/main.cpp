@@ -5,12 +5,19 @@
 #include <string>
 
 #include "cmd/common.h"
+#include "cmd/remote.h"
 #include "core/registry.h"
 #include "core/util/sys_error.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
     using namespace execd::cli;
+    try {
+        remember_argv(argc, argv);
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return execd::kExitInternalError;
+    }
     CLI::App app{"exec: run code in a secure sandbox, in-process or through an execd daemon", "exec"};
     app.require_subcommand(1);
     app.fallthrough();  // global options are accepted after the subcommand too
@@ -35,6 +42,10 @@ int main(int argc, char** argv) {
         ->excludes(token);
     app.add_flag("--local", global.local, "Always run in-process with the embedded engine");
     app.add_flag("--no-cache", global.no_cache, "Do not use the compile cache (in-process runs)");
+    app.add_option("--warm", global.warm,
+                   "Keep the sandbox of runs on this host warm for SECONDS after the last job, so the next exec "
+                   "finds it ready; 0 builds it for each run (default: $EXEC_WARM, else 300)")
+        ->check(CLI::Range(0, 86400));
     add_run_command(app, global);
     add_languages_command(app, global);
     add_submit_command(app, global);
@@ -42,6 +53,7 @@ int main(int argc, char** argv) {
     add_wait_command(app, global);
     add_cancel_command(app, global);
     add_test_command(app, global);
+    add_warm_command(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& done) {

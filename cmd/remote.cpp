@@ -1,12 +1,12 @@
-// exec-remote.so (cmd/remote.h): the commands that talk to an execd server,
-// and the API's JSON for --json. Built as a module; exec loads it only when
-// a command needs it.
+// exec-remote's side of cmd/remote.h: the commands that talk to an execd
+// server, and the API's JSON for --json.
 #include "cmd/remote.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -111,13 +111,22 @@ std::string languages_json(const Registry& registry, const std::vector<std::stri
     return out.str();
 }
 
-const RemoteOps kOps{
-    kVersion, RemoteOps::current_layout(), run, grade, submit, status, wait, cancel, job_json, languages_json,
-};
+const RemoteOps kOps{run, grade, submit, status, wait, cancel, job_json, languages_json};
 
 }  // namespace
-}  // namespace execd::cli
 
-extern "C" __attribute__((visibility("default"))) const execd::cli::RemoteOps* execd_exec_remote() {
-    return &execd::cli::kOps;
+void remember_argv(int, char**) {
+    // Handed over by an exec of another version: its options may mean
+    // something else here.
+    const char* by = std::getenv("EXECD_HANDED_OVER_BY");
+    if (by && std::string(by) != kVersion)
+        throw std::runtime_error(std::string("exec-remote ") + kVersion + " was handed a command by exec " + by +
+                                 ": install both from one build");
+    ::unsetenv("EXECD_HANDED_OVER_BY");
 }
+
+void need_remote() {}
+
+const RemoteOps& remote() { return kOps; }
+
+}  // namespace execd::cli

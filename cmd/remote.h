@@ -1,12 +1,15 @@
-// What exec does over HTTP or with the API's JSON (Poco) lives in a module,
-// exec-remote.so, loaded only when a command needs it: loading Poco's
-// libraries cost every exec start about 1.5 ms, and a local `exec run`
-// needs none of them. The module is installed beside exec
-// (<prefix>/lib/execd/, or exec's own directory in a build tree); exec
-// refuses one that anyone but root (or its own user) could have written.
+// What exec does over HTTP or with the API's JSON needs Poco, and loading
+// Poco's libraries cost every exec start about 1.5 ms, which a run on this
+// host never needs. So `exec` is built without Poco (and statically: a
+// dynamically linked exec spent longer in the loader than a small program
+// takes to run), and a command that needs a server or prints JSON is handed
+// over, before it has read or changed anything, to `exec-remote`: the same
+// commands built with Poco, installed in <prefix>/lib/execd/ (exec's own
+// directory in a build tree). exec refuses an exec-remote that anyone but
+// root (or its own user) could have written, and exec-remote refuses to run
+// for an exec of another version.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,10 +18,6 @@
 namespace execd::cli {
 
 struct RemoteOps {
-    // Which build of exec the module belongs to (RemoteOps::current()).
-    const char* version;
-    uint64_t layout;
-
     // `exec run` on a server: submits, waits with a spinner, prints as a
     // local run does (or the server's JSON); returns the exit status.
     int (*run)(const GlobalOptions&, const std::string& server, const JobRequest&, bool json);
@@ -33,21 +32,19 @@ struct RemoteOps {
     std::string (*job_json)(const JobResult&);
     // `exec languages --json`: each language with its version (versions[i]).
     std::string (*languages_json)(const Registry&, const std::vector<std::string>& versions);
-
-    // The version and a fingerprint of the types crossing between exec and
-    // the module: a module from another build is refused, not called.
-    static uint64_t current_layout() {
-        return sizeof(GlobalOptions) * 1'000'003 + sizeof(JobRequest) * 1009 + sizeof(JobResult) * 31 +
-               sizeof(Registry);
-    }
 };
 
-// The module's one symbol.
-inline constexpr const char* kRemoteEntry = "execd_exec_remote";
-using RemoteEntry = const RemoteOps* (*)();
+// main() hands its argv over first: exec-remote is given the same.
+void remember_argv(int argc, char** argv);
 
-// The loaded module. Throws std::runtime_error naming where it looked and
-// why none would do.
+// A command that will call remote() says so first, before it reads stdin
+// or does anything else. In exec this replaces the process with
+// exec-remote and returns only by throwing (std::runtime_error naming where
+// it looked and why none would do); in exec-remote it does nothing.
+void need_remote();
+
+// The operations. In exec, a program error (std::logic_error): the command
+// did not call need_remote() first.
 const RemoteOps& remote();
 
 }  // namespace execd::cli

@@ -157,9 +157,7 @@ void add_job_options(CLI::App* cmd, RunOptions& opts) {
 namespace {
 
 int run_local(const GlobalOptions& global, const Registry& registry, const JobRequest& req, bool json) {
-    LocalEngine engine = make_local_engine(global, registry);
-    Runner runner(*engine.sandbox, registry, engine.cache);
-    JobResult result = runner.run(req);
+    JobResult result = run_here(global, registry, req);
     if (json) {
         std::cout << remote().job_json(result) << std::endl;
         return exit_status(result);
@@ -169,9 +167,11 @@ int run_local(const GlobalOptions& global, const Registry& registry, const JobRe
 
 int run_command(const GlobalOptions& global, const RunOptions& opts) {
     if (!opts.tests_dir.empty()) return grade_solution(global, opts, opts.tests_dir);
+    const auto server = pick_server(global);
+    if (server || opts.json) need_remote();
     Registry registry = load_registry(global);
     JobRequest req = build_request(registry, opts);
-    if (auto server = pick_server(global)) return remote().run(global, *server, req, opts.json);
+    if (server) return remote().run(global, *server, req, opts.json);
     return run_local(global, registry, req, opts.json);
 }
 

@@ -25,6 +25,20 @@ int64_t peer_uid(int fd) {
     return cred.uid;
 }
 
+Fd connect_unix(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return {};
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return {};
+    const timeval five{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &five, sizeof five);
+    while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        if (errno != EINTR) return {};
+    return fd;
+}
+
 namespace {
 
 // Why `exec` will not trust the socket at `path` to be the host's execd, or
@@ -54,23 +68,6 @@ std::string socket_distrust(const std::string& path) {
         if (up == up.root_path()) break;
     }
     return {};
-}
-
-// A socket connected to the unix socket `path`, or an empty Fd when nothing
-// listens there (a file left behind). A listener whose queue is full is
-// waited for up to 5 s.
-Fd connect_unix(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return {};
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return {};
-    const timeval five{5, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &five, sizeof five);
-    while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-        if (errno != EINTR) return {};
-    return fd;
 }
 
 // The host's execd, if it listens on `path` and may be trusted.

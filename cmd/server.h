@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cmd/common.h"
+#include "core/util/fd.h"
 
 namespace execd::cli {
 
@@ -25,5 +26,10 @@ std::optional<std::string> pick_server(const GlobalOptions& options);
 // The user id of the process listening on a connected unix socket (as it
 // was when it called listen), or -1.
 int64_t peer_uid(int fd);
+
+// A socket connected to the unix socket `path`, or an empty Fd (errno set)
+// when nothing listens there (a file left behind). A listener whose queue
+// is full is waited for up to 5 s.
+Fd connect_unix(const std::string& path);
 
 }  // namespace execd::cli

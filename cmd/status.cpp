@@ -13,6 +13,7 @@ void add_status_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "status needs a server: --server URL or EXEC_SERVER");
+        need_remote();
         throw CLI::RuntimeError(remote().status(global, *server, *id));
     });
 }

@@ -10,6 +10,7 @@ namespace {
 int submit_command(const GlobalOptions& global, const RunOptions& opts) {
     auto server = pick_server(global);
     if (!server) throw BadRequest("server", "submit needs a server: --server URL or EXEC_SERVER");
+    need_remote();
     Registry registry = load_registry(global);
     return remote().submit(global, *server, build_request(registry, opts));
 }

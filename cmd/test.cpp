@@ -50,8 +50,6 @@ JobRequest build_test_request(const Registry& registry, const TestOptions& opts)
 }
 
 JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRequest& req) {
-    LocalEngine engine = make_local_engine(global, registry);
-    Runner runner(*engine.sandbox, registry, engine.cache);
     StatusLine progress;
     progress.show(req.language + ": compiling / starting");
     size_t failed = 0;
@@ -61,16 +59,18 @@ JobResult run_local(const GlobalOptions& global, const Registry& registry, JobRe
                       std::string(verdict_name(t.result.verdict)) +
                       (failed ? "  (" + std::to_string(failed) + " failed)" : ""));
     };
-    JobResult result = runner.run(req);
+    JobResult result = run_here(global, registry, req);
     req.on_test = nullptr;
     return result;
 }
 
 int test_command(const GlobalOptions& global, const TestOptions& opts) {
+    const auto server = pick_server(global);
+    if (server || opts.run.json) need_remote();
     Registry registry = load_registry(global);
     JobRequest req = build_test_request(registry, opts);
     JobResult result;
-    if (auto server = pick_server(global))
+    if (server)
         result = remote().grade(global, *server, req);
     else
         result = run_local(global, registry, req);

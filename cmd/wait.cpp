@@ -16,6 +16,7 @@ void add_wait_command(CLI::App& app, GlobalOptions& global) {
     cmd->callback([&global, id, json]() {
         auto server = pick_server(global);
         if (!server) throw BadRequest("server", "wait needs a server: --server URL or EXEC_SERVER");
+        need_remote();
         throw CLI::RuntimeError(remote().wait(global, *server, *id, *json));
     });
 }

@@ -46,8 +46,28 @@ int64_t entry_bytes(int dirfd, const std::string& name) {
     return bytes;
 }
 
+// The tmp.* and trash.* names in `dirfd`: readdir only, nothing else is
+// looked at (every exec opens the cache; a large one must not cost more).
+std::vector<std::string> leftover_names(int dirfd) {
+    std::vector<std::string> out;
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return out;
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        ::close(dup);
+        return out;
+    }
+    ::rewinddir(d);
+    while (dirent* e = ::readdir(d)) {
+        const std::string_view name = e->d_name;
+        if (name.rfind("tmp.", 0) == 0 || name.rfind("trash.", 0) == 0) out.emplace_back(name);
+    }
+    ::closedir(d);
+    return out;
+}
+
 // Entries in `dirfd` by last use, oldest first; with sizes when asked.
-std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftovers, bool with_sizes) {
+std::vector<EntryInfo> list_entries(int dirfd, bool with_sizes) {
     std::vector<EntryInfo> out;
     int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) return out;
@@ -59,10 +79,7 @@ std::vector<EntryInfo> list_entries(int dirfd, std::vector<std::string>* leftove
     ::rewinddir(d);
     while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
-        if (!is_key(name)) {
-            if (leftovers && (name.rfind("tmp.", 0) == 0 || name.rfind("trash.", 0) == 0)) leftovers->push_back(name);
-            continue;
-        }
+        if (!is_key(name)) continue;
         struct stat st {};
         if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
         EntryInfo info{name, st.st_mtim, 0};
@@ -100,10 +117,8 @@ CompileCache::CompileCache(CompileCacheConfig config) : config_(std::move(config
 
     // A store or an eviction cut short by a crash leaves tmp.*/trash.*
     // behind; another process may be using a fresh tmp.*, so only old ones go.
-    std::vector<std::string> leftovers;
-    list_entries(dir_.get(), &leftovers, false);
     const time_t now = ::time(nullptr);
-    for (const auto& name : leftovers) {
+    for (const auto& name : leftover_names(dir_.get())) {
         struct stat lst {};
         if (::fstatat(dir_.get(), name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) continue;
         if (name.rfind("trash.", 0) == 0 || now - lst.st_mtim.tv_sec > 3600) remove_tree_at(dir_.get(), name);
@@ -167,7 +182,7 @@ bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
 
 void CompileCache::evict_to(int64_t max_bytes) noexcept {
     try {
-        auto entries = list_entries(dir_.get(), nullptr, true);
+        auto entries = list_entries(dir_.get(), true);
         int64_t total = 0;
         for (const auto& e : entries) total += e.bytes;
         for (const auto& e : entries) {
@@ -213,7 +228,7 @@ void CompileCache::remember(const std::string& key, const std::string& value) no
 
 int64_t CompileCache::size_bytes() const {
     int64_t total = 0;
-    for (const auto& e : list_entries(dir_.get(), nullptr, true)) total += e.bytes;
+    for (const auto& e : list_entries(dir_.get(), true)) total += e.bytes;
     return total;
 }
 

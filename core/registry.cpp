@@ -18,6 +18,7 @@
 #include "core/util/fd.h"
 #include "core/util/files.h"
 #include "core/util/toml_reader.h"
+#include "core/util/wire.h"
 
 namespace execd {
 namespace {
@@ -261,111 +262,28 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
 // ---------------------------------------------------------------- snapshot
 //
 // "execd-registry <format>\n", then every field of the registry in the order
-// below: an integer as 8 bytes little-endian, a string as its length and
-// bytes, a list as its length and items, an optional as a flag and the
-// value. Bump kSnapshotFormat whenever a field is added or changes meaning:
-// the format is in the cache key too, so old snapshots are simply not found.
+// below (core/util/wire.h). Bump the format whenever a field is added or
+// changes meaning: it is in the cache key too, so old snapshots are simply
+// not found.
 // (tests/unit/registry_test.cpp checks that a round trip gives back an equal
 // Registry, which compares every field.)
 
 namespace {
-
 constexpr std::string_view kSnapshotMagic = "execd-registry 1\n";
-
-class SnapshotWriter {
-public:
-    void integer(int64_t v) {
-        for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-    }
-    void text(const std::string& s) {
-        integer(static_cast<int64_t>(s.size()));
-        out_ += s;
-    }
-    void texts(const std::vector<std::string>& v) {
-        integer(static_cast<int64_t>(v.size()));
-        for (const auto& s : v) text(s);
-    }
-    void maybe(const std::optional<int64_t>& v) {
-        integer(v ? 1 : 0);
-        integer(v.value_or(0));
-    }
-    void limits(const LimitOverrides& l) {
-        for (const auto* f : {&l.time_ms, &l.cpu_ms, &l.memory_mb, &l.pids, &l.output_bytes}) maybe(*f);
-    }
-    std::string take() { return std::move(out_); }
-    explicit SnapshotWriter(std::string_view magic) : out_(magic) {}
-
-private:
-    std::string out_;
-};
-
-// Every read checks what is left; the first short or malformed read makes
-// the reader bad, and the snapshot is then refused as a whole.
-class SnapshotReader {
-public:
-    explicit SnapshotReader(std::string_view in) : in_(in) {}
-    bool ok() const noexcept { return ok_; }
-    bool at_end() const noexcept { return ok_ && in_.empty(); }
-    bool expect(std::string_view magic) {
-        if (in_.substr(0, magic.size()) != magic) {
-            ok_ = false;
-            return false;
-        }
-        in_.remove_prefix(magic.size());
-        return true;
-    }
-    int64_t integer() {
-        if (!ok_ || in_.size() < 8) {
-            ok_ = false;
-            return 0;
-        }
-        uint64_t v = 0;
-        for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(in_[i])} << (8 * i);
-        in_.remove_prefix(8);
-        return static_cast<int64_t>(v);
-    }
-    // A count of items that each take at least `min_bytes`: no count can
-    // make the reader reserve more than what is left.
-    size_t count(size_t min_bytes) {
-        const int64_t n = integer();
-        if (n < 0 || static_cast<uint64_t>(n) > in_.size() / min_bytes) {
-            ok_ = false;
-            return 0;
-        }
-        return static_cast<size_t>(n);
-    }
-    std::string text() {
-        const size_t n = count(1);
-        if (!ok_) return {};
-        std::string s(in_.substr(0, n));
-        in_.remove_prefix(n);
-        return s;
-    }
-    std::vector<std::string> texts() {
-        std::vector<std::string> v(count(8));
-        for (auto& s : v) s = text();
-        return v;
-    }
-    std::optional<int64_t> maybe() {
-        const int64_t set = integer(), value = integer();
-        if (set != 0 && set != 1) ok_ = false;
-        return set == 1 ? std::optional<int64_t>(value) : std::nullopt;
-    }
-    LimitOverrides limits() {
-        LimitOverrides l;
-        for (auto* f : {&l.time_ms, &l.cpu_ms, &l.memory_mb, &l.pids, &l.output_bytes}) *f = maybe();
-        return l;
-    }
-
-private:
-    std::string_view in_;
-    bool ok_ = true;
-};
-
 }  // namespace
 
+void encode_limits(wire::Writer& w, const LimitOverrides& l) {
+    for (const auto* f : {&l.time_ms, &l.cpu_ms, &l.memory_mb, &l.pids, &l.output_bytes}) w.maybe(*f);
+}
+
+LimitOverrides decode_limits(wire::Reader& r) {
+    LimitOverrides l;
+    for (auto* f : {&l.time_ms, &l.cpu_ms, &l.memory_mb, &l.pids, &l.output_bytes}) *f = r.maybe();
+    return l;
+}
+
 std::string Registry::snapshot() const {
-    SnapshotWriter w(kSnapshotMagic);
+    wire::Writer w(kSnapshotMagic);
     w.text(origin_);
     w.texts(binds_);
     w.integer(static_cast<int64_t>(languages_.size()));
@@ -386,15 +304,15 @@ std::string Registry::snapshot() const {
         }
         w.texts(l.binds);
         w.integer(l.run_tmpfs_mb);
-        w.limits(l.limits);
-        w.limits(l.compile_limits);
+        encode_limits(w, l.limits);
+        encode_limits(w, l.compile_limits);
         w.integer(l.line);
     }
     return w.take();
 }
 
 std::optional<Registry> Registry::from_snapshot(std::string_view bytes) {
-    SnapshotReader r(bytes);
+    wire::Reader r(bytes);
     if (!r.expect(kSnapshotMagic)) return std::nullopt;
     Registry reg;
     reg.origin_ = r.text();
@@ -416,8 +334,8 @@ std::optional<Registry> Registry::from_snapshot(std::string_view bytes) {
         }
         l.binds = r.texts();
         l.run_tmpfs_mb = r.integer();
-        l.limits = r.limits();
-        l.compile_limits = r.limits();
+        l.limits = decode_limits(r);
+        l.compile_limits = decode_limits(r);
         l.line = static_cast<int>(r.integer());
         if (!r.ok()) return std::nullopt;
     }

@@ -15,6 +15,10 @@
 namespace execd {
 
 class TomlTable;
+namespace wire {
+class Writer;
+class Reader;
+}  // namespace wire
 
 // Where exec and execd look for the registry when none is named (by a flag,
 // $EXECD_LANGUAGES for exec, or [paths] languages for execd): this file if
@@ -37,6 +41,10 @@ struct LimitOverrides {
 // languages.toml and tests.toml write it; `what` names it in errors.
 // Nothing set when the key is absent. Throws TomlError.
 LimitOverrides read_limit_overrides(const TomlTable& parent, const std::string& key, const std::string& what);
+
+// LimitOverrides in the host-local binary form (core/util/wire.h).
+void encode_limits(wire::Writer& w, const LimitOverrides& limits);
+LimitOverrides decode_limits(wire::Reader& r);
 
 struct Language {
     std::string id;

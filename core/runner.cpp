@@ -404,7 +404,7 @@ JobResult Runner::run(const JobRequest& request, Box* given_box) {
 
     RunPolicy run =
         run_policy(*lang, request.args, program.dir(), run_limits(*lang, request), request.stdin_data, request.cancel);
-    run.prepare_next = !owned_box;  // a box of our own ends with this run
+    run.prepare_next = !owned_box && !defer_standby_;  // a box of our own ends with this run
     RunOutcome outcome = box->run(run);
     result.cancelled = outcome.cancelled;
     result.run = judge(outcome, run.limits);

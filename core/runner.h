@@ -65,6 +65,11 @@ public:
     // compile output is a CompileError whether it would be cached or copied.
     int64_t artifact_budget() const noexcept;
 
+    // With `defer`, a job's last run in a box it was given leaves the box
+    // without its next init (RunPolicy::prepare_next), so the caller can
+    // hand the result on first and then call Box::prepare_next().
+    void defer_standby(bool defer) noexcept { defer_standby_ = defer; }
+
     // Compile steps this runner has run (cache hits do not count).
     uint64_t compile_steps() const noexcept { return compile_steps_; }
 
@@ -85,6 +90,7 @@ private:
     static Limits test_limits(const JobRequest& request, const Limits& base, const TestCase& t);
     static void stop_cancelled(JobResult& result);
     static void sum_up(JobResult& result, std::optional<size_t> failed);
+    bool defer_standby_ = false;
     Sandbox& sandbox_;
     const Registry& registry_;
     CompileCache* cache_;

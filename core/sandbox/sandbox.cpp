@@ -287,7 +287,8 @@ Fd make_box_mount_ns(const std::string& root_dir) {
     return ns;
 }
 
-// A root-owned directory no one else may enter, for the slot locks.
+}  // namespace
+
 Fd open_lock_dir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
         if (errno != ENOENT) throw_errno("mkdir", dir);
@@ -305,8 +306,6 @@ Fd open_lock_dir(const std::string& dir) {
     }
     return fd;
 }
-
-}  // namespace
 
 uid_t instance_uid_base(const std::string& instance) {
     if (instance.empty()) return 61000;
@@ -725,14 +724,17 @@ RunOutcome Box::run(const RunPolicy& policy) {
     } else {
         discard_standby();
     }
-    if (policy.prepare_next && !broken_) {
-        try {
-            request_standby();
-        } catch (const std::exception&) {
-            discard_standby();
-        }
-    }
+    if (policy.prepare_next) prepare_next();
     return out;
+}
+
+void Box::prepare_next() {
+    if (broken_ || ctl_) return;
+    try {
+        request_standby();
+    } catch (const std::exception&) {
+        discard_standby();
+    }
 }
 
 // The steps of one run, in order; each says what failed.

@@ -48,6 +48,11 @@ struct SandboxConfig {
 // range: the slot locks keep that safe).
 uid_t instance_uid_base(const std::string& instance);
 
+// The slot lock directory (SandboxConfig::lock_dir), made if missing:
+// refused (SystemFailure) unless it is root's with mode 0700, so no other
+// user can open, take or plant anything in it.
+Fd open_lock_dir(const std::string& dir);
+
 // "" when `instance` is a valid instance name (SandboxConfig::instance), else
 // what is wrong with it.
 std::string instance_name_problem(const std::string& instance);
@@ -108,6 +113,11 @@ public:
     // throws for anything the program does; a sandbox failure comes back as
     // RunOutcome::internal_error with a message naming the step and errno.
     RunOutcome run(const RunPolicy& policy);
+
+    // Asks for the next run's init now, unless one is prepared or on its
+    // way: after a run with RunPolicy::prepare_next = false, once the caller
+    // has handed its result on. Never throws; a failure shows at the next run.
+    void prepare_next();
 
 private:
     friend class Sandbox;

@@ -185,64 +185,87 @@ TEST_CASE("exec languages probes a toolchain's version once per binary, again af
     CHECK(probes() == 3);
 }
 
-TEST_CASE("exec loads Poco only through its HTTP module, and only a module no one else could write", "[cli]") {
-    // What the dynamic loader maps for exec itself: no Poco.
-    auto loaded = run_process({"/usr/bin/env", "LD_TRACE_LOADED_OBJECTS=1", kExec});
-    CHECK_THAT(loaded.out, Contains("libstdc++") && !Contains("libPoco"));
+TEST_CASE("exec has no Poco; what needs a server continues in an exec-remote no one else could write", "[cli]") {
+    // exec links neither Poco nor (static by default) any shared library.
+    auto ldd = run_process({"/usr/bin/ldd", kExec});
+    CHECK_THAT(ldd.out + ldd.err, !Contains("libPoco"));
 
-    // A copy of exec without the module runs locally all the same.
-    const std::string dir = make_temp_dir("execd-module");
+    // A copy of exec without exec-remote runs here all the same.
+    const std::string dir = make_temp_dir("execd-remote");
     ::chmod(dir.c_str(), 0755);
     const std::string copy = dir + "/exec";
     std::filesystem::copy_file(kExec, copy);
-    const std::string script = temp_file("module.py", "print('local, no module')\n");
-    auto local = run_process({copy, "--local", "run", script});
+    const std::string script = temp_file("no-remote.py", "print('here, no exec-remote')\n");
+    auto local = run_process({copy, "--warm", "0", "run", script});
     CHECK(local.exit_code == 0);
-    CHECK(local.out == "local, no module\n");
+    CHECK(local.out == "here, no exec-remote\n");
 
     // A command that needs it says where it looked.
     const std::vector<std::string> status{copy, "--server", "unix:/nonexistent/execd.sock", "status", "x"};
     auto missing = run_process(status);
     CHECK(missing.exit_code != 0);
-    CHECK_THAT(missing.err, Contains("exec-remote.so") && Contains("not there"));
+    CHECK_THAT(missing.err, Contains("exec-remote") && Contains("not there"));
 
-    // One that others could have replaced is not loaded.
-    const std::string module = dir + "/exec-remote.so";
-    std::filesystem::copy_file(std::filesystem::path(kExec).parent_path() / "exec-remote.so", module);
-    ::chmod(module.c_str(), 0666);
+    // One that others could have replaced is not used.
+    const std::string remote = dir + "/exec-remote";
+    std::filesystem::copy_file(std::filesystem::path(kExec).parent_path() / "exec-remote", remote);
+    ::chmod(remote.c_str(), 0777);
     auto writable = run_process(status);
     CHECK(writable.exit_code != 0);
-    CHECK_THAT(writable.err, Contains(module + ": not loaded") && Contains("writable by others"));
-    ::chmod(module.c_str(), 0644);
+    CHECK_THAT(writable.err, Contains(remote + ": not used") && Contains("writable by others"));
+    ::chmod(remote.c_str(), 0755);
     ::chmod(dir.c_str(), 0777);
-    CHECK_THAT(run_process(status).err, Contains("not loaded") && Contains("writable by others"));
+    CHECK_THAT(run_process(status).err, Contains("not used") && Contains("writable by others"));
 
-    // Root's, 0644, in a directory only root writes: loaded, and the
-    // command goes on to the server (which is not there).
+    // Root's, 0755, in a directory only root writes: used, and the command
+    // goes on to the server (which is not there).
     ::chmod(dir.c_str(), 0755);
     auto used = run_process(status);
     CHECK(used.exit_code != 0);
-    CHECK_THAT(used.err, !Contains("exec-remote.so") && Contains("/nonexistent/execd.sock"));
+    CHECK_THAT(used.err, !Contains("not used") && Contains("/nonexistent/execd.sock"));
+    // --json needs the API's JSON: handed over too, and the job runs here.
+    auto json = run_process({copy, "--warm", "0", "run", "--json", script});
+    CHECK(json.exit_code == 0);
+    CHECK_THAT(json.out, Contains("\"stdout\":\"here, no exec-remote\\n\""));
+
+    // exec-remote takes no command from an exec of another version.
+    auto other =
+        run_process({"/usr/bin/env", "EXECD_HANDED_OVER_BY=0.0.0-other", remote, "--warm", "0", "run", script});
+    CHECK(other.exit_code != 0);
+    CHECK_THAT(other.err, Contains("exec 0.0.0-other") && Contains("one build"));
 }
 
-TEST_CASE("exec run leaves no process, cgroup, mount or file behind", "[cli]") {
-    auto p = exec_run({"run", temp_file("bg.py",
-                                        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
-                                        "print('done')\n")});
-    CHECK(p.exit_code == 0);
-    // exec ran as this test process's instance (tests/main.cpp).
+TEST_CASE("exec run leaves no process, cgroup, mount or file behind, nor does its warm sandbox once stopped", "[cli]") {
+    // exec ran as this test process's instance (tests/main.cpp); its warm
+    // sandboxes from earlier tests are stopped first.
     const std::string& instance = test_instance();
     const uid_t base = execd::instance_uid_base(instance);
-    CHECK(box_uid_processes(static_cast<int>(base), true).empty());
-    CHECK(host_mounts_mentioning("/run/execd").empty());
-    // The CLI made its own box cgroup below the instance's parent; both must
-    // be gone.
-    for (const char* c : {"memory", "pids", "cpuacct"}) {
-        const std::string parent = std::string("/sys/fs/cgroup/") + c + "/execd-" + instance;
-        CHECK(access(parent.c_str(), F_OK) != 0);
-        for (int slot = 0; slot < 8; ++slot)
-            CHECK(access((parent + "/box-" + std::to_string(base + static_cast<uid_t>(slot))).c_str(), F_OK) != 0);
-    }
+    REQUIRE(exec_run({"warm", "--stop"}).exit_code == 0);
+    auto nothing_left = [&] {
+        CHECK(box_uid_processes(static_cast<int>(base), true).empty());
+        CHECK(host_mounts_mentioning("/run/execd").empty());
+        // The box cgroups below the instance's parent, and the parent: gone.
+        for (const char* c : {"memory", "pids", "cpuacct"}) {
+            const std::string parent = std::string("/sys/fs/cgroup/") + c + "/execd-" + instance;
+            CHECK(access(parent.c_str(), F_OK) != 0);
+            for (int slot = 0; slot < 8; ++slot)
+                CHECK(access((parent + "/box-" + std::to_string(base + static_cast<uid_t>(slot))).c_str(), F_OK) != 0);
+        }
+        for (const auto& entry : std::filesystem::directory_iterator("/run/execd/locks"))
+            CHECK_THAT(entry.path().filename().string(), !Contains("." + instance + "."));
+    };
+    const std::string bg =
+        temp_file("bg.py", "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\nprint('done')\n");
+    // In-process (--warm 0): all of it ends with exec.
+    auto p = exec_run({"--warm", "0", "run", bg});
+    CHECK(p.exit_code == 0);
+    nothing_left();
+    // Warm: the job's processes end with it; the rest when stopped.
+    auto w = exec_run({"run", bg});
+    CHECK(w.exit_code == 0);
+    CHECK(box_uid_processes_after(static_cast<int>(base)).empty());
+    CHECK_THAT(exec_run({"warm", "--stop"}).out, Contains("stopped the warm sandbox of instance " + instance));
+    nothing_left();
 }
 
 TEST_CASE("exec --instance runs boxes in a uid range and cgroups of their own", "[cli]") {
@@ -261,8 +284,14 @@ TEST_CASE("exec --instance runs boxes in a uid range and cgroups of their own", 
     const long uid = std::stol(p.out);
     CHECK(uid >= static_cast<long>(base));
     CHECK(uid < static_cast<long>(base) + 256);
-    // A name that could not be a cgroup's is refused, naming it.
-    auto bad = exec_run({"--instance", "../x", "run", script});
-    CHECK(bad.exit_code != 0);
-    CHECK_THAT(bad.err, Contains("'../x' is not an instance name"));
+    // Its warm sandbox is its own too.
+    CHECK_THAT(exec_run({"--instance", name, "warm", "--stop"}).out,
+               Contains("stopped the warm sandbox of instance " + name));
+    // A name that could not be a cgroup's (or a file's) is refused, naming it.
+    for (const char* command : {"run", "warm"}) {
+        auto bad = exec_run({"--instance", "../x", command, script});
+        if (std::string(command) == "warm") bad = exec_run({"--instance", "../x", "warm"});
+        CHECK(bad.exit_code != 0);
+        CHECK_THAT(bad.err, Contains("'../x' is not an instance name"));
+    }
 }
