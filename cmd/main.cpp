@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
            "--token-file", [&global](const std::string& path) { global.token = read_client_token(path); },
            "Read the API token from FILE, so it is not in argv (one token; blank and # lines ignored)")
         ->excludes(token);
-    app.add_flag("--local", global.local, "Always run in-process with the embedded engine");
+    app.add_flag("--local", global.local, "Always run on this host with the embedded engine (no server)");
     app.add_flag("--no-cache", global.no_cache, "Do not use the compile cache (in-process runs)");
     app.add_option("--warm", global.warm,
                    "Keep the sandbox of runs on this host warm for SECONDS after the last job, so the next exec "

@@ -127,6 +127,8 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
             store_.progress(job.id, worker, std::to_string(index + 1) + "/" + std::to_string(total));
         };
         Runner runner(sandbox_, *registry, cache_);
+        // The box's next init is asked for once the result is stored.
+        runner.defer_standby(true);
         JobResult result = runner.run(sub.request, box);
         metrics_.compile_steps += runner.compile_steps();
         if (result.cached) ++metrics_.compile_cache_hits;
@@ -186,6 +188,7 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
             std::this_thread::sleep_for(milliseconds(200));
         }
     }
+    box->prepare_next();
     --busy_;
     std::lock_guard lock(mutex_);
     active_.erase(job.id);

@@ -13,7 +13,7 @@ registry=${EXECD_LANGUAGES:-$here/../languages.toml}
 
 build=(cmake make g++ pkg-config
        libcli11-dev libpoco-dev libspdlog-dev libtoml11-dev catch2 libseccomp-dev nettle-dev
-       redis-server bubblewrap libxml2-utils python3 ca-certificates clang-format procps)
+       redis-server bubblewrap firejail libxml2-utils python3 ca-certificates clang-format procps)
 
 toolchains=()
 if [ "${1:-}" != --build ]; then
