@@ -19,5 +19,6 @@ extern const char* const kRetry;
 extern const char* const kReapDue;
 extern const char* const kReap;
 extern const char* const kCancel;
+extern const char* const kRewake;
 
 }  // namespace execd::daemon::lua

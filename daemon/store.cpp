@@ -26,6 +26,7 @@ const Script kRetry = with_prelude(lua::kRetry);
 const Script kReapDue = with_prelude(lua::kReapDue);
 const Script kReap = with_prelude(lua::kReap);
 const Script kCancel = with_prelude(lua::kCancel);
+const Script kRewake(lua::kRewake);
 
 // The write that cannot grow memory (the prelude's writes_even_when_full).
 constexpr const char* kNoSuchKey = "no-such-key";
@@ -146,18 +147,20 @@ std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::s
     return out;
 }
 
-std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms) {
-    auto job = get(id);
+std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms, std::optional<StoredJob> known) {
+    auto job = known ? std::move(known) : get(id);
     if (!job || wait_ms <= 0 || job->state == JobState::Completed || job->state == JobState::Cancelled) return job;
     {
         auto c = pool_.take();
         char timeout[32];
         std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(wait_ms) / 1000.0);
         Reply r = c->blocking({"BLPOP", key("done:" + id), timeout}, wait_ms);
-        // Put the signal back for any other waiter on the same job.
+        // Put the signal back for any other waiter on the same job, and
+        // read the job, in one round trip. (A Redis at maxmemory may refuse
+        // the RPUSH: then the job is read alone.)
         if (r.kind == Reply::Kind::Array) {
-            c->command({"RPUSH", key("done:" + id), "1"});
-            c->command({"EXPIRE", key("done:" + id), std::to_string(settings_.result_ttl_s)});
+            Reply j = c->eval(kRewake, {key("job:" + id), key("done:" + id)}, {std::to_string(settings_.result_ttl_s)});
+            if (j.kind != Reply::Kind::Error) return stored_job(checked(j, "get"));
         }
     }
     return get(id);

@@ -98,7 +98,8 @@ public:
     std::vector<std::optional<StoredJob>> get_all(const std::vector<std::string>& ids);
 
     // Waits up to `wait_ms` for the job to end, then returns its state.
-    std::optional<StoredJob> wait(const std::string& id, int64_t wait_ms);
+    // `known`: the job as the caller just read it (one read fewer).
+    std::optional<StoredJob> wait(const std::string& id, int64_t wait_ms, std::optional<StoredJob> known = {});
 
     enum class CancelOutcome { Unknown, Cancelled, Requested, AlreadyFinished };
     // A queued job is cancelled at once; a running one is asked to stop. A

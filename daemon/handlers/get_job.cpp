@@ -32,7 +32,7 @@ void get_job(ServerContext& ctx, const Request& req, Response& res, const std::s
     auto job = ctx.store.get(id);
     if (!job || !visible_to(req.caller, *job)) throw not_found();
     if (wait_ms > 0 && job->state != JobState::Completed && job->state != JobState::Cancelled)
-        job = ctx.store.wait(id, wait_ms);
+        job = ctx.store.wait(id, wait_ms, std::move(job));
     if (!job) throw not_found();
     if (job->state == JobState::Completed || job->state == JobState::Cancelled) {
         res.body = job->result_json;

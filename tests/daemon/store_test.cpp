@@ -453,6 +453,35 @@ TEST_CASE("store: cancel", "[store][daemon]") {
     }
 }
 
+TEST_CASE("store: every long-poll on a job wakes with its result when it ends, one that comes late too",
+          "[store][daemon]") {
+    Rig rig;
+    auto& store = rig.store;
+    REQUIRE(store.submit("w", request("w"), 10) == JobStore::SubmitOutcome::Queued);
+    REQUIRE(store.pop("w1"));
+    // Three waiters on the one job, one of them handed the job as just read.
+    std::vector<std::optional<StoredJob>> woke(3);
+    std::vector<std::thread> waiters;
+    for (size_t i = 0; i < woke.size(); ++i)
+        waiters.emplace_back([&, i] { woke[i] = store.wait("w", 5000, i == 0 ? store.get("w") : std::nullopt); });
+    std::this_thread::sleep_for(milliseconds(200));
+    const auto t0 = steady_clock::now();
+    REQUIRE(store.complete("w", R"({"status":"completed","verdict":"OK"})", JobState::Completed, "OK"));
+    for (auto& t : waiters) t.join();
+    CHECK(steady_clock::now() - t0 < seconds(2));
+    for (const auto& job : woke) {
+        REQUIRE(job);
+        CHECK(job->state == JobState::Completed);
+        CHECK(job->result_json == R"({"status":"completed","verdict":"OK"})");
+    }
+    // The signal is still there, with the result's lifetime, for a late waiter.
+    CHECK(rig.redis.command({"LLEN", rig.key("done:w")}).integer >= 1);
+    CHECK(rig.redis.command({"TTL", rig.key("done:w")}).integer > 0);
+    auto late = store.wait("w", 5000, StoredJob{JobState::Running, "", 1, "", ""});
+    REQUIRE(late);
+    CHECK(late->state == JobState::Completed);
+}
+
 TEST_CASE("store: TTLs of finished jobs and of queued ones", "[store][daemon]") {
     StoreSettings s = fast_settings();
     s.queue_ttl_s = 1;
