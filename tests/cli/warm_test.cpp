@@ -138,6 +138,16 @@ TEST_CASE("exec keeps its sandbox warm: the next exec uses it, `exec warm` lists
                Contains("EXEC_WARM='soon'"));
 }
 
+TEST_CASE("a warm sandbox ends by itself after --warm seconds without a job", "[cli][warm]") {
+    Warm w;
+    REQUIRE(w.run({"--warm", "1", "run", w.file("up.py", "print('up')\n")}).out == "up\n");
+    const auto keepers = w.keepers();
+    REQUIRE(keepers.size() == 1);
+    CHECK_THAT(w.run({"warm"}).out, Contains("of 1 s"));
+    CHECK(gone_within(keepers[0], 5000));
+    CHECK(w.keepers().empty());
+}
+
 TEST_CASE("killing the exec that waits for a job ends the job in the warm sandbox at once", "[cli][warm]") {
     Warm w;
     const std::string sleeper = w.file("sleep.py", "import time\ntime.sleep(30)\nprint('woke')\n");
