@@ -178,6 +178,7 @@ private:
     struct Watched {
         std::atomic<bool>* cancel;
         uint64_t generation;
+        bool cancelled = false;  // told already: no longer polled
     };
     void add_worker();  // mutex_ held
     void work();
@@ -229,7 +230,7 @@ int Keeper::serve(int ready_fd) {
         registry_.emplace(load_registry(options_));
         identity_ = identity_of(options_);
         path_ = socket_path(identity_, instance_of(options_));
-        Fd dir = open_lock_dir(kLockDir);
+        open_lock_dir(kLockDir);  // made if missing; refused unless root's, 0700
         // One keeper per configuration: the lock beside its socket, removed
         // by the keeper that ends. A lock taken on a file that was removed
         // meanwhile is no lock: then again, on the file there now.
@@ -242,8 +243,8 @@ int Keeper::serve(int ready_fd) {
                 say("ok another keeper serves " + path_ + "\n");  // it won a race with us; the client uses it
                 return 0;
             }
-            struct stat held {
-            }, there{};
+            struct stat held {};
+            struct stat there {};
             if (::fstat(lock.get(), &held) == 0 && ::stat(lock_path_.c_str(), &there) == 0 &&
                 held.st_ino == there.st_ino && held.st_dev == there.st_dev)
                 break;
@@ -289,6 +290,7 @@ int Keeper::serve(int ready_fd) {
             const bool idle = handling_ == 0 && Clock::now() - last_job_ > std::chrono::seconds(idle_limit_);
             if (stopping_ || idle) break;
             for (const auto& [fd, w] : watched_) {
+                if (w.cancelled) continue;
                 polled.push_back({fd, POLLRDHUP, 0});
                 generations.push_back(w.generation);
             }
@@ -323,9 +325,17 @@ void Keeper::add_worker() {
 void Keeper::work() {
     for (;;) {
         Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        const int accept_error = conn ? 0 : errno;
         std::unique_lock guard(mutex_);
         if (closing_) break;
-        if (!conn) continue;
+        if (!conn) {
+            // Out of descriptors or memory: not a loop that spins meanwhile.
+            if (accept_error != EINTR && accept_error != ECONNABORTED) {
+                guard.unlock();
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            continue;
+        }
         // The directory already keeps everyone but root out; this says so
         // again for the process on the other end.
         if (peer_uid(conn.get()) != 0) continue;
@@ -349,7 +359,10 @@ void Keeper::cancel_gone(const std::vector<pollfd>& polled, const std::vector<ui
         if (!(polled[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
         // The same job still (not a later one that got the same fd number).
         auto it = watched_.find(polled[i].fd);
-        if (it != watched_.end() && it->second.generation == generations[i]) *it->second.cancel = true;
+        if (it != watched_.end() && it->second.generation == generations[i]) {
+            *it->second.cancel = true;
+            it->second.cancelled = true;
+        }
     }
 }
 
@@ -362,7 +375,7 @@ void Keeper::wake() {
 void Keeper::watch(int conn, std::atomic<bool>* cancel) {
     {
         std::lock_guard guard(mutex_);
-        watched_[conn] = Watched{cancel, ++generation_};
+        watched_[conn] = Watched{cancel, ++generation_, false};
     }
     wake();
 }
