@@ -40,6 +40,10 @@ constexpr int kDefaultWarmSeconds = 300;
 constexpr const char* kLockDir = "/run/execd/locks";  // SandboxConfig's, the keeper's Sandbox's
 // A request or a result larger than this is refused (the keeper holds it in memory).
 constexpr uint64_t kMaxFrameBytes = uint64_t{1} << 30;
+// While a job runs, the keeper says so this often; a client that hears
+// nothing for kSilenceLimit stops waiting and runs the job itself.
+constexpr auto kAliveEvery = std::chrono::seconds(5);
+constexpr int kSilenceLimitSeconds = 30;
 
 // ---------------------------------------------------------------- frames
 //
@@ -59,6 +63,7 @@ enum class Kind : uint32_t {
     Mismatch = 14,    // the client's configuration is not this keeper's
     StatusReply = 15,
     Stopping = 16,
+    Alive = 17,  // a job is still running (every kAliveEvery while it does)
 };
 
 struct Header {
@@ -177,15 +182,18 @@ private:
     // A job's connection, watched by the main loop while the job runs.
     struct Watched {
         std::atomic<bool>* cancel;
+        std::mutex* sending;  // held while a frame goes out on the connection
         uint64_t generation;
         bool cancelled = false;  // told already: no longer polled
+        Clock::time_point last_alive;
     };
     void add_worker();  // mutex_ held
     void work();
     void handle(Fd conn);
     void run_job(int conn, std::string_view body);
     void wake();
-    void watch(int conn, std::atomic<bool>* cancel);
+    void watch(int conn, std::atomic<bool>* cancel, std::mutex* sending);
+    void say_alive();
     void unwatch(int conn);
     void cancel_gone(const std::vector<pollfd>& polled, const std::vector<uint64_t>& generations);
     std::unique_ptr<Box> take_box();
@@ -302,6 +310,7 @@ int Keeper::serve(int ready_fd) {
             }
         }
         cancel_gone(polled, generations);
+        say_alive();
     }
     // No new client finds us; connections accepted are served, and the jobs
     // running finish and are answered.
@@ -372,12 +381,27 @@ void Keeper::wake() {
     }
 }
 
-void Keeper::watch(int conn, std::atomic<bool>* cancel) {
+void Keeper::watch(int conn, std::atomic<bool>* cancel, std::mutex* sending) {
     {
         std::lock_guard guard(mutex_);
-        watched_[conn] = Watched{cancel, ++generation_, false};
+        watched_[conn] = Watched{cancel, sending, ++generation_, false, Clock::now()};
     }
     wake();
+}
+
+void Keeper::say_alive() {
+    const auto now = Clock::now();
+    std::lock_guard guard(mutex_);
+    for (auto& [fd, w] : watched_) {
+        if (w.cancelled || now - w.last_alive < kAliveEvery) continue;
+        // Never in the middle of the job's own frame, and never waiting for it.
+        std::unique_lock sending(*w.sending, std::try_to_lock);
+        if (!sending) continue;
+        // A bare header: one small write, whole or not at all, that never
+        // waits for a client that stopped reading.
+        const Header h{static_cast<uint32_t>(Kind::Alive), 0, 0};
+        if (::send(fd, &h, sizeof h, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof h)) w.last_alive = now;
+    }
 }
 
 void Keeper::unwatch(int conn) {
@@ -475,12 +499,16 @@ void Keeper::run_job(int conn, std::string_view body) {
         send_frame(conn, Kind::Error, e.what());
         return;
     }
-    // The client going away (Ctrl-C, kill -9) cancels the job.
+    // The client going away (Ctrl-C, kill -9) cancels the job; meanwhile
+    // the main loop tells the client the job is alive, between our frames.
     std::atomic<bool> cancel{false};
-    watch(conn, &cancel);
+    std::mutex sending;
+    watch(conn, &cancel, &sending);
     request->cancel = &cancel;
-    request->on_test = [conn](const TestResult& t, size_t index, size_t total) {
-        send_frame(conn, Kind::Progress, encode_test_progress(t, index, total));
+    request->on_test = [conn, &sending](const TestResult& t, size_t index, size_t total) {
+        const std::string frame = encode_test_progress(t, index, total);
+        std::lock_guard guard(sending);
+        send_frame(conn, Kind::Progress, frame);
     };
     Kind kind = Kind::Result;
     std::string reply;
@@ -500,7 +528,10 @@ void Keeper::run_job(int conn, std::string_view body) {
     }
     unwatch(conn);
     // The answer first; then the box's next init prepares itself.
-    send_frame(conn, kind, reply);
+    {
+        std::lock_guard guard(sending);
+        send_frame(conn, kind, reply);
+    }
     box->prepare_next();
     give_back(std::move(box));
 }
@@ -612,14 +643,22 @@ std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& requ
         *why = std::string("the warm sandbox did not take the job: ") + std::strerror(errno);
         return std::nullopt;
     }
+    // A keeper that says nothing for this long (it says the job is alive
+    // every few seconds) is not waited for any longer.
+    const timeval silence{kSilenceLimitSeconds, 0};
+    ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence);
     for (;;) {
+        errno = 0;
         auto frame = read_frame(conn.get());
         if (!frame) {
-            *why = "the warm sandbox ended during the job";
+            *why = errno == EAGAIN || errno == EWOULDBLOCK
+                       ? "the warm sandbox said nothing for " + std::to_string(kSilenceLimitSeconds) + " s"
+                       : std::string("the warm sandbox ended during the job");
             return std::nullopt;
         }
         auto& [kind, body] = *frame;
         switch (kind) {
+            case Kind::Alive: break;
             case Kind::Progress:
                 if (auto p = decode_test_progress(body); p && request.on_test)
                     request.on_test(p->test, p->index, p->total);

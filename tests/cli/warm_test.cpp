@@ -193,6 +193,37 @@ TEST_CASE("killing the warm sandbox kills its jobs; the exec waiting runs its jo
     CHECK(now[0] != keepers[0]);
 }
 
+TEST_CASE("an exec stops waiting for a warm sandbox that says nothing, and runs the job itself", "[cli][warm]") {
+    Warm w;
+    REQUIRE(w.run({"run", w.file("up.py", "print('up')\n")}).out == "up\n");
+    const auto keepers = w.keepers();
+    REQUIRE(keepers.size() == 1);
+    // In the keeper's box (its first slot) the program sleeps; in the
+    // exec's own sandbox (the next slot: the keeper holds the first) it
+    // does not.
+    const std::string script =
+        w.file("stuck.py", "import os, time\nif os.getuid() == " + std::to_string(test_uid_base()) +
+                               ":\n    time.sleep(50)\nprint('ran')\n");
+    Process result;
+    std::thread client([&] { result = w.run({"run", "--time", "60000", script}); });
+    const auto job = running_job_processes();
+    REQUIRE(!job.empty());
+    // A keeper that is alive but silent (stopped): the job runs on in its
+    // box, and the client hears nothing, not even that the job is alive.
+    ::kill(static_cast<pid_t>(keepers[0]), SIGSTOP);
+    const auto t0 = std::chrono::steady_clock::now();
+    client.join();
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ::kill(static_cast<pid_t>(keepers[0]), SIGCONT);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "ran\n");
+    CHECK_THAT(result.err, Contains("said nothing for 30 s") && Contains("in-process"));
+    CHECK(waited >= std::chrono::seconds(25));
+    CHECK(waited < std::chrono::seconds(45));
+    // Resumed, the keeper finds its client gone and ends the job.
+    for (int pid : job) CHECK(gone_within(pid, 5000));
+}
+
 TEST_CASE("a warm box keeps nothing of one job for the next", "[cli][warm]") {
     Warm w;
     // Python with a writable /tmp, as some languages have.
