@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "api/tokens.h"
@@ -13,9 +14,22 @@
 
 namespace execd::cli {
 
+namespace {
+
+// `path` from the root: a warm sandbox started from another directory (or
+// from /) must name the same file.
+std::string absolute(const std::string& path) {
+    if (path.empty() || path.front() == '/') return path;
+    std::error_code ec;
+    const auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+}
+
+}  // namespace
+
 std::string state_dir_of(const GlobalOptions& options) {
-    if (!options.state_dir.empty()) return options.state_dir;
-    if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env) return env;
+    if (!options.state_dir.empty()) return absolute(options.state_dir);
+    if (const char* env = std::getenv("EXECD_STATE_DIR"); env && *env) return absolute(env);
     return kDefaultSandboxStateDir;
 }
 
@@ -26,8 +40,8 @@ std::string instance_of(const GlobalOptions& options) {
 }
 
 std::string registry_path_of(const GlobalOptions& options) {
-    if (!options.languages_file.empty()) return options.languages_file;
-    if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return env;
+    if (!options.languages_file.empty()) return absolute(options.languages_file);
+    if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return absolute(env);
     if (::access(kSystemLanguagesFile, R_OK) == 0) return kSystemLanguagesFile;
     return "";
 }

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "cmd/server.h"
@@ -41,9 +44,20 @@ constexpr const char* kLockDir = "/run/execd/locks";  // SandboxConfig's, the ke
 // A request or a result larger than this is refused (the keeper holds it in memory).
 constexpr uint64_t kMaxFrameBytes = uint64_t{1} << 30;
 // While a job runs, the keeper says so this often; a client that hears
-// nothing for kSilenceLimit stops waiting and runs the job itself.
+// nothing for silence_limit() stops waiting and runs the job itself.
 constexpr auto kAliveEvery = std::chrono::seconds(5);
-constexpr int kSilenceLimitSeconds = 30;
+
+// $EXEC_WARM_SILENCE seconds (10 to 3600), else 30.
+int silence_limit() {
+    if (const char* env = std::getenv("EXEC_WARM_SILENCE"); env && *env) {
+        char* end = nullptr;
+        const long v = std::strtol(env, &end, 10);
+        if (*end == '\0' && v >= 10 && v <= 3600) return static_cast<int>(v);
+        throw BadRequest("warm",
+                         std::string("EXEC_WARM_SILENCE='") + env + "': use a number of seconds from 10 to 3600");
+    }
+    return 30;
+}
 
 // ---------------------------------------------------------------- frames
 //
@@ -106,8 +120,13 @@ bool send_frame(int fd, Kind kind, std::string_view body) {
 std::optional<std::pair<Kind, std::string>> read_frame(int fd) {
     Header h{};
     if (!read_all_of(fd, &h, sizeof h) || h.zero != 0 || h.size > kMaxFrameBytes) return std::nullopt;
-    std::string body(h.size, '\0');
-    if (!read_all_of(fd, body.data(), body.size())) return std::nullopt;
+    // Grown as the bytes arrive, not allocated at the size the header claims.
+    std::string body;
+    for (char chunk[65536]; body.size() < h.size;) {
+        const size_t want = std::min<uint64_t>(sizeof chunk, h.size - body.size());
+        if (!read_all_of(fd, chunk, want)) return std::nullopt;
+        body.append(chunk, want);
+    }
     return std::make_pair(static_cast<Kind>(h.kind), std::move(body));
 }
 
@@ -197,6 +216,7 @@ private:
     void unwatch(int conn);
     void cancel_gone(const std::vector<pollfd>& polled, const std::vector<uint64_t>& generations);
     std::unique_ptr<Box> take_box();
+    void job_done();  // counted before the answer goes out, so `exec warm` after it sees it
     void give_back(std::unique_ptr<Box> box);
     StatusInfo status();
 
@@ -223,9 +243,35 @@ private:
     std::atomic<bool> stopping_{false};
 };
 
+// What the first client's context would otherwise give every later client's
+// jobs: its nice value, its CPU affinity, signals it blocked or ignored.
+void reset_inherited_context() {
+    ::setpriority(PRIO_PROCESS, 0, 0);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+    ::sched_setaffinity(0, sizeof all, &all);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < 32; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE) continue;
+        struct sigaction old {};
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) ::signal(sig, SIG_DFL);
+    }
+}
+
 int Keeper::serve(int ready_fd) {
-    // Nothing this process starts (the spawner) may hold it open.
-    if (ready_fd >= 0) ::fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+    reset_inherited_context();
+    // Nothing this process starts (the spawner) may hold it open; and it
+    // must be the pipe exec gave us, not whatever fd 3 happens to be.
+    if (ready_fd >= 0) {
+        struct stat st {};
+        if (::fstat(ready_fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+            ready_fd = -1;
+        else
+            ::fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+    }
     auto say = [&](const std::string& text) {
         if (ready_fd < 0) return;
         while (::write(ready_fd, text.data(), text.size()) < 0 && errno == EINTR) {
@@ -287,6 +333,7 @@ int Keeper::serve(int ready_fd) {
     {
         std::lock_guard guard(mutex_);
         add_worker();
+        if (workers_ == 0) return 1;  // not one thread: nothing could be served
     }
     std::vector<pollfd> polled;
     std::vector<uint64_t> generations;
@@ -303,14 +350,15 @@ int Keeper::serve(int ready_fd) {
                 generations.push_back(w.generation);
             }
         }
-        if (::poll(polled.data(), polled.size(), 500) <= 0) continue;
-        if (polled[0].revents) {
-            uint64_t count = 0;
-            while (::read(wake_.get(), &count, sizeof count) < 0 && errno == EINTR) {
+        if (::poll(polled.data(), polled.size(), 500) > 0) {
+            if (polled[0].revents) {
+                uint64_t count = 0;
+                while (::read(wake_.get(), &count, sizeof count) < 0 && errno == EINTR) {
+                }
             }
+            cancel_gone(polled, generations);
         }
-        cancel_gone(polled, generations);
-        say_alive();
+        say_alive();  // on every pass: a quiet job is the one that needs it
     }
     // No new client finds us; connections accepted are served, and the jobs
     // running finish and are answered.
@@ -326,28 +374,31 @@ int Keeper::serve(int ready_fd) {
 }
 
 void Keeper::add_worker() {
+    try {
+        std::thread([this] { work(); }).detach();
+    } catch (const std::system_error&) {
+        return;  // no thread to be had: the workers there are carry on
+    }
     ++workers_;
     ++accepting_;
-    std::thread([this] { work(); }).detach();
 }
 
 void Keeper::work() {
+    std::unique_lock guard(mutex_, std::defer_lock);
     for (;;) {
         Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         const int accept_error = conn ? 0 : errno;
-        std::unique_lock guard(mutex_);
+        guard.lock();
         if (closing_) break;
-        if (!conn) {
-            // Out of descriptors or memory: not a loop that spins meanwhile.
-            if (accept_error != EINTR && accept_error != ECONNABORTED) {
-                guard.unlock();
+        if (!conn || peer_uid(conn.get()) != 0) {
+            // The directory already keeps everyone but root out; the uid
+            // check says so again. Out of descriptors or memory: not a loop
+            // that spins meanwhile.
+            guard.unlock();
+            if (!conn && accept_error != EINTR && accept_error != ECONNABORTED)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
             continue;
         }
-        // The directory already keeps everyone but root out; this says so
-        // again for the process on the other end.
-        if (peer_uid(conn.get()) != 0) continue;
         --accepting_;
         ++handling_;
         if (accepting_ == 0) add_worker();
@@ -356,7 +407,9 @@ void Keeper::work() {
         guard.lock();
         --handling_;
         ++accepting_;
+        guard.unlock();
     }
+    // Still holding the lock: the counts, and the wake-up, are seen whole.
     --accepting_;
     --workers_;
     changed_.notify_all();
@@ -410,9 +463,11 @@ void Keeper::unwatch(int conn) {
 }
 
 void Keeper::handle(Fd conn) {
-    // A client that connects and says nothing is not waited for long.
-    const timeval ten{10, 0};
+    // A client that connects and says nothing, or stops reading what we
+    // send, is not waited for long.
+    const timeval ten{10, 0}, thirty{30, 0};
     ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &ten, sizeof ten);
+    ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &thirty, sizeof thirty);
     auto frame = read_frame(conn.get());
     if (!frame) return;
     switch (frame->first) {
@@ -463,12 +518,16 @@ std::unique_ptr<Box> Keeper::take_box() {
     }
 }
 
-void Keeper::give_back(std::unique_ptr<Box> box) {
-    std::unique_ptr<Box> extra;
+void Keeper::job_done() {
     std::lock_guard guard(mutex_);
     --busy_;
     ++served_;
     last_job_ = Clock::now();
+}
+
+void Keeper::give_back(std::unique_ptr<Box> box) {
+    std::unique_ptr<Box> extra;
+    std::lock_guard guard(mutex_);
     if (box && !box->broken() && idle_boxes_.size() < keep_boxes_)
         idle_boxes_.push_back(std::move(box));
     else
@@ -527,6 +586,7 @@ void Keeper::run_job(int conn, std::string_view body) {
         reply = e.what();
     }
     unwatch(conn);
+    job_done();
     // The answer first; then the box's next init prepares itself.
     {
         std::lock_guard guard(sending);
@@ -562,9 +622,12 @@ std::string start_keeper(const GlobalOptions& o, int idle_seconds) {
         // and no terminal's signal or process group kill meant for us hits it.
         ::setsid();
         if (::fork() != 0) ::_exit(0);
-        const int null = ::open("/dev/null", O_RDWR);
-        if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0 ||
-            ::dup2(ready_write.get(), 3) < 0 || ::chdir("/") != 0)
+        // The ready pipe to fd 3 by way of a number above every one we set
+        // (it may itself be 0 to 3 when our stdio was closed).
+        const int ready_fd = ::fcntl(ready_write.get(), F_DUPFD_CLOEXEC, 10);
+        const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (ready_fd < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0 ||
+            ::dup2(ready_fd, 3) < 0 || ::chdir("/") != 0)
             ::_exit(127);
         ::close_range(4, ~0U, 0);
         ::umask(022);
@@ -614,12 +677,13 @@ int warm_seconds(const GlobalOptions& o) {
 
 std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& request, std::string* why) {
     why->clear();
-    const int idle = warm_seconds(o);
-    if (idle == 0) return std::nullopt;
     if (::geteuid() != 0) {
         *why = "not root";
         return std::nullopt;
     }
+    const int idle = warm_seconds(o);
+    if (idle == 0) return std::nullopt;
+    const int silence_s = silence_limit();
     // A name that is no instance's is refused by the sandbox, in-process.
     if (!instance_name_problem(instance_of(o)).empty()) return std::nullopt;
     const std::string identity = identity_of(o);
@@ -645,14 +709,14 @@ std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& requ
     }
     // A keeper that says nothing for this long (it says the job is alive
     // every few seconds) is not waited for any longer.
-    const timeval silence{kSilenceLimitSeconds, 0};
+    const timeval silence{silence_s, 0};
     ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence);
     for (;;) {
         errno = 0;
         auto frame = read_frame(conn.get());
         if (!frame) {
             *why = errno == EAGAIN || errno == EWOULDBLOCK
-                       ? "the warm sandbox said nothing for " + std::to_string(kSilenceLimitSeconds) + " s"
+                       ? "the warm sandbox said nothing for " + std::to_string(silence_s) + " s"
                        : std::string("the warm sandbox ended during the job");
             return std::nullopt;
         }
@@ -670,6 +734,10 @@ std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& requ
             case Kind::BadRequest: {
                 wire::Reader r(body);
                 std::string field = r.text(), message = r.text();
+                if (!r.at_end()) {
+                    *why = "the warm sandbox sent a malformed refusal";
+                    return std::nullopt;
+                }
                 throw BadRequest(field, message);
             }
             case Kind::Error: *why = "the warm sandbox could not run the job: " + body; return std::nullopt;
