@@ -47,17 +47,20 @@ constexpr uint64_t kMaxFrameBytes = uint64_t{1} << 30;
 // nothing for silence_limit() stops waiting and runs the job itself.
 constexpr auto kAliveEvery = std::chrono::seconds(5);
 
-// $EXEC_WARM_SILENCE seconds (10 to 3600), else 30.
-int silence_limit() {
-    if (const char* env = std::getenv("EXEC_WARM_SILENCE"); env && *env) {
-        char* end = nullptr;
-        const long v = std::strtol(env, &end, 10);
-        if (*end == '\0' && v >= 10 && v <= 3600) return static_cast<int>(v);
-        throw BadRequest("warm",
-                         std::string("EXEC_WARM_SILENCE='") + env + "': use a number of seconds from 10 to 3600");
-    }
-    return 30;
+// $name as a number of seconds from `low` to `high`, else `otherwise`.
+// Throws BadRequest naming the variable when it is something else.
+int env_seconds(const char* name, int low, int high, int otherwise) {
+    const char* env = std::getenv(name);
+    if (!env || !*env) return otherwise;
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (*end == '\0' && v >= low && v <= high) return static_cast<int>(v);
+    throw BadRequest("warm", std::string(name) + "='" + env + "': use a number of seconds from " + std::to_string(low) +
+                                 " to " + std::to_string(high));
 }
+
+// $EXEC_WARM_SILENCE, else 30.
+int silence_limit() { return env_seconds("EXEC_WARM_SILENCE", 10, 3600, 30); }
 
 // ---------------------------------------------------------------- frames
 //
@@ -163,25 +166,25 @@ std::string socket_path(const std::string& identity, const std::string& instance
 
 struct StatusInfo {
     int64_t pid = 0;
-    std::string instance, identity, state_dir, registry;
-    int64_t idle_boxes = 0, busy = 0, served = 0, started = 0, idle_seconds = 0, idle_limit = 0;
+    std::string instance, state_dir, registry;
+    int64_t idle_boxes = 0, busy = 0, served = 0, idle_seconds = 0, idle_limit = 0;
 };
 
 std::string encode_status(const StatusInfo& s) {
-    wire::Writer w("execd-warm-status 1\n");
+    wire::Writer w("execd-warm-status 2\n");
     w.integer(s.pid);
-    for (const auto* t : {&s.instance, &s.identity, &s.state_dir, &s.registry}) w.text(*t);
-    for (int64_t v : {s.idle_boxes, s.busy, s.served, s.started, s.idle_seconds, s.idle_limit}) w.integer(v);
+    for (const auto* t : {&s.instance, &s.state_dir, &s.registry}) w.text(*t);
+    for (int64_t v : {s.idle_boxes, s.busy, s.served, s.idle_seconds, s.idle_limit}) w.integer(v);
     return w.take();
 }
 
 std::optional<StatusInfo> decode_status(std::string_view bytes) {
     wire::Reader r(bytes);
-    if (!r.expect("execd-warm-status 1\n")) return std::nullopt;
+    if (!r.expect("execd-warm-status 2\n")) return std::nullopt;
     StatusInfo s;
     s.pid = r.integer();
-    for (auto* t : {&s.instance, &s.identity, &s.state_dir, &s.registry}) *t = r.text();
-    for (int64_t* v : {&s.idle_boxes, &s.busy, &s.served, &s.started, &s.idle_seconds, &s.idle_limit}) *v = r.integer();
+    for (auto* t : {&s.instance, &s.state_dir, &s.registry}) *t = r.text();
+    for (int64_t* v : {&s.idle_boxes, &s.busy, &s.served, &s.idle_seconds, &s.idle_limit}) *v = r.integer();
     if (!r.at_end()) return std::nullopt;
     return s;
 }
@@ -239,7 +242,6 @@ private:
     int busy_ = 0;
     int64_t served_ = 0;
     Clock::time_point last_job_ = Clock::now();
-    std::time_t started_ = std::time(nullptr);
     std::atomic<bool> stopping_{false};
 };
 
@@ -486,14 +488,12 @@ StatusInfo Keeper::status() {
     StatusInfo s;
     s.pid = ::getpid();
     s.instance = instance_of(options_);
-    s.identity = identity_;
     s.state_dir = state_dir_of(options_);
     s.registry = registry_ ? registry_->origin() : "";
     std::lock_guard guard(mutex_);
     s.idle_boxes = static_cast<int64_t>(idle_boxes_.size());
     s.busy = busy_;
     s.served = served_;
-    s.started = static_cast<int64_t>(started_);
     s.idle_seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_job_).count();
     s.idle_limit = idle_limit_;
     return s;
@@ -665,14 +665,7 @@ Fd connect_keeper(const std::string& path) {
 }  // namespace
 
 int warm_seconds(const GlobalOptions& o) {
-    if (o.warm) return *o.warm;
-    if (const char* env = std::getenv("EXEC_WARM"); env && *env) {
-        char* end = nullptr;
-        const long v = std::strtol(env, &end, 10);
-        if (*end == '\0' && v >= 0 && v <= 86400) return static_cast<int>(v);
-        throw BadRequest("warm", std::string("EXEC_WARM='") + env + "': use a number of seconds from 0 to 86400");
-    }
-    return kDefaultWarmSeconds;
+    return o.warm ? *o.warm : env_seconds("EXEC_WARM", 0, 86400, kDefaultWarmSeconds);
 }
 
 std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& request, std::string* why) {

@@ -1,6 +1,5 @@
 #include "core/compile_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -46,47 +45,33 @@ int64_t entry_bytes(int dirfd, const std::string& name) {
     return bytes;
 }
 
-// The tmp.* and trash.* names in `dirfd`: readdir only, nothing else is
+// The tmp.* and trash.* names in `dirfd`: their names only, nothing else is
 // looked at (every exec opens the cache; a large one must not cost more).
 std::vector<std::string> leftover_names(int dirfd) {
     std::vector<std::string> out;
-    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return out;
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-        ::close(dup);
-        return out;
+    try {
+        for (std::string& name : list_names_at(dirfd))
+            if (name.rfind("tmp.", 0) == 0 || name.rfind("trash.", 0) == 0) out.push_back(std::move(name));
+    } catch (const SystemFailure&) {
     }
-    ::rewinddir(d);
-    while (dirent* e = ::readdir(d)) {
-        const std::string_view name = e->d_name;
-        if (name.rfind("tmp.", 0) == 0 || name.rfind("trash.", 0) == 0) out.emplace_back(name);
-    }
-    ::closedir(d);
     return out;
 }
 
-// Entries in `dirfd` by last use, oldest first; with sizes when asked.
-std::vector<EntryInfo> list_entries(int dirfd, bool with_sizes) {
+// Entries in `dirfd` with their sizes, by last use, oldest first.
+std::vector<EntryInfo> list_entries(int dirfd) {
     std::vector<EntryInfo> out;
-    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return out;
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-        ::close(dup);
+    std::vector<std::string> names;
+    try {
+        names = list_names_at(dirfd);
+    } catch (const SystemFailure&) {
         return out;
     }
-    ::rewinddir(d);
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
+    for (const std::string& name : names) {
         if (!is_key(name)) continue;
         struct stat st {};
         if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
-        EntryInfo info{name, st.st_mtim, 0};
-        if (with_sizes) info.bytes = entry_bytes(dirfd, name);
-        out.push_back(std::move(info));
+        out.push_back(EntryInfo{name, st.st_mtim, entry_bytes(dirfd, name)});
     }
-    ::closedir(d);
     std::sort(out.begin(), out.end(), [](const EntryInfo& a, const EntryInfo& b) {
         return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec : a.used.tv_nsec < b.used.tv_nsec;
     });
@@ -182,7 +167,7 @@ bool CompileCache::store(const std::string& key, int work_dir_fd) noexcept {
 
 void CompileCache::evict_to(int64_t max_bytes) noexcept {
     try {
-        auto entries = list_entries(dir_.get(), true);
+        auto entries = list_entries(dir_.get());
         int64_t total = 0;
         for (const auto& e : entries) total += e.bytes;
         for (const auto& e : entries) {
@@ -228,7 +213,7 @@ void CompileCache::remember(const std::string& key, const std::string& value) no
 
 int64_t CompileCache::size_bytes() const {
     int64_t total = 0;
-    for (const auto& e : list_entries(dir_.get(), true)) total += e.bytes;
+    for (const auto& e : list_entries(dir_.get())) total += e.bytes;
     return total;
 }
 

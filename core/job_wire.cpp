@@ -1,14 +1,12 @@
 #include "core/job_wire.h"
 
-#include <cstring>
-
 #include "core/util/wire.h"
 
 namespace execd {
 namespace {
 
 // The formats: bump one whenever a field is added or changes meaning.
-constexpr std::string_view kRequestMagic = "execd-job-request 1\n";
+constexpr std::string_view kRequestMagic = "execd-job-request 2\n";
 constexpr std::string_view kResultMagic = "execd-job-result 1\n";
 constexpr std::string_view kProgressMagic = "execd-job-progress 1\n";
 
@@ -90,11 +88,8 @@ std::string encode_request(const JobRequest& q) {
     }
     const CheckerSpec& c = q.checker;
     w.integer(static_cast<int64_t>(c.kind));
-    for (double tolerance : {c.abs_tolerance, c.rel_tolerance}) {
-        char raw[sizeof(double)];
-        std::memcpy(raw, &tolerance, sizeof raw);
-        w.text(std::string_view(raw, sizeof raw));
-    }
+    w.real(c.abs_tolerance);
+    w.real(c.rel_tolerance);
     w.text(c.language);
     w.text(c.code);
     write_files(w, c.files);
@@ -127,13 +122,8 @@ std::optional<JobRequest> decode_request(std::string_view bytes) {
     const int64_t kind = r.integer();
     if (kind < 0 || kind > static_cast<int64_t>(CheckerKind::Program)) r.fail();
     c.kind = static_cast<CheckerKind>(kind);
-    for (double* tolerance : {&c.abs_tolerance, &c.rel_tolerance}) {
-        const std::string raw = r.text();
-        if (raw.size() == sizeof(double))
-            std::memcpy(tolerance, raw.data(), sizeof(double));
-        else
-            r.fail();
-    }
+    c.abs_tolerance = r.real();
+    c.rel_tolerance = r.real();
     c.language = r.text();
     c.code = r.text();
     c.files = read_files(r);

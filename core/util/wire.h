@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ public:
         for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
     }
     void flag(bool b) { integer(b ? 1 : 0); }
+    // A double as its 8 bytes, exactly (NaN and infinities too).
+    void real(double v) {
+        uint64_t bits = 0;
+        std::memcpy(&bits, &v, sizeof bits);
+        integer(static_cast<int64_t>(bits));
+    }
     void text(std::string_view s) {
         integer(static_cast<int64_t>(s.size()));
         out_ += s;
@@ -69,6 +76,12 @@ public:
         for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(in_[i])} << (8 * i);
         in_.remove_prefix(8);
         return static_cast<int64_t>(v);
+    }
+    double real() {
+        const uint64_t bits = static_cast<uint64_t>(integer());
+        double v = 0;
+        std::memcpy(&v, &bits, sizeof v);
+        return v;
     }
     bool flag() {
         const int64_t v = integer();

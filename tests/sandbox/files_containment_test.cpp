@@ -224,6 +224,28 @@ TEST_CASE("the sandbox's own tmpfs has a size", "[sandbox]") {
     CHECK(total >= physical_ram() / 4 - kMB);
 }
 
+TEST_CASE("opening the compile cache removes what a crash left, and only that", "[unit]") {
+    const std::string dir = make_temp_dir("execd-cache-leftovers");
+    ::chmod(dir.c_str(), 0711);
+    const std::string key(64, 'a');
+    for (const std::string& name :
+         {std::string("trash.1"), std::string("tmp.old"), std::string("tmp.new"), key, std::string("other")})
+        REQUIRE(::mkdir((dir + "/" + name).c_str(), 0755) == 0);
+    std::ofstream(dir + "/trash.1/file") << "x";  // a tree, as an eviction leaves it
+    // A store cut short an hour and more ago; another one under way now.
+    const timespec old_times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (dir + "/tmp.old").c_str(), old_times, 0) == 0);
+    execd::CompileCacheConfig config;
+    config.dir = dir;
+    execd::CompileCache cache(config);
+    auto there = [&](const std::string& name) { return ::access((dir + "/" + name).c_str(), F_OK) == 0; };
+    CHECK_FALSE(there("trash.1"));
+    CHECK_FALSE(there("tmp.old"));
+    CHECK(there("tmp.new"));
+    CHECK(there(key));
+    CHECK(there("other"));
+}
+
 TEST_CASE("version probes get an empty HOME of their own, not a world-writable one", "[unit]") {
     // A config file planted where HOME=/tmp would have pointed.
     const std::string planted_name = ".execd-planted-" + random_hex(8);
