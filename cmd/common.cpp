@@ -54,8 +54,9 @@ std::string& registry_key() {
 }
 
 // The registry from `text`, through the snapshot kept in `cache`: the key is
-// the text with its origin, the snapshot format and exec's version, so an
-// edited file, another build or another format is a miss and parses anew.
+// the text with its origin (hashed once: loaded_registry_key), the snapshot
+// format and exec's version, so an edited file, another build or another
+// format is a miss and parses anew.
 Registry parse_registry(const std::string& text, const std::string& origin, CompileCache* cache) {
     Sha256 text_key;
     text_key.field(origin);
@@ -65,8 +66,7 @@ Registry parse_registry(const std::string& text, const std::string& origin, Comp
     Sha256 h;
     h.field("registry snapshot");
     h.field(kVersion);
-    h.field(origin);
-    h.field(text);
+    h.field(registry_key());
     const std::string key = h.hex();
     if (auto bytes = cache->recall(key))
         if (auto reg = Registry::from_snapshot(*bytes)) return std::move(*reg);
@@ -132,7 +132,7 @@ LocalEngine make_local_engine(const GlobalOptions& options, const Registry& regi
 JobResult run_here(const GlobalOptions& options, const Registry& registry, const JobRequest& request) {
     std::string why;
     if (auto result = run_warm(options, request, &why)) return std::move(*result);
-    if (!why.empty() && why != "not root") print_error("warning: " + why + "; running the job in-process");
+    if (!why.empty()) print_error("warning: " + why + "; running the job in-process");
     LocalEngine engine = make_local_engine(options, registry);
     Runner runner(*engine.sandbox, registry, engine.cache);
     return runner.run(request);

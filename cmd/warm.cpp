@@ -670,10 +670,7 @@ int warm_seconds(const GlobalOptions& o) {
 
 std::optional<JobResult> run_warm(const GlobalOptions& o, const JobRequest& request, std::string* why) {
     why->clear();
-    if (::geteuid() != 0) {
-        *why = "not root";
-        return std::nullopt;
-    }
+    if (::geteuid() != 0) return std::nullopt;  // the sandbox in-process says what root is for
     const int idle = warm_seconds(o);
     if (idle == 0) return std::nullopt;
     const int silence_s = silence_limit();

@@ -33,8 +33,9 @@ int warm_seconds(const GlobalOptions& options);
 
 // Runs `request` in this configuration's warm sandbox, starting one when
 // none runs; its on_test is called as tests finish. nullopt when no warm
-// sandbox can be used (turned off, not root, it would not start: `why`
-// says, "" when turned off), so the caller runs the job itself. Throws
+// sandbox can be used, so the caller runs the job itself: `why` says why
+// (it would not start, it refused the job, it ended during it), or is ""
+// when there is nothing to warn of (turned off, not root). Throws
 // BadRequest as Runner::run does.
 std::optional<JobResult> run_warm(const GlobalOptions& options, const JobRequest& request, std::string* why);
 

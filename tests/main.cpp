@@ -7,7 +7,7 @@
 // and stops the warm sandboxes (cmd/warm.h) such processes left; its own
 // `exec`s keep theirs for a minute at most, and it stops them when it ends.
 #define CATCH_CONFIG_RUNNER
-#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/util/fd.h"
+#include "core/util/files.h"
 #include "tests/support.h"
 
 namespace {
@@ -43,10 +45,9 @@ void stop_warm_sandboxes(const std::string& instance) {
 // warm.<identity>.test-<pid>[-N].sock in the slot lock directory.
 std::vector<std::string> instances_of_dead_runs() {
     std::vector<std::string> out;
-    DIR* dir = ::opendir("/run/execd/locks");
+    const execd::Fd dir(::open("/run/execd/locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) return out;
-    while (const dirent* e = ::readdir(dir)) {
-        const std::string name = e->d_name;
+    for (const std::string& name : execd::list_names_at(dir.get())) {
         const auto at = name.find(".test-");
         if (name.rfind("warm.", 0) != 0 || at == std::string::npos || name.size() < 5 ||
             name.substr(name.size() - 5) != ".sock")
@@ -55,7 +56,6 @@ std::vector<std::string> instances_of_dead_runs() {
         const long pid = std::strtol(instance.c_str() + 5, nullptr, 10);
         if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) out.push_back(instance);
     }
-    ::closedir(dir);
     return out;
 }
 
