@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/api_error.h"
+#include "api/raw_json.h"
 #include "core/checker.h"
 #include "core/util/files.h"
 
@@ -325,21 +326,31 @@ Submission parse_submission(const Object& o, const Registry& registry, const Max
                              " ms in all (each to its time limit); the maximum is " + std::to_string(max.job_time_ms) +
                              " ms per job");
     }
-    if (o.has("metadata")) {
-        Var m = o.get("metadata");
-        if (m.type() != typeid(Object::Ptr)) bad("metadata", "'metadata' must be an object");
-        std::ostringstream out;
-        m.extract<Object::Ptr>()->stringify(out);
-        s.metadata_json = out.str();
-        if (s.metadata_json.size() > 16384) bad("metadata", "'metadata' is larger than 16 KB");
-    }
+    // Kept as the client wrote it: attach_metadata, from the text.
+    if (o.has("metadata") && o.get("metadata").type() != typeid(Object::Ptr))
+        bad("metadata", "'metadata' must be an object");
     return s;
+}
+
+void attach_metadata(Submission& sub, std::string_view object_text) {
+    sub.metadata_json.clear();
+    const auto raw = raw_member(object_text, "metadata");
+    if (!raw) return;
+    if (raw->size() > kMaxMetadataBytes)
+        throw ApiError(400, "invalid_field",
+                       "'metadata' is " + std::to_string(raw->size()) + " bytes as sent; the maximum is " +
+                           std::to_string(kMaxMetadataBytes),
+                       "metadata");
+    if (sanitize_utf8(*raw) != *raw) throw ApiError(400, "invalid_field", "'metadata' is not valid UTF-8", "metadata");
+    sub.metadata_json = std::string(*raw);
 }
 
 Submission parse_submission_body(const std::string& body, const Registry& registry, const Maxima& maxima) {
     const Var root = parse_json_body(body);
     if (root.type() != typeid(Object::Ptr)) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-    return parse_submission(*root.extract<Object::Ptr>(), registry, maxima);
+    Submission s = parse_submission(*root.extract<Object::Ptr>(), registry, maxima);
+    attach_metadata(s, body);
+    return s;
 }
 
 Maxima Maxima::unlimited() noexcept {

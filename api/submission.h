@@ -22,16 +22,28 @@ struct Submission {
     JobRequest request;                  // code/stdin/files as bytes (already decoded)
     int priority = kDefaultPriority;     // lower runs first
     Encoding encoding = Encoding::Utf8;  // of the body's byte strings, and of the result
-    std::string metadata_json;           // the client's metadata object (validated, not stored)
+    // The client's `metadata` object exactly as sent (attach_metadata);
+    // stored with the job and returned by every GET of it. Empty when none.
+    std::string metadata_json;
 };
+
+// The most bytes of `metadata`, as sent.
+inline constexpr size_t kMaxMetadataBytes = 16384;
 
 // Checks one POST /v1/jobs body, already parsed, against the registry and
 // the operator's maxima. Integers must be JSON integers (3000.0 is refused).
 // Throws ApiError (400 invalid_field) naming the field and the reason.
 Submission parse_submission(const Poco::JSON::Object& body, const Registry& registry, const Maxima& maxima);
 
+// Sets sub.metadata_json to the `metadata` member of `object_text` (the JSON
+// text `sub` was parsed from) byte for byte, as the client wrote it.
+// Throws ApiError (400 invalid_field, "metadata") when it is larger than
+// kMaxMetadataBytes or not valid UTF-8.
+void attach_metadata(Submission& sub, std::string_view object_text);
+
 // POST /v1/jobs: the body parsed (parse_json_body), required to be an object,
-// then parse_submission. Throws ApiError (400 invalid_json or invalid_field).
+// then parse_submission and attach_metadata. Throws ApiError (400
+// invalid_json or invalid_field).
 Submission parse_submission_body(const std::string& body, const Registry& registry, const Maxima& maxima);
 
 // `request` as a POST /v1/jobs body: every field parse_submission reads,

@@ -110,20 +110,22 @@ std::string ServerClient::submit(const std::string& body) {
     return p.parse(text).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("jobId");
 }
 
-Poco::JSON::Object::Ptr ServerClient::get(const std::string& id, int64_t wait_ms) {
+Poco::JSON::Object::Ptr ServerClient::get(const std::string& id, int64_t wait_ms, std::string* text_out) {
     std::string path = "/v1/jobs/" + id;
     if (wait_ms > 0) path += "?wait=" + std::to_string(wait_ms);
     auto [status, text] = request("GET", path, "", static_cast<int>(wait_ms / 1000) + 30);
     // Keep the server's field order, so --json prints what a local run prints.
     Poco::JSON::Parser p(new Poco::JSON::ParseHandler(true));
-    return p.parse(text).extract<Poco::JSON::Object::Ptr>();
+    auto job = p.parse(text).extract<Poco::JSON::Object::Ptr>();
+    if (text_out) *text_out = std::move(text);
+    return job;
 }
 
 Poco::JSON::Object::Ptr ServerClient::wait(const std::string& id,
-                                           const std::function<void(const std::string&)>& progress) {
+                                           const std::function<void(const std::string&)>& progress, std::string* text) {
     int64_t wait_ms = 10000;
     for (;;) {
-        auto job = get(id, wait_ms);
+        auto job = get(id, wait_ms, text);
         const std::string status = job->getValue<std::string>("status");
         if (status == "completed" || status == "cancelled") return job;
         if (job->has("testsDone") && job->has("testsTotal")) {

@@ -24,10 +24,12 @@ public:
     std::string submit(const std::string& body);
 
     // GET /v1/jobs/{id}?wait=…; the parsed body. Throws on 4xx/5xx.
-    Poco::JSON::Object::Ptr get(const std::string& id, int64_t wait_ms);
+    // `text`, when given, receives the body as the server sent it.
+    Poco::JSON::Object::Ptr get(const std::string& id, int64_t wait_ms, std::string* text = nullptr);
 
     // Polls until the job has finished; calls `progress` with each state seen.
-    Poco::JSON::Object::Ptr wait(const std::string& id, const std::function<void(const std::string&)>& progress);
+    Poco::JSON::Object::Ptr wait(const std::string& id, const std::function<void(const std::string&)>& progress,
+                                 std::string* text = nullptr);
 
     // DELETE /v1/jobs/{id}; the server's status text.
     std::string cancel(const std::string& id);

@@ -113,6 +113,7 @@ struct RunOptions {
     bool json = false;
     bool read_stdin = true;  // the caller's stdin becomes the program's (not for `exec test`)
     std::string tests_dir;   // `exec run FILE --tests DIR`: grade instead of run
+    std::string metadata;    // `exec submit --metadata JSON`: sent as written
 };
 JobRequest build_request(const Registry& registry, const RunOptions& opts);
 

@@ -4,6 +4,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 
 #include <cstdlib>
@@ -62,21 +63,39 @@ JobResult grade(const GlobalOptions& global, const std::string& server, const Jo
     return result;
 }
 
-int submit(const GlobalOptions& global, const std::string& server, const JobRequest& req) {
-    std::cout << ServerClient(server, global.token).submit(api::submission_body(req, api::Encoding::Base64))
-              << std::endl;
+int submit(const GlobalOptions& global, const std::string& server, const JobRequest& req,
+           const std::string& metadata_json) {
+    std::string body = api::submission_body(req, api::Encoding::Base64);
+    if (!metadata_json.empty()) {
+        // Checked here for a clear message; sent as written, never re-serialised.
+        Poco::Dynamic::Var parsed;
+        try {
+            parsed = Poco::JSON::Parser().parse(metadata_json);
+        } catch (const std::exception&) {
+            throw BadRequest("metadata", "--metadata is not valid JSON");
+        }
+        if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
+            throw BadRequest("metadata", "--metadata must be a JSON object");
+        body.pop_back();  // submission_body is an object: '}' last
+        body += ",\"metadata\":" + metadata_json + "}";
+    }
+    std::cout << ServerClient(server, global.token).submit(body) << std::endl;
     return 0;
 }
 
 int status(const GlobalOptions& global, const std::string& server, const std::string& id) {
-    std::cout << api::stringify(ServerClient(server, global.token).get(id, 0)) << std::endl;
+    // As the server sent it: the job's metadata is the client's own bytes.
+    std::string text;
+    ServerClient(server, global.token).get(id, 0, &text);
+    std::cout << text << std::endl;
     return 0;
 }
 
 int wait(const GlobalOptions& global, const std::string& server, const std::string& id, bool json) {
-    auto job = ServerClient(server, global.token).wait(id, nullptr);
+    std::string text;
+    auto job = ServerClient(server, global.token).wait(id, nullptr, &text);
     if (json) {
-        std::cout << api::stringify(job) << std::endl;
+        std::cout << text << std::endl;
         return exit_status(api::job_result_from_json(*job));
     }
     return print_result(api::job_result_from_json(*job));

@@ -24,7 +24,9 @@ struct RemoteOps {
     // `exec test` on a server: the finished job. Throws when it was cancelled.
     JobResult (*grade)(const GlobalOptions&, const std::string& server, const JobRequest&);
     // `exec submit`, `status`, `wait`, `cancel`: print, return the exit status.
-    int (*submit)(const GlobalOptions&, const std::string& server, const JobRequest&);
+    // `metadata_json`: the job's metadata object as the user wrote it, sent
+    // byte for byte ("" for none).
+    int (*submit)(const GlobalOptions&, const std::string& server, const JobRequest&, const std::string& metadata_json);
     int (*status)(const GlobalOptions&, const std::string& server, const std::string& id);
     int (*wait)(const GlobalOptions&, const std::string& server, const std::string& id, bool json);
     int (*cancel)(const GlobalOptions&, const std::string& server, const std::string& id);

@@ -57,15 +57,17 @@ JobState parse_state(const std::string& s) {
     return JobState::Queued;
 }
 
-// An HMGET of status, result, attempts, progress, owner; nullopt when the job hash is gone.
+// An HMGET of status, result, attempts, progress, owner, metadata; nullopt
+// when the job hash is gone.
 std::optional<StoredJob> stored_job(const Reply& r) {
-    if (r.elements.size() != 5 || r.elements[0].nil()) return std::nullopt;
+    if (r.elements.size() != 6 || r.elements[0].nil()) return std::nullopt;
     StoredJob j;
     j.state = parse_state(r.elements[0].string);
     j.result_json = r.elements[1].string;
     j.attempts = r.elements[2].nil() ? 0 : std::atoi(r.elements[2].string.c_str());
     if (!r.elements[3].nil()) j.progress = r.elements[3].string;
     if (!r.elements[4].nil()) j.owner = r.elements[4].string;
+    if (!r.elements[5].nil()) j.metadata_json = r.elements[5].string;
     return j;
 }
 
@@ -84,8 +86,8 @@ const char* job_state_name(JobState s) noexcept {
 JobStore::JobStore(RedisPool& pool, StoreSettings settings) : pool_(pool), settings_(std::move(settings)) {}
 
 JobStore::SubmitOutcome JobStore::submit(const std::string& id, const std::string& request_json, int priority,
-                                         const std::string& owner) {
-    return submit_all({NewJob{id, request_json, priority}}, owner);
+                                         const std::string& owner, const std::string& metadata_json) {
+    return submit_all({NewJob{id, request_json, priority, metadata_json}}, owner);
 }
 
 JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, const std::string& owner) {
@@ -94,12 +96,13 @@ JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, co
     std::vector<std::string> args{std::to_string(settings_.queue_max), std::to_string(settings_.queue_max_bytes),
                                   owner};
     keys.reserve(5 + jobs.size());
-    args.reserve(3 + 3 * jobs.size());
+    args.reserve(3 + 4 * jobs.size());
     for (const auto& j : jobs) {
         keys.push_back(key("job:" + j.id));
         args.push_back(j.id);
         args.push_back(j.request_json);
         args.push_back(std::to_string(j.priority));
+        args.push_back(j.metadata_json);
     }
     auto c = pool_.take();
     Reply r = c->eval(kSubmit, keys, args);
@@ -118,8 +121,9 @@ JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, co
 
 std::optional<StoredJob> JobStore::get(const std::string& id) {
     auto c = pool_.take();
-    return stored_job(
-        checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts", "progress", "owner"}), "get"));
+    return stored_job(checked(
+        c->command({"HMGET", key("job:" + id), "status", "result", "attempts", "progress", "owner", "metadata"}),
+        "get"));
 }
 
 void JobStore::progress(const std::string& id, const std::string& worker, const std::string& text) noexcept {

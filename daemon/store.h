@@ -21,8 +21,9 @@ struct StoredJob {
     JobState state = JobState::Queued;
     std::string result_json;  // set when Completed / Cancelled
     int attempts = 0;
-    std::string progress;  // while Running, a graded job's "done/total" tests
-    std::string owner;     // token_owner of the token that submitted it; "" without tokens
+    std::string progress;       // while Running, a graded job's "done/total" tests
+    std::string owner;          // token_owner of the token that submitted it; "" without tokens
+    std::string metadata_json;  // the client's `metadata` exactly as sent; "" when none
 };
 
 struct PoppedJob {
@@ -35,6 +36,7 @@ struct NewJob {
     std::string id;
     std::string request_json;
     int priority = 10;
+    std::string metadata_json;  // "" when none
 };
 
 // Whose job it is, for cancel: one owner's jobs only, or any job (an admin).
@@ -83,7 +85,7 @@ public:
     // Queues a job for `owner` (token_owner, or "" without tokens).
     // Throws RedisUnavailable.
     SubmitOutcome submit(const std::string& id, const std::string& request_json, int priority,
-                         const std::string& owner = {});
+                         const std::string& owner = {}, const std::string& metadata_json = {});
 
     // Queues every job or none, in one script: anything but Queued means
     // nothing was queued. Sequence numbers follow the vector's order, so FIFO

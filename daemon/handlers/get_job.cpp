@@ -34,11 +34,22 @@ void get_job(ServerContext& ctx, const Request& req, Response& res, const std::s
     if (wait_ms > 0 && job->state != JobState::Completed && job->state != JobState::Cancelled)
         job = ctx.store.wait(id, wait_ms, std::move(job));
     if (!job) throw not_found();
-    if (job->state == JobState::Completed || job->state == JobState::Cancelled) {
-        res.body = job->result_json;
-        return;
+    res.body = job_document(*job);
+}
+
+std::string job_document(const StoredJob& job) {
+    std::string doc = job.state == JobState::Completed || job.state == JobState::Cancelled
+                          ? job.result_json
+                          : api::stringify(pending_job_json(job));
+    // The client's metadata is spliced in as it was sent, never re-serialised.
+    if (!job.metadata_json.empty() && doc.size() >= 2 && doc.front() == '{' && doc.back() == '}') {
+        doc.pop_back();
+        if (doc.size() > 1) doc += ',';
+        doc += "\"metadata\":";
+        doc += job.metadata_json;
+        doc += '}';
     }
-    res.body = api::stringify(pending_job_json(*job));
+    return doc;
 }
 
 Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job) {

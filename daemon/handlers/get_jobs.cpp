@@ -66,11 +66,9 @@ std::string element(const std::string& id, const std::optional<StoredJob>& job) 
     // written again: the element stays byte for byte what GET /v1/jobs/{id}
     // returns, and a batch of large outputs is not re-serialised. Only valid
     // ids (32 hex digits, nothing to escape) ever reach this branch.
-    if (finished(job) && job->result_json.size() > 2 && job->result_json.front() == '{')
-        return "{\"jobId\":\"" + id + "\"," + job->result_json.substr(1);
     if (job) {
-        std::string pending = api::stringify(pending_job_json(*job));
-        return "{\"jobId\":\"" + id + "\"," + pending.substr(1);
+        const std::string doc = job_document(*job);
+        if (doc.size() > 2 && doc.front() == '{') return "{\"jobId\":\"" + id + "\"," + doc.substr(1);
     }
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     o->set("jobId", id);

@@ -22,6 +22,10 @@ void metrics(ServerContext& ctx, const Request& req, Response& res);
 // max_wait_ms; 0 when absent. Throws ApiError (400, field "wait").
 int64_t wait_ms_param(const ServerContext& ctx, const Request& req);
 
+// What GET /v1/jobs/{id} answers for `job`: its result document once it
+// ended, else pending_job_json; with the job's metadata, as sent, last.
+std::string job_document(const StoredJob& job);
+
 // The document of a job that has not finished: its status and, for a
 // running graded job, testsDone/testsTotal.
 Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job);

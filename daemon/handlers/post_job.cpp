@@ -63,8 +63,8 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     api::Submission sub = api::parse_submission_body(req.body, *registry, submission_maxima(ctx.config));
     const std::string id = new_job_id();
     const std::string stored = api::stored_request_json(sub);
-    check_fits_queue(ctx, stored.size());
-    throw_unless_queued(ctx, ctx.store.submit(id, stored, sub.priority, req.caller.owner), 1);
+    check_fits_queue(ctx, stored.size() + sub.metadata_json.size());
+    throw_unless_queued(ctx, ctx.store.submit(id, stored, sub.priority, req.caller.owner, sub.metadata_json), 1);
     ++ctx.metrics.submitted;
     spdlog::info("job {} queued: {} priority {}", id, sub.request.language, sub.priority);
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "api/api_error.h"
+#include "api/raw_json.h"
 #include "api/stored_request.h"
+#include "api/submission.h"
 #include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
@@ -53,6 +55,10 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     if (req.content_type.rfind("application/json", 0) != 0)
         throw api::ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
     Array::Ptr list = jobs_array(req.body, ctx.config.maxima.batch);
+    // The elements as sent, for each job's metadata byte for byte.
+    const std::vector<std::string_view> sent = api::raw_elements(api::raw_member(req.body, "jobs").value_or(""));
+    if (sent.size() != list->size())
+        throw api::ApiError(400, "invalid_json", "the body's 'jobs' could not be read element by element");
 
     // One registry for the whole batch, so a reload cannot accept half of it
     // under old rules and half under new ones.
@@ -70,6 +76,7 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
         // in either).
         try {
             subs.push_back(api::parse_submission(*item.extract<Object::Ptr>(), *registry, maxima));
+            api::attach_metadata(subs.back(), sent[i]);
         } catch (const api::ApiError& e) {
             throw api::ApiError(e.status(), e.code(), at + ": " + e.what(),
                                 e.field().empty() ? at : at + "." + e.field());
@@ -80,8 +87,8 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     jobs.reserve(subs.size());
     size_t bytes = 0;
     for (const auto& sub : subs) {
-        jobs.push_back(NewJob{new_job_id(), api::stored_request_json(sub), sub.priority});
-        bytes += jobs.back().request_json.size();
+        jobs.push_back(NewJob{new_job_id(), api::stored_request_json(sub), sub.priority, sub.metadata_json});
+        bytes += jobs.back().request_json.size() + sub.metadata_json.size();
     }
     check_fits_queue(ctx, bytes);
     throw_unless_queued(ctx, ctx.store.submit_all(jobs, req.caller.owner), jobs.size());

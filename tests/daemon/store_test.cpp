@@ -172,7 +172,8 @@ TEST_CASE("store: pop takes jobs by priority, FIFO within one, each once, under 
     auto& store = rig.store;
     REQUIRE(store.submit("a", request("a"), 10) == JobStore::SubmitOutcome::Queued);
     REQUIRE(store.submit("b", request("b"), 5) == JobStore::SubmitOutcome::Queued);
-    REQUIRE(store.submit_all({{"c", request("c"), 10}, {"d", request("d"), 5}}) == JobStore::SubmitOutcome::Queued);
+    REQUIRE(store.submit_all({{"c", request("c"), 10, ""}, {"d", request("d"), 5, ""}}) ==
+            JobStore::SubmitOutcome::Queued);
     CHECK(store.queue_depth() == 4);
     CHECK(store.get("a")->state == JobState::Queued);
 
@@ -477,7 +478,7 @@ TEST_CASE("store: every long-poll on a job wakes with its result when it ends, o
     // The signal is still there, with the result's lifetime, for a late waiter.
     CHECK(rig.redis.command({"LLEN", rig.key("done:w")}).integer >= 1);
     CHECK(rig.redis.command({"TTL", rig.key("done:w")}).integer > 0);
-    auto late = store.wait("w", 5000, StoredJob{JobState::Running, "", 1, "", ""});
+    auto late = store.wait("w", 5000, StoredJob{JobState::Running, "", 1, "", "", ""});
     REQUIRE(late);
     CHECK(late->state == JobState::Completed);
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "api/api_error.h"
+#include "api/raw_json.h"
 #include "api/result.h"
 #include "api/stored_request.h"
 #include "api/submission.h"
@@ -425,4 +426,61 @@ TEST_CASE("submitted file names may go one directory down, never out", "[unit]")
     CHECK_THAT(rejected_field(R"({"language":"c","files":[{"name":"main.c","content":"x"},)"
                               R"({"name":"lib","content":"y"},{"name":"lib/a.c","content":"z"}]})"),
                Catch::StartsWith("files:"));
+}
+
+TEST_CASE("raw_member and raw_elements find values as written", "[unit]") {
+    using api::raw_elements;
+    using api::raw_member;
+    const std::string doc =
+        " {\"a\" : [1, {\"b\":\"}]\\\"\"}] , \"s\":\"x\\\\\",\"n\":-1.5e3 ,\"t\":true,\"o\":{ } ,\"a\":null}";
+    // A repeated key: the last, as Poco's parser keeps it.
+    CHECK(raw_member(doc, "a") == std::optional<std::string_view>("null"));
+    CHECK(raw_member(doc, "s") == std::optional<std::string_view>("\"x\\\\\""));
+    CHECK(raw_member(doc, "n") == std::optional<std::string_view>("-1.5e3"));
+    CHECK(raw_member(doc, "t") == std::optional<std::string_view>("true"));
+    CHECK(raw_member(doc, "o") == std::optional<std::string_view>("{ }"));
+    CHECK_FALSE(raw_member(doc, "b"));  // nested keys are not members
+    CHECK_FALSE(raw_member(doc, "missing"));
+    CHECK_FALSE(raw_member("[1]", "a"));
+    CHECK(raw_member(R"({"\u0061":1})", "a") == std::optional<std::string_view>("1"));
+    CHECK(raw_member(R"({"\\u0061":1})", "a") == std::nullopt);  // a backslash and "u0061"
+    CHECK(raw_member(R"({"é":"ü"})", "é") == std::optional<std::string_view>("\"ü\""));
+
+    const auto elements = raw_elements(" [ 1,\"],\" , {\"k\": [2, 3]} ,[],null ] ");
+    REQUIRE(elements.size() == 5);
+    CHECK(elements[0] == "1");
+    CHECK(elements[1] == "\"],\"");
+    CHECK(elements[2] == "{\"k\": [2, 3]}");
+    CHECK(elements[3] == "[]");
+    CHECK(elements[4] == "null");
+    CHECK(raw_elements("[]").empty());
+    CHECK(raw_elements("{}").empty());
+
+    // What Poco's parser keeps is what raw_member finds, for a repeated key too.
+    const std::string repeated = R"({"m":{"first":1},"x":0,"m":{"second":2}})";
+    Poco::JSON::Parser parser;
+    auto parsed = parser.parse(repeated).extract<Poco::JSON::Object::Ptr>();
+    CHECK(parsed->getObject("m")->has("second"));
+    CHECK(raw_member(repeated, "m") == std::optional<std::string_view>(R"({"second":2})"));
+}
+
+TEST_CASE("a body's metadata is kept as sent, within 16 KB and valid UTF-8", "[unit]") {
+    const auto registry = test::repo_registry();
+    const std::string body = R"({"language":"python","code":"x","metadata": { "b":1.50, "a" : [ ] } })";
+    auto s = api::parse_submission_body(body, registry, default_maxima());
+    CHECK(s.metadata_json == R"({ "b":1.50, "a" : [ ] })");
+    CHECK(api::parse_submission_body(R"({"language":"python","code":"x"})", registry, default_maxima())
+              .metadata_json.empty());
+    std::string big = R"({"language":"python","code":"x","metadata":{"k":")";
+    big += std::string(16384, 'a') + "\"}}";
+    CHECK_THROWS_AS(api::parse_submission_body(big, registry, default_maxima()), api::ApiError);
+}
+
+TEST_CASE("attach_metadata refuses bytes that are not UTF-8, whoever parsed the text", "[unit]") {
+    api::Submission s;
+    CHECK_THROWS_WITH(api::attach_metadata(s, "{\"metadata\":{\"k\":\"\xff\"}}"), Catch::Contains("UTF-8"));
+    CHECK(s.metadata_json.empty());
+    api::attach_metadata(s, R"({"metadata":{"k":"é"}})");
+    CHECK(s.metadata_json == R"({"k":"é"})");
+    CHECK_THROWS_WITH(api::parse_json_body("{\"code\":\"\xc3\x28\"}"), Catch::Contains("not valid UTF-8"));
 }
