@@ -45,7 +45,7 @@ std::string stringify(const Poco::JSON::Object::Ptr& object) {
 Poco::Dynamic::Var parse_json_body(const std::string& body) {
     // JSON text is UTF-8 (RFC 8259); the parser's own word for other bytes
     // is "unterminated string literal".
-    if (sanitize_utf8(body) != body)
+    if (!is_valid_utf8(body))
         throw ApiError(400, "invalid_json", "the body is not valid UTF-8 (JSON text must be; base64 carries bytes)");
     try {
         Poco::JSON::Parser parser;

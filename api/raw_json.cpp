@@ -58,7 +58,9 @@ bool key_is(std::string_view quoted, std::string_view key) {
         Poco::JSON::Parser parser;
         const std::string decoded =
             parser.parse("[" + std::string(quoted) + "]").extract<Poco::JSON::Array::Ptr>()->getElement<std::string>(0);
-        return decoded == key;
+        // Poco's parser ends a key at its first NUL ("a\u0000b" is "a"):
+        // the member it keeps must be the one found here.
+        return std::string_view(decoded).substr(0, decoded.find('\0')) == key;
     } catch (const std::exception&) {
         return false;
     }

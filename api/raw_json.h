@@ -13,7 +13,8 @@ namespace execd::api {
 // The value of member `key` of the object `object` (leading whitespace
 // allowed), as written; when the key is repeated, the last one, which is
 // the one the parser keeps. nullopt when absent or `object` is no object.
-// Keys written with escapes ("meta\u0064ata") are compared decoded.
+// Keys written with escapes ("meta\u0064ata") are compared decoded, and, as
+// the parser reads them, up to a first NUL ("metadata\u0000x" is "metadata").
 std::optional<std::string_view> raw_member(std::string_view object, std::string_view key);
 
 // The elements of the array `array`, as written; empty when it is no array.

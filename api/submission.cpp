@@ -12,6 +12,7 @@
 #include "api/raw_json.h"
 #include "core/checker.h"
 #include "core/util/files.h"
+#include "core/util/utf8.h"
 
 namespace execd::api {
 namespace {
@@ -341,7 +342,7 @@ void attach_metadata(Submission& sub, std::string_view object_text) {
                        "'metadata' is " + std::to_string(raw->size()) + " bytes as sent; the maximum is " +
                            std::to_string(kMaxMetadataBytes),
                        "metadata");
-    if (sanitize_utf8(*raw) != *raw) throw ApiError(400, "invalid_field", "'metadata' is not valid UTF-8", "metadata");
+    if (!is_valid_utf8(*raw)) throw ApiError(400, "invalid_field", "'metadata' is not valid UTF-8", "metadata");
     sub.metadata_json = std::string(*raw);
 }
 

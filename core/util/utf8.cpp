@@ -51,6 +51,16 @@ void append_utf8(std::string& out, uint32_t cp) {
     }
 }
 
+bool is_valid_utf8(std::string_view text) noexcept {
+    for (size_t i = 0; i < text.size();) {
+        uint32_t cp = 0;
+        const size_t len = utf8_sequence(text, i, cp);
+        if (len == 0) return false;
+        i += len;
+    }
+    return true;
+}
+
 bool is_printable_utf8(std::string_view text) noexcept {
     for (size_t i = 0; i < text.size();) {
         uint32_t cp = 0;

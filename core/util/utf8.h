@@ -18,6 +18,9 @@ size_t utf8_sequence(std::string_view s, size_t i, uint32_t& cp) noexcept;
 // Appends `cp` (at most U+10FFFF) encoded as UTF-8.
 void append_utf8(std::string& out, uint32_t cp);
 
+// Whether `text` is valid UTF-8 (any code points).
+bool is_valid_utf8(std::string_view text) noexcept;
+
 // Whether `text` is valid UTF-8 holding no C0 control character (U+0000 to
 // U+001F, tab and newline included) and no DEL.
 bool is_printable_utf8(std::string_view text) noexcept;

@@ -4,7 +4,7 @@
 --
 -- KEYS[1]      queue          ids waiting, scored priority * 10^12 + seq
 -- KEYS[2]      queued_at      ids in state queued, scored by created_ms
--- KEYS[3]      queued_bytes   bytes of the requests of unfinished jobs
+-- KEYS[3]      queued_bytes   bytes of the requests (and metadata) of unfinished jobs
 -- KEYS[4]      seq            the submission counter
 -- KEYS[5]      wake           one entry per submission, for idle workers
 -- KEYS[5 + i]  job:<id i>     for i = 1 .. n, the ids of ARGV in order

@@ -3,6 +3,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "api/api_error.h"
 #include "api/raw_json.h"
@@ -455,6 +456,17 @@ TEST_CASE("raw_member and raw_elements find values as written", "[unit]") {
     CHECK(elements[4] == "null");
     CHECK(raw_elements("[]").empty());
     CHECK(raw_elements("{}").empty());
+
+    // A key with a NUL: the parser reads it up to the NUL; so does raw_member.
+    for (const std::string& body : {std::string(R"({"m":[1],"m\u0000":{}})"), std::string(R"({"m\u0000x":{}})"),
+                                    std::string(R"({"m":{"a":1},"m\u0000":{"b":2}})")}) {
+        INFO(body);
+        Poco::JSON::Parser p;
+        std::ostringstream kept;
+        p.parse(body).extract<Poco::JSON::Object::Ptr>()->getObject("m")->stringify(kept);
+        REQUIRE(raw_member(body, "m"));
+        CHECK(std::string(*raw_member(body, "m")) == kept.str());
+    }
 
     // What Poco's parser keeps is what raw_member finds, for a repeated key too.
     const std::string repeated = R"({"m":{"first":1},"x":0,"m":{"second":2}})";
