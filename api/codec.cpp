@@ -43,14 +43,15 @@ std::string stringify(const Poco::JSON::Object::Ptr& object) {
 }
 
 Poco::Dynamic::Var parse_json_body(const std::string& body) {
-    // JSON text is UTF-8 (RFC 8259); the parser's own word for other bytes
-    // is "unterminated string literal".
-    if (!is_valid_utf8(body))
-        throw ApiError(400, "invalid_json", "the body is not valid UTF-8 (JSON text must be; base64 carries bytes)");
     try {
         Poco::JSON::Parser parser;
         return parser.parse(body);
     } catch (const Poco::Exception& e) {
+        // JSON text is UTF-8 (RFC 8259); the parser's own word for other
+        // bytes is "unterminated string literal".
+        if (!is_valid_utf8(body))
+            throw ApiError(400, "invalid_json",
+                           "the body is not valid UTF-8 (JSON text must be; base64 carries bytes)");
         throw ApiError(400, "invalid_json", "the body is not valid JSON: " + e.message());
     } catch (const std::exception& e) {
         throw ApiError(400, "invalid_json", std::string("the body is not valid JSON: ") + e.what());

@@ -100,4 +100,16 @@ std::vector<std::string_view> raw_elements(std::string_view t) {
     return out;
 }
 
+std::string with_raw_member(std::string object, std::string_view key, std::string_view raw_value) {
+    if (object.size() < 2 || object.front() != '{' || object.back() != '}') return object;
+    object.pop_back();
+    if (object.size() > 1) object += ',';
+    object += '"';
+    object += key;
+    object += "\":";
+    object += raw_value;
+    object += '}';
+    return object;
+}
+
 }  // namespace execd::api

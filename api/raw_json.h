@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,5 +20,10 @@ std::optional<std::string_view> raw_member(std::string_view object, std::string_
 
 // The elements of the array `array`, as written; empty when it is no array.
 std::vector<std::string_view> raw_elements(std::string_view array);
+
+// `object` (compact JSON object text, '}' last) with "key": raw_value added
+// as its last member, the value's bytes untouched. `object` unchanged when
+// it does not end in '}'.
+std::string with_raw_member(std::string object, std::string_view key, std::string_view raw_value);
 
 }  // namespace execd::api

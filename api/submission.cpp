@@ -6,7 +6,6 @@
 #include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "api/api_error.h"
 #include "api/raw_json.h"

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/raw_json.h"
 #include "api/result.h"
 #include "api/submission.h"
 #include "cmd/client.h"
@@ -76,8 +77,7 @@ int submit(const GlobalOptions& global, const std::string& server, const JobRequ
         }
         if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
             throw BadRequest("metadata", "--metadata must be a JSON object");
-        body.pop_back();  // submission_body is an object: '}' last
-        body += ",\"metadata\":" + metadata_json + "}";
+        body = api::with_raw_member(std::move(body), "metadata", metadata_json);
     }
     std::cout << ServerClient(server, global.token).submit(body) << std::endl;
     return 0;

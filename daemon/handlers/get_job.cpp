@@ -1,6 +1,7 @@
 // GET /v1/jobs/{id}[?wait=MS]: the job's state, long-polling when asked.
 #include "api/api_error.h"
 #include "api/codec.h"
+#include "api/raw_json.h"
 #include "daemon/handlers/handlers.h"
 
 namespace execd::daemon::handlers {
@@ -42,14 +43,8 @@ std::string job_document(const StoredJob& job) {
                           ? job.result_json
                           : api::stringify(pending_job_json(job));
     // The client's metadata is spliced in as it was sent, never re-serialised.
-    if (!job.metadata_json.empty() && doc.size() >= 2 && doc.front() == '{' && doc.back() == '}') {
-        doc.pop_back();
-        if (doc.size() > 1) doc += ',';
-        doc += "\"metadata\":";
-        doc += job.metadata_json;
-        doc += '}';
-    }
-    return doc;
+    if (job.metadata_json.empty()) return doc;
+    return api::with_raw_member(std::move(doc), "metadata", job.metadata_json);
 }
 
 Poco::JSON::Object::Ptr pending_job_json(const StoredJob& job) {

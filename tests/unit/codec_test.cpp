@@ -457,6 +457,10 @@ TEST_CASE("raw_member and raw_elements find values as written", "[unit]") {
     CHECK(raw_elements("[]").empty());
     CHECK(raw_elements("{}").empty());
 
+    CHECK(api::with_raw_member("{}", "m", "{ \"a\" :1}") == "{\"m\":{ \"a\" :1}}");
+    CHECK(api::with_raw_member(R"({"s":1})", "m", "[ ]") == R"({"s":1,"m":[ ]})");
+    CHECK(api::with_raw_member("[1]", "m", "2") == "[1]");
+
     // A key with a NUL: the parser reads it up to the NUL; so does raw_member.
     for (const std::string& body : {std::string(R"({"m":[1],"m\u0000":{}})"), std::string(R"({"m\u0000x":{}})"),
                                     std::string(R"({"m":{"a":1},"m\u0000":{"b":2}})")}) {
