@@ -42,8 +42,7 @@ std::string instance_of(const GlobalOptions& options) {
 std::string registry_path_of(const GlobalOptions& options) {
     if (!options.languages_file.empty()) return absolute(options.languages_file);
     if (const char* env = std::getenv("EXECD_LANGUAGES"); env && *env) return absolute(env);
-    if (::access(kSystemLanguagesFile, R_OK) == 0) return kSystemLanguagesFile;
-    return "";
+    return default_languages_file();
 }
 
 namespace {

@@ -17,7 +17,7 @@ class App;
 namespace execd::cli {
 
 struct GlobalOptions {
-    std::string languages_file;  // --languages, else $EXECD_LANGUAGES, else /etc/execd/languages.toml, else embedded
+    std::string languages_file;  // --languages, else $EXECD_LANGUAGES, else default_languages_file()
     std::string state_dir;       // --state-dir, else $EXECD_STATE_DIR, else /run/execd
     std::string instance;        // --instance, else $EXECD_INSTANCE, else the default engine
     std::string server;          // --server URL, else $EXEC_SERVER, else the host's execd on its unix socket

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("exec ") + execd::kVersion);
     GlobalOptions global;
     app.add_option("--languages", global.languages_file,
-                   "Language registry file (default: $EXECD_LANGUAGES, "
-                   "/etc/execd/languages.toml, then the built-in one)");
+                   "Language registry file (default: $EXECD_LANGUAGES, /etc/execd/languages.toml, "
+                   "<prefix>/share/execd/languages.toml, then the built-in one)");
     app.add_option("--state-dir", global.state_dir,
                    "Sandbox state directory (default: $EXECD_STATE_DIR or /run/execd)");
     app.add_option("--instance", global.instance,

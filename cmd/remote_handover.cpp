@@ -61,7 +61,7 @@ void need_remote() {
     if (ec) throw std::runtime_error("cannot find exec's own path to hand over to exec-remote: " + ec.message());
     std::string tried;
     for (const fs::path& candidate :
-         {exe.parent_path() / "../lib/execd/exec-remote", exe.parent_path() / "exec-remote"}) {
+         {exe.parent_path() / EXECD_REMOTE_FROM_BINDIR / "exec-remote", exe.parent_path() / "exec-remote"}) {
         const fs::path path = fs::weakly_canonical(candidate, ec);
         if (ec || !fs::exists(path, ec)) {
             tried += "\n  " + candidate.lexically_normal().string() + ": not there";

@@ -22,8 +22,22 @@ class Reader;
 
 // Where exec and execd look for the registry when none is named (by a flag,
 // $EXECD_LANGUAGES for exec, or [paths] languages for execd): this file if
-// it is readable, else the copy built in.
+// it is readable, else the copy installed with the programs, else the copy
+// built in (default_languages_file).
 inline constexpr const char* kSystemLanguagesFile = "/etc/execd/languages.toml";
+
+// The registry installed with the programs, <prefix>/share/execd/languages.toml,
+// for a program in `program_dir`: <prefix>/bin, <prefix>/sbin or
+// <prefix>/lib/execd (the install directories CMake was given, so a
+// prefix moved elsewhere still finds its own). "" for a directory that is
+// none of these, such as a build tree's.
+std::string installed_languages_file(std::string_view program_dir);
+
+// The registry file to read when none is named: kSystemLanguagesFile if it
+// is readable, else installed_languages_file() of the running program if
+// readable, else "" for the built-in copy. Costs a readlink and an access
+// beyond the first access, since every exec start pays for it.
+std::string default_languages_file();
 
 // Per-step limit overrides from the registry; unset fields keep the defaults.
 struct LimitOverrides {

@@ -17,6 +17,7 @@
 #include "api/tokens.h"
 #include "core/util/sha256.h"
 #include "core/util/toml_reader.h"
+#include "daemon/redis.h"
 #include "daemon/settings.h"
 
 namespace execd::daemon {
@@ -148,7 +149,8 @@ void load_environment(Config& c, const char* const* envp) {
     }
     // In the table's order, so two bad variables are reported the same way every time.
     for (const Setting& s : settings()) {
-        if (s.type() == SettingType::TextList) continue;  // tokens: load_token_sources adds them
+        // The tokens' variables add to the tokens: load_token_sources reads them.
+        if (s.type() == SettingType::TextList && !s.env.empty()) continue;
         const std::string name = s.env_name();
         for (const char* const* e = envp; e && *e; ++e) {
             const std::string_view entry(*e);
@@ -221,6 +223,41 @@ void validate_config(const Config& c) {
         for (const auto& t : *list)
             if (std::string problem = api::token_problem(t); !problem.empty())
                 throw std::runtime_error("API tokens: " + problem);
+    if (!c.redis_url.empty()) {
+        try {
+            parse_redis_url(c.redis_url);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("[redis] url: ") + e.what());
+        }
+    }
+    for (const auto& origin : c.cors_origins)
+        if (origin != "*" && ((origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) ||
+                              origin.find('/', origin.find("://") + 3) != std::string::npos))
+            throw std::runtime_error("[server] cors_origins: \"" + origin +
+                                     "\" is not an origin (scheme://host[:port], no path, or \"*\")");
+}
+
+std::vector<std::string> settle_reload(const Config& configured, const Config& running, Config& fresh) {
+    std::vector<std::string> lines;
+    for (const Setting& s : settings()) {
+        // Tokens are never written to the log, only counted; a Redis
+        // password is hidden.
+        const bool secret = s.type() == SettingType::TextList && !s.env.empty();
+        auto shown = [&](const Config& c) {
+            if (s.name() == "[redis] url") return "\"" + redacted_redis_url(c.redis_url) + "\"";
+            if (!secret) return s.toml_of(c);
+            const auto& list = c.*std::get<std::vector<std::string> Config::*>(s.field);
+            return std::to_string(list.size()) + " tokens";
+        };
+        if (s.restart) {
+            if (s.toml_of(fresh) != s.toml_of(configured))
+                lines.push_back(s.name() + " changed to " + shown(fresh) + ", which takes effect after a restart");
+            s.copy(running, fresh);
+        } else if (s.toml_of(fresh) != s.toml_of(running)) {
+            lines.push_back(s.name() + " is now " + shown(fresh) + " (was " + shown(running) + ")");
+        }
+    }
+    return lines;
 }
 
 SandboxConfig sandbox_config(const Config& c) {

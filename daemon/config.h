@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,8 @@
 namespace execd::daemon {
 
 enum class Role { Api, Worker, All };
+
+enum class LogFormat { Text, Json };
 
 // [limits.max]: the most a request may ask for. Starts at the table's
 // defaults.
@@ -53,7 +57,7 @@ struct Config {
     std::string instance;       // the engine's name on the host; "" = the default one
     std::string cache_dir;      // [cache] dir: empty = <sandbox_dir>/cache
     int64_t cache_max_mb{};     // 0 turns the compile cache off
-    std::string languages;      // registry file; empty = kSystemLanguagesFile or built-in
+    std::string languages;      // registry file; empty = default_languages_file() or built-in
     Role role{};                // [workers]
     int64_t workers{};          // 0 = one per CPU
     int64_t body_max_bytes{};   // [server]
@@ -65,15 +69,45 @@ struct Config {
     int64_t attempts{};
     int64_t backoff_ms{};
     int64_t drain_timeout_ms{};
-    int64_t max_wait_ms{};        // [server]: longest ?wait= honoured
-    int64_t max_connections{};    // connections served at once, per listener; beyond, 503
-    int64_t max_waiters{};        // long-polls waiting at once; beyond, ?wait= answers at once
-    int64_t header_timeout_ms{};  // for a request's headers; also the longest silence in a body
-    int64_t body_timeout_ms{};    // for a request's whole body
-    int64_t keep_alive_ms{};      // an idle keep-alive connection is closed after this; 0 = none
-    int64_t buffer_max_bytes{};   // request bodies held at once, all requests; beyond, 503
-    Maxima maxima;                // [limits.max]
+    int64_t max_wait_ms{};                  // [server]: longest ?wait= honoured
+    int64_t max_connections{};              // connections served at once, per listener; beyond, 503
+    int64_t max_waiters{};                  // long-polls waiting at once; beyond, ?wait= answers at once
+    int64_t header_timeout_ms{};            // for a request's headers; also the longest silence in a body
+    int64_t body_timeout_ms{};              // for a request's whole body
+    int64_t keep_alive_ms{};                // an idle keep-alive connection is closed after this; 0 = none
+    int64_t buffer_max_bytes{};             // request bodies held at once, all requests; beyond, 503
+    std::vector<std::string> cors_origins;  // origins whose browsers may call the API; "*" = any
+    LogFormat log_format{};                 // [log]
+    bool access_log{};                      // a line per HTTP request
+    Maxima maxima;                          // [limits.max]
 };
+
+// The configuration in force. SIGHUP replaces it whole; a reader takes a
+// snapshot (a request, one for its whole life) and never sees half of one.
+class ConfigSource {
+public:
+    explicit ConfigSource(Config config) : current_(std::make_shared<const Config>(std::move(config))) {}
+    std::shared_ptr<const Config> get() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    void set(std::shared_ptr<const Config> config) {
+        std::lock_guard lock(mutex_);
+        current_ = std::move(config);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Config> current_;
+};
+
+// SIGHUP: `fresh`, the configuration read anew, keeps the running value of
+// every setting that takes effect only at start-up (Setting::restart).
+// `configured` is what was read at start-up (before execd filled in, say,
+// its private Redis's URL), `running` what is in force. Returns lines for
+// the log: each setting that changes now, and each restart-only one whose
+// new value waits for a restart.
+std::vector<std::string> settle_reload(const Config& configured, const Config& running, Config& fresh);
 
 // Reads a TOML file into `config` (the table's keys, as in
 // packaging/execd.toml). Throws std::runtime_error (a TomlError) naming

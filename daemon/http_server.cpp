@@ -34,7 +34,9 @@
 
 #include "api/api_error.h"
 #include "api/codec.h"
+#include "core/util/files.h"
 #include "daemon/handlers/handlers.h"
+#include "daemon/logging.h"
 #include "daemon/redis.h"
 
 namespace execd::daemon {
@@ -95,7 +97,7 @@ std::string raw_error_response(int status, const char* reason, const std::string
     const std::string body = api::error_json(code, message, "");
     return "HTTP/1.1 " + std::to_string(status) + " " + reason +
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
+           "\r\nRetry-After: 1\r\nX-Request-Id: " + random_hex(16) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 // One client connection, served by one pool thread from accept to close.
@@ -126,7 +128,7 @@ public:
     }
     void abort() { ::shutdown(fd_, SHUT_RDWR); }
 
-    const Config& config() const { return state_.ctx.config; }
+    std::shared_ptr<const Config> config() const { return state_.ctx.config.get(); }
     State& state() { return state_; }
 
 private:
@@ -187,21 +189,72 @@ private:
     bool held_ = false;
 };
 
+// A client's X-Request-Id is kept when it is 1 to 128 characters of
+// letters, digits and ._~:/+=@- (UUIDs, hex, base64): safe in a log line,
+// a header and JSON as it is. Anything else is replaced by one of ours.
+bool is_request_id(const std::string& id) {
+    if (id.empty() || id.size() > 128) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::strchr("._~:/+=@-", c) != nullptr;
+    });
+}
+
+// The methods a path answers ("" for a path that is none), for 405's and
+// OPTIONS's Allow header.
+std::string allowed_methods(const std::string& p) {
+    if (p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/v1/languages" || p == "/v1/version" ||
+        p == "/v1/openapi.json")
+        return "GET, OPTIONS";
+    if (p == "/v1/jobs" || p == "/v1/jobs/") return "GET, POST, OPTIONS";
+    if (p == "/v1/jobs/batch") return "POST, OPTIONS";
+    if (p.rfind("/v1/jobs/", 0) == 0) return "GET, DELETE, OPTIONS";
+    return {};
+}
+
+// Whether a browser page from `origin` may read the answers ([server] cors_origins).
+bool cors_allows(const Config& c, const std::string& origin) {
+    if (origin.empty()) return false;
+    return std::any_of(c.cors_origins.begin(), c.cors_origins.end(),
+                       [&](const std::string& o) { return o == "*" || o == origin; });
+}
+
+// A method for the metrics' label: the API's own, else "other", so clients
+// cannot make series up.
+std::string method_label(const std::string& m) {
+    for (const char* known : {"GET", "POST", "DELETE", "OPTIONS", "HEAD", "PUT", "PATCH"})
+        if (m == known) return m;
+    return "other";
+}
+
+std::string peer_of(const Poco::Net::HTTPServerRequest& in) {
+    try {
+        return in.clientAddress().toString();
+    } catch (const std::exception&) {
+        return "unix";
+    }
+}
+
 class Router {
 public:
-    Router(ServerContext& ctx, Connection& conn) : ctx_(ctx), conn_(conn) {}
+    Router(ServerContext& ctx, Connection& conn) : ctx_(ctx), conn_(conn), cfg_(ctx.config.get()) {}
 
     void handle(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) {
-        ++ctx_.metrics.http_requests;
+        const auto started = Clock::now();
+        std::string request_id = in.get("X-Request-Id", "");
+        if (!is_request_id(request_id)) request_id = random_hex(16);
+        LogScope scope(request_id, "");
+        origin_ = in.get("Origin", "");
         Response res;
-        BodyBudget budget(conn_.state().buffered, ctx_.config.buffer_max_bytes);
+        BodyBudget budget(conn_.state().buffered, cfg_->buffer_max_bytes);
         WaitSlot slot(conn_.state().waiters);
         // A body may follow: until it is read, an answer closes the connection.
         const std::string& m = in.getMethod();
-        bool body_unread =
-            in.getChunkedTransferEncoding() || in.hasContentLength() || (m != "GET" && m != "HEAD" && m != "DELETE");
+        bool body_unread = in.getChunkedTransferEncoding() || in.hasContentLength() || !without_body(m);
         try {
             Request req = head(in);
+            req.request_id = request_id;
+            req.config = cfg_.get();
             if (admit(in, req, budget)) {
                 // Only now, with the headers judged, is the client told to
                 // send the body.
@@ -229,13 +282,30 @@ public:
         }
         conn_.arm(0);
         out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
-        out.setContentType(res.content_type);
-        out.setContentLength(static_cast<std::streamsize>(res.body.size()));
+        if (res.status != 204) {
+            out.setContentType(res.content_type);
+            out.setContentLength(static_cast<std::streamsize>(res.body.size()));
+        }
         if (res.status == 503) out.set("Retry-After", "1");
+        out.set("X-Request-Id", request_id);
+        for (const auto& [name, value] : res.headers) out.set(name, value);
+        if (cors_allows(*cfg_, origin_)) {
+            out.set("Access-Control-Allow-Origin", origin_);
+            out.set("Vary", "Origin");
+            out.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+        }
         // A body left unread (refused from its headers) or cut short is not
         // drained: the connection closes.
         if (body_unread || res.status == 408 || res.status == 411 || res.status == 413) out.setKeepAlive(false);
-        out.send().write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
+        if (res.status == 204)
+            out.send();
+        else
+            out.send().write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
+        ctx_.metrics.http_requests.add(label("method", method_label(m)) + "," +
+                                       label("code", std::to_string(res.status)));
+        if (cfg_->access_log)
+            log_access({m, in.getURI(), res.status, static_cast<int64_t>(res.body.size()),
+                        std::chrono::duration<double, std::milli>(Clock::now() - started).count(), peer_of(in)});
     }
 
 private:
@@ -253,8 +323,17 @@ private:
         return req;
     }
 
+    // Health checks, the API's contract, and CORS preflights (for which
+    // browsers send no token).
     static bool is_public(const Request& req) {
-        return req.method == "GET" && (req.path == "/healthz" || req.path == "/readyz");
+        return (req.method == "GET" &&
+                (req.path == "/healthz" || req.path == "/readyz" || req.path == "/v1/openapi.json")) ||
+               req.method == "OPTIONS";
+    }
+
+    // Methods whose requests carry no body unless they say so.
+    static bool without_body(const std::string& m) {
+        return m == "GET" || m == "HEAD" || m == "DELETE" || m == "OPTIONS";
     }
 
     // Judges the request by its headers, before a byte of the body is
@@ -264,7 +343,7 @@ private:
         const std::string& m = req.method;
         const bool chunked = in.getChunkedTransferEncoding();
         const bool has_length = in.hasContentLength();
-        if (!chunked && !has_length && m != "GET" && m != "HEAD" && m != "DELETE")
+        if (!chunked && !has_length && m == "POST")
             throw api::ApiError(411, "length_required",
                                 m + " needs a Content-Length header or chunked Transfer-Encoding");
         if (!is_public(req)) req.caller = authorize(in);
@@ -276,7 +355,7 @@ private:
         } catch (const Poco::Exception&) {
         }
         if (length < 0) throw api::ApiError(400, "bad_request", "the Content-Length header is not a byte count");
-        const int64_t cap = ctx_.config.body_max_bytes;
+        const int64_t cap = cfg_->body_max_bytes;
         if (length > cap) throw too_large(cap);
         if (length == 0) return false;
         budget.take(length);
@@ -288,7 +367,7 @@ private:
     }
 
     void read_body(Poco::Net::HTTPServerRequest& in, Request& req, BodyBudget& budget) {
-        conn_.arm(now_ms() + ctx_.config.body_timeout_ms);
+        conn_.arm(now_ms() + cfg_->body_timeout_ms);
         std::istream& body = in.stream();
         char buf[65536];
         if (!in.getChunkedTransferEncoding()) {
@@ -304,7 +383,7 @@ private:
                 throw incomplete(std::to_string(req.body.size()) + " of " + std::to_string(length) + " bytes came");
             return;
         }
-        const int64_t cap = ctx_.config.body_max_bytes;
+        const int64_t cap = cfg_->body_max_bytes;
         for (;;) {
             body.read(buf, sizeof buf);
             const int64_t n = body.gcount();
@@ -321,8 +400,8 @@ private:
     api::ApiError incomplete(const std::string& what) const {
         return api::ApiError(408, "request_timeout",
                              "the request body was not received in full in time (" + what + "; at most " +
-                                 std::to_string(ctx_.config.header_timeout_ms) + " ms of silence and " +
-                                 std::to_string(ctx_.config.body_timeout_ms) + " ms in all)");
+                                 std::to_string(cfg_->header_timeout_ms) + " ms of silence and " +
+                                 std::to_string(cfg_->body_timeout_ms) + " ms in all)");
     }
 
     // Beyond max_waiters long-polls at once, ?wait= answers at once with the
@@ -335,13 +414,13 @@ private:
         const bool positive = !w.empty() &&
                               std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                               w.find_first_not_of('0') != std::string::npos;
-        if (positive && !slot.take(static_cast<int>(ctx_.config.max_waiters))) it->second = "0";
+        if (positive && !slot.take(static_cast<int>(cfg_->max_waiters))) it->second = "0";
     }
 
     // The caller a request's token names; throws 401 without a valid one.
     // Without tokens (none configured) everyone is the anonymous caller.
     Caller authorize(const Poco::Net::HTTPServerRequest& in) {
-        if (ctx_.config.tokens.empty() && ctx_.config.admin_tokens.empty()) return {};
+        if (cfg_->tokens.empty() && cfg_->admin_tokens.empty()) return {};
         std::string given;
         const std::string auth = in.get("Authorization", "");
         if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
@@ -349,8 +428,8 @@ private:
         if (given.empty())
             throw api::ApiError(401, "unauthorized", "an API token is required (Authorization: Bearer <token>)");
         bool ok = false, admin = false;
-        for (const auto& t : ctx_.config.tokens) ok |= same_token(given, t);
-        for (const auto& t : ctx_.config.admin_tokens) admin |= same_token(given, t);
+        for (const auto& t : cfg_->tokens) ok |= same_token(given, t);
+        for (const auto& t : cfg_->admin_tokens) admin |= same_token(given, t);
         if (!ok && !admin) throw api::ApiError(401, "unauthorized", "the API token is not valid");
         return Caller{token_owner(given), admin};
     }
@@ -358,32 +437,58 @@ private:
     void dispatch(const Request& req, Response& res) {
         const std::string& p = req.path;
         const std::string& m = req.method;
+        if (m == "OPTIONS") return options(req, res);
         if (p == "/healthz" && m == "GET") return handlers::healthz(ctx_, req, res);
         if (p == "/readyz" && m == "GET") return handlers::readyz(ctx_, req, res);
         if (p == "/metrics" && m == "GET") return handlers::metrics(ctx_, req, res);
         if (p == "/v1/languages" && m == "GET") return handlers::get_languages(ctx_, req, res);
+        if (p == "/v1/version" && m == "GET") return handlers::version(ctx_, req, res);
+        if (p == "/v1/openapi.json" && m == "GET") return handlers::get_openapi(ctx_, req, res);
         if (p == "/v1/jobs" || p == "/v1/jobs/") {
             if (m == "POST") return handlers::post_job(ctx_, req, res);
             if (m == "GET") return handlers::get_jobs(ctx_, req, res);
-            throw api::ApiError(405, "method_not_allowed", m + " is not allowed on /v1/jobs");
+            not_allowed(req, res, "/v1/jobs");
         }
         // Before the job prefix below; "batch" can never be a job id (32 hex digits).
         if (p == "/v1/jobs/batch") {
             if (m == "POST") return handlers::post_jobs_batch(ctx_, req, res);
-            throw api::ApiError(405, "method_not_allowed", m + " is not allowed on /v1/jobs/batch");
+            not_allowed(req, res, "/v1/jobs/batch");
         }
         const std::string prefix = "/v1/jobs/";
         if (p.rfind(prefix, 0) == 0) {
             const std::string id = p.substr(prefix.size());
             if (m == "GET") return handlers::get_job(ctx_, req, res, id);
             if (m == "DELETE") return handlers::delete_job(ctx_, req, res, id);
-            throw api::ApiError(405, "method_not_allowed", m + " is not allowed on a job");
+            not_allowed(req, res, "a job");
         }
+        if (!allowed_methods(p).empty()) not_allowed(req, res, p);
         throw api::ApiError(404, "not_found", "no such endpoint: " + m + " " + p);
+    }
+
+    // 405, with the Allow header the answer must carry.
+    [[noreturn]] static void not_allowed(const Request& req, Response& res, const std::string& what) {
+        res.headers.emplace_back("Allow", allowed_methods(req.path));
+        throw api::ApiError(405, "method_not_allowed", req.method + " is not allowed on " + what);
+    }
+
+    // OPTIONS: what the path allows; for a browser's preflight from an
+    // allowed origin, what it may send too.
+    void options(const Request& req, Response& res) {
+        const std::string allow = allowed_methods(req.path);
+        if (allow.empty()) throw api::ApiError(404, "not_found", "no such endpoint: OPTIONS " + req.path);
+        res.status = 204;
+        res.headers.emplace_back("Allow", allow);
+        if (!cors_allows(*cfg_, origin_)) return;
+        res.headers.emplace_back("Access-Control-Allow-Methods", allow);
+        res.headers.emplace_back("Access-Control-Allow-Headers",
+                                 "Authorization, Content-Type, X-Auth-Token, X-Request-Id");
+        res.headers.emplace_back("Access-Control-Max-Age", "600");
     }
 
     ServerContext& ctx_;
     Connection& conn_;
+    std::shared_ptr<const Config> cfg_;  // one configuration for the whole request
+    std::string origin_;                 // the request's Origin header
 };
 
 void Connection::send_error(Poco::Net::HTTPServerSession& session, int status, const std::string& code,
@@ -395,11 +500,23 @@ void Connection::send_error(Poco::Net::HTTPServerSession& session, int status, c
         response.setKeepAlive(false);
         const std::string body = api::error_json(code, message, "");
         response.setContentType("application/json");
+        response.set("X-Request-Id", random_hex(16));
         response.setContentLength(static_cast<std::streamsize>(body.size()));
         response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
     } catch (const std::exception&) {
     }
     session.setKeepAlive(false);
+    // A request that could not be read has no method to speak of.
+    state_.ctx.metrics.http_requests.add(label("method", "other") + "," + label("code", std::to_string(status)));
+    if (state_.ctx.config.get()->access_log) {
+        std::string peer;
+        try {
+            peer = socket().peerAddress().toString();
+        } catch (const std::exception&) {
+            peer = "unix";
+        }
+        log_access({"-", "-", status, 0, 0, peer});
+    }
 }
 
 void Connection::run() {
@@ -407,7 +524,8 @@ void Connection::run() {
         std::lock_guard lock(state_.mutex);
         state_.live.insert(this);
     }
-    const Config& c = config();
+    const auto config_now = config();
+    const Config& c = *config_now;
     // From the connection's start, the first request's headers have
     // header_timeout_ms to arrive.
     arm(now_ms() + c.header_timeout_ms);
@@ -469,7 +587,7 @@ private:
 // 503 at once and is closed, without taking a thread.
 class Admission : public Poco::Net::TCPServerConnectionFilter {
 public:
-    explicit Admission(Listener& listener) : listener_(listener) {}
+    Admission(Listener& listener, Metrics& metrics) : listener_(listener), metrics_(metrics) {}
     bool accept(const Poco::Net::StreamSocket& socket) override {
         if (listener_.connections.load() < listener_.max_connections) {
             ++listener_.connections;  // given back by ~Connection
@@ -481,6 +599,7 @@ public:
                                    " connections (max_connections); try again shortly");
         const int fd = socket.impl()->sockfd();
         (void)::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        ++metrics_.connections_refused;
         ::shutdown(fd, SHUT_WR);
         const int64_t now = now_ms();
         int64_t last = listener_.last_refusal_log.load();
@@ -492,6 +611,7 @@ public:
 
 private:
     Listener& listener_;
+    Metrics& metrics_;
 };
 
 Poco::Net::HTTPServerParams::Ptr make_params(const Config& c) {
@@ -510,12 +630,14 @@ Poco::Net::HTTPServerParams::Ptr make_params(const Config& c) {
 void start_listener(State& state, const std::string& name, const Poco::Net::ServerSocket& socket) {
     auto l = std::make_unique<Listener>();
     l->name = name;
-    l->max_connections = static_cast<int>(state.ctx.config.max_connections);
-    l->pool = std::make_unique<Poco::ThreadPool>(2, l->max_connections, 60);
-    auto params = make_params(state.ctx.config);
+    const auto config = state.ctx.config.get();
+    l->max_connections = static_cast<int>(config->max_connections);
+    // Poco wants at least as many threads kept as the most it may start.
+    l->pool = std::make_unique<Poco::ThreadPool>(std::min(2, l->max_connections), l->max_connections, 60);
+    auto params = make_params(*config);
     l->server = std::make_unique<Poco::Net::TCPServer>(new ConnectionFactory(state, *l, params), *l->pool, socket,
                                                        Poco::Net::TCPServerParams::Ptr(params.get(), true));
-    l->server->setConnectionFilter(new Admission(*l));
+    l->server->setConnectionFilter(new Admission(*l, state.ctx.metrics));
     state.listeners.push_back(std::move(l));
 }
 
@@ -576,7 +698,8 @@ void listen_unix(State& state, const std::string& path) {
 }  // namespace
 
 HttpServer::HttpServer(ServerContext& context) : state_(std::make_unique<State>(context)) {
-    const Config& c = context.config;
+    const auto config = context.config.get();
+    const Config& c = *config;
     auto [host, port] = split_host_port(c.listen);
     Poco::Net::ServerSocket tcp;
     tcp.bind(Poco::Net::SocketAddress(host, port), true);

@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/registry.h"
 #include "daemon/config.h"
@@ -18,7 +20,7 @@
 namespace execd::daemon {
 
 struct ServerContext {
-    const Config& config;
+    ConfigSource& config;  // a request reads one snapshot (Request::config)
     JobStore& store;
     std::function<std::shared_ptr<const Registry>()> registry;
     Metrics& metrics;
@@ -33,13 +35,16 @@ struct Request {
     std::map<std::string, std::string> query;
     std::string content_type;
     std::string body;
-    Caller caller;  // who sent it, from the token (set by the router before any handler runs)
+    Caller caller;                   // who sent it, from the token (set by the router before any handler runs)
+    std::string request_id;          // the client's X-Request-Id when well-formed, else one made for it
+    const Config* config = nullptr;  // the configuration as the request arrived (SIGHUP may replace it)
 };
 
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // more header fields
 };
 
 class HttpServer {

@@ -1,7 +1,6 @@
 // execd: the daemon. Wires configuration, the job store (Redis), the HTTP
 // API and the workers; main() then waits for signals.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +17,7 @@
 #include "daemon/config.h"
 #include "daemon/flags.h"
 #include "daemon/http_server.h"
+#include "daemon/logging.h"
 #include "daemon/redis_supervisor.h"
 #include "daemon/store.h"
 #include "daemon/worker.h"
@@ -73,8 +73,8 @@ public:
 private:
     std::shared_ptr<const Registry> load() {
         if (!path_.empty()) return std::make_shared<Registry>(Registry::load_file(path_));
-        if (::access(kSystemLanguagesFile, R_OK) == 0)
-            return std::make_shared<Registry>(Registry::load_file(kSystemLanguagesFile));
+        if (const std::string file = default_languages_file(); !file.empty())
+            return std::make_shared<Registry>(Registry::load_file(file));
         return std::make_shared<Registry>(Registry::embedded());
     }
     std::string path_;
@@ -82,12 +82,33 @@ private:
     std::shared_ptr<const Registry> current_;
 };
 
+// SIGHUP: the configuration read anew, put in force but for what needs a
+// restart (which is said in the log); a configuration that is refused
+// leaves the running one alone.
+template <class Read>
+void reload(ConfigSource& configs, const Config& configured, Read& read_configuration, JobStore& store,
+            const std::string& node) {
+    Config fresh;
+    try {
+        read_configuration(fresh);
+    } catch (const std::exception& e) {
+        spdlog::error("configuration not reloaded, keeping the running one: {}", e.what());
+        return;
+    }
+    const auto running = configs.get();
+    const auto changes = settle_reload(configured, *running, fresh);
+    for (const auto& line : changes) spdlog::info("configuration: {}", line);
+    auto next = std::make_shared<const Config>(std::move(fresh));
+    configs.set(next);
+    store.update(StoreSettings(*next));
+    setup_logging(next->log_format, node);
+    spdlog::info("configuration reloaded ({} changed)", changes.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_mt("execd");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    setup_logging(LogFormat::Text);
 
     CLI::App app{"execd: the code-execution daemon (HTTP API, Redis queue, sandboxed workers)", "execd"};
     // Printed and exit 0 while parsing, before anything is started or root is needed.
@@ -110,22 +131,31 @@ int main(int argc, char** argv) {
         "EXECD_<SECTION>_<KEY> (every key, flag or not), the flag. See execd.toml(5).");
     CLI11_PARSE(app, argc, argv);
 
-    try {
+    // The defaults, the file, the environment, the flags: at start-up and
+    // again on SIGHUP. Throws std::runtime_error naming the problem.
+    auto read_configuration = [&](Config& into) {
         if (config_given || ::access(config_file.c_str(), R_OK) == 0)
-            for (const auto& w : load_config_file(config_file, config)) spdlog::warn("{}", w);
-        load_environment(config, environ);
-        flags.apply(config);
-        for (const auto& w : load_token_sources(config)) spdlog::warn("{}", w);
-        validate_config(config);
+            for (const auto& w : load_config_file(config_file, into)) spdlog::warn("{}", w);
+        load_environment(into, environ);
+        flags.apply(into);
+        for (const auto& w : load_token_sources(into)) spdlog::warn("{}", w);
+        validate_config(into);
+    };
+    // A setting read below may ask for JSON lines: every line but a
+    // refused configuration's comes after it, in the format asked for.
+    try {
+        read_configuration(config);
     } catch (const std::exception& e) {
         spdlog::critical("configuration: {}", e.what());
         return 2;
     }
+    const Config configured = config;  // as read, before execd fills in its private Redis's URL
     if (node_name.empty()) {
         char host[256] = {0};
         ::gethostname(host, sizeof host - 1);
         node_name = std::string(host) + ":" + std::to_string(::getpid());
     }
+    setup_logging(config.log_format, node_name);
 
     // Signals are taken synchronously by main(); every thread inherits the mask.
     sigset_t signals;
@@ -195,7 +225,8 @@ int main(int argc, char** argv) {
             workers->start();
             spdlog::info("{} workers started", workers->size());
         }
-        ServerContext ctx{config, store, registry_fn, metrics, draining, nullptr, nullptr};
+        ConfigSource configs(config);
+        ServerContext ctx{configs, store, registry_fn, metrics, draining, nullptr, nullptr};
         if (workers) {
             ctx.workers_busy = [&workers] { return workers->busy(); };
             ctx.workers_total = [&workers] { return workers->size(); };
@@ -217,6 +248,7 @@ int main(int argc, char** argv) {
             int sig = ::sigtimedwait(&signals, nullptr, &tick);
             if (watchdog_us > 0) sd_notify("WATCHDOG=1");
             if (sig == SIGHUP) {
+                reload(configs, configured, read_configuration, store, node_name);
                 registry.reload();
                 continue;
             }
@@ -228,11 +260,12 @@ int main(int argc, char** argv) {
                 spdlog::warn("reaper: {}", e.what());
             }
         }
-        spdlog::info("draining: no new jobs; waiting up to {} ms for running ones", config.drain_timeout_ms);
+        const int64_t drain_ms = configs.get()->drain_timeout_ms;
+        spdlog::info("draining: no new jobs; waiting up to {} ms for running ones", drain_ms);
         sd_notify("STOPPING=1");
         draining = true;
         if (workers) {
-            int abandoned = workers->drain(config.drain_timeout_ms);
+            int abandoned = workers->drain(drain_ms);
             if (abandoned > 0) spdlog::warn("{} jobs still running were left to other nodes", abandoned);
         }
         if (http) http->stop();

@@ -28,4 +28,27 @@ void Histogram::render(const std::string& name, const std::string& labels, std::
     out += line;
 }
 
+void LabelledCounter::add(const std::string& labels, uint64_t n) {
+    std::lock_guard lock(mutex_);
+    values_[labels] += n;
+}
+
+std::vector<std::pair<std::string, uint64_t>> LabelledCounter::values() const {
+    std::lock_guard lock(mutex_);
+    return {values_.begin(), values_.end()};
+}
+
+std::string label(const std::string& name, const std::string& value) {
+    std::string out = name + "=\"";
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace execd::daemon

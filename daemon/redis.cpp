@@ -56,23 +56,149 @@ Script::Script(std::string src) : source(std::move(src)) {
     sha = Poco::DigestEngine::digestToHex(sha1.digest());
 }
 
-RedisConnection::RedisConnection(std::string url) : url_(std::move(url)) {}
+namespace {
+
+std::string percent_decoded(const std::string& text, const std::string& what) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        auto hex = [](char c) {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        const int hi = i + 2 < text.size() ? hex(text[i + 1]) : -1, lo = i + 2 < text.size() ? hex(text[i + 2]) : -1;
+        if (hi < 0 || lo < 0) throw std::invalid_argument("the " + what + " has a '%' not followed by two hex digits");
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+// "[USER]:PASSWORD@" at the front of `rest`, taken off it.
+void take_credentials(std::string& rest, RedisAddress& a) {
+    const auto at = rest.rfind('@');
+    if (at == std::string::npos) return;
+    const std::string credentials = rest.substr(0, at);
+    rest.erase(0, at + 1);
+    const auto colon = credentials.find(':');
+    if (colon == std::string::npos)
+        throw std::invalid_argument("the part before '@' must be [USER]:PASSWORD (a password alone is :PASSWORD)");
+    a.user = percent_decoded(credentials.substr(0, colon), "user name");
+    a.password = percent_decoded(credentials.substr(colon + 1), "password");
+    if (a.password.empty()) throw std::invalid_argument("the password after ':' is empty");
+}
+
+int parse_db(const std::string& text) {
+    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument("the database must be a number, not '" + text + "'");
+    return std::stoi(text);
+}
+
+}  // namespace
+
+RedisAddress parse_redis_url(const std::string& url) {
+    RedisAddress a;
+    try {
+        std::string rest;
+        if (url.rfind("unix://", 0) == 0) {
+            a.unix_socket = true;
+            rest = url.substr(7);
+            take_credentials(rest, a);
+            if (const auto q = rest.find('?'); q != std::string::npos) {
+                const std::string query = rest.substr(q + 1);
+                rest.erase(q);
+                if (query.rfind("db=", 0) != 0) throw std::invalid_argument("the only query parameter is db=N");
+                a.db = parse_db(query.substr(3));
+            }
+            if (rest.empty() || rest[0] != '/') throw std::invalid_argument("the socket's path must be absolute");
+            a.path = rest;
+            return a;
+        }
+        if (url.rfind("redis://", 0) != 0)
+            throw std::invalid_argument("it must start with redis:// or unix:// (rediss://, TLS, is not supported)");
+        rest = url.substr(8);
+        take_credentials(rest, a);
+        if (const auto slash = rest.find('/'); slash != std::string::npos) {
+            const std::string db = rest.substr(slash + 1);
+            rest.erase(slash);
+            if (!db.empty()) a.db = parse_db(db);
+        }
+        std::string port;
+        if (!rest.empty() && rest[0] == '[') {  // [v6]:port
+            const auto close = rest.find(']');
+            if (close == std::string::npos) throw std::invalid_argument("an IPv6 address lacks its ']'");
+            a.host = rest.substr(1, close - 1);
+            if (close + 1 < rest.size()) {
+                if (rest[close + 1] != ':') throw std::invalid_argument("']' must be followed by :PORT");
+                port = rest.substr(close + 2);
+            }
+        } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+            a.host = rest.substr(0, colon);
+            port = rest.substr(colon + 1);
+        } else {
+            a.host = rest;
+        }
+        if (a.host.empty()) throw std::invalid_argument("the host is missing");
+        if (!port.empty()) {
+            if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+                std::stoi(port) > 65535)
+                throw std::invalid_argument("the port must be a number from 1 to 65535, not '" + port + "'");
+            a.port = static_cast<uint16_t>(std::stoi(port));
+        }
+        return a;
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("Redis URL " + redacted_redis_url(url) + ": " + e.what());
+    }
+}
+
+std::string redacted_redis_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto at = url.rfind('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url.substr(0, scheme + 3) + "***" + url.substr(at);
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+RedisConnection::RedisConnection(std::string url) : url_(std::move(url)), shown_(redacted_redis_url(url_)) {}
 RedisConnection::~RedisConnection() = default;
 
 void RedisConnection::connect() {
     client_.reset();
+    RedisAddress a;
+    try {
+        a = parse_redis_url(url_);
+    } catch (const std::invalid_argument& e) {
+        throw RedisUnavailable(e.what());
+    }
     auto c = std::make_unique<Poco::Redis::Client>();
     try {
-        if (url_.rfind("unix://", 0) == 0) {
-            Poco::Net::SocketAddress addr(Poco::Net::SocketAddress::UNIX_LOCAL, url_.substr(7));
-            c->connect(addr, Poco::Timespan(2, 0));
-        } else {
-            std::string hostport = url_.rfind("redis://", 0) == 0 ? url_.substr(8) : url_;
-            if (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
-            c->connect(hostport, Poco::Timespan(2, 0));
+        if (a.unix_socket)
+            c->connect(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, a.path), Poco::Timespan(2, 0));
+        else
+            c->connect(Poco::Net::SocketAddress(a.host, a.port), Poco::Timespan(2, 0));
+        c->setReceiveTimeout(Poco::Timespan(5, 0));
+        auto ask = [&](std::vector<std::string> args, const std::string& what) {
+            Poco::Redis::Array cmd;
+            for (const auto& arg : args) cmd << arg;
+            Reply r = convert(c->sendCommand(cmd));
+            if (r.kind == Reply::Kind::Error)
+                throw RedisUnavailable("Redis at " + shown_ + " " + what + ": " + r.string);
+        };
+        if (!a.password.empty()) {
+            if (a.user.empty())
+                ask({"AUTH", a.password}, "refused the password");
+            else
+                ask({"AUTH", a.user, a.password}, "refused the user name and password");
         }
+        if (a.db != 0) ask({"SELECT", std::to_string(a.db)}, "refused database " + std::to_string(a.db));
     } catch (const Poco::Exception& e) {
-        throw RedisUnavailable("cannot connect to Redis at " + url_ + ": " + e.displayText());
+        throw RedisUnavailable("cannot connect to Redis at " + shown_ + ": " + e.displayText());
     }
     client_ = std::move(c);
 }
@@ -91,7 +217,7 @@ Reply RedisConnection::run(const std::vector<std::string>& args, int64_t receive
         } catch (const Poco::Exception& e) {
             // A broken or timed-out connection cannot be trusted again.
             client_.reset();
-            if (attempt >= 1) throw RedisUnavailable("Redis at " + url_ + ": " + e.displayText());
+            if (attempt >= 1) throw RedisUnavailable("Redis at " + shown_ + ": " + e.displayText());
         }
     }
 }

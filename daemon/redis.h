@@ -39,9 +39,32 @@ struct Script {
     std::string sha;
 };
 
+// Where Redis is and how to log in, from a URL:
+//   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]   (PORT 6379, DB 0 by default)
+//   unix://[[USER]:PASSWORD@]/PATH[?db=DB]
+// USER and PASSWORD are percent-decoded (a '@' or ':' in a password is
+// written %40 or %3A). With a password, each connection sends AUTH first
+// (with USER too: a Redis 6 ACL user); with a DB other than 0, SELECT.
+struct RedisAddress {
+    bool unix_socket = false;
+    std::string path;  // unix_socket
+    std::string host;  // else
+    uint16_t port = 6379;
+    std::string user, password;
+    int db = 0;
+};
+
+// Throws std::invalid_argument saying what is wrong with `url`, which it
+// names with its password hidden.
+RedisAddress parse_redis_url(const std::string& url);
+
+// `url` with its password (if any) written as ***, for messages and logs.
+std::string redacted_redis_url(const std::string& url);
+
 class RedisConnection {
 public:
-    // url: "redis://host:port" or "unix:///path/to/socket". Connects lazily.
+    // url: see RedisAddress. Connects lazily; a URL that does not parse
+    // fails each command with RedisUnavailable.
     explicit RedisConnection(std::string url);
     ~RedisConnection();
 
@@ -60,6 +83,7 @@ private:
     Reply run(const std::vector<std::string>& args, int64_t receive_timeout_ms);
     void connect();
     std::string url_;
+    std::string shown_;  // url_ with its password hidden
     std::unique_ptr<Poco::Redis::Client> client_;
 };
 

@@ -34,7 +34,7 @@ RedisSupervisor::~RedisSupervisor() {
 pid_t RedisSupervisor::spawn() {
     std::vector<std::string> args{server_, "--port", "0", "--unixsocket", socket_, "--unixsocketperm", "700", "--dir",
                                   dir_, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize",
-                                  "no", "--logfile", "", "--loglevel", "warning",
+                                  "no", "--logfile", dir_ + "/redis.log", "--loglevel", "warning",
                                   // Full means refusing writes (execd answers 507), never evicting a job.
                                   "--maxmemory", std::to_string(maxmemory_), "--maxmemory-policy", "noeviction"};
     std::vector<char*> argv;
@@ -70,7 +70,8 @@ void RedisSupervisor::wait_ready(pid_t pid) {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid)
             throw std::runtime_error("redis-server (" + server_ + ") exited during start-up with status " +
-                                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
+                                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                                     " (its log: " + dir_ + "/redis.log)");
         try {
             RedisConnection c(url());
             Reply r = c.command({"PING"});

@@ -24,10 +24,12 @@ constexpr Setting kSettings[] = {
     // [server]
     {.section = "server", .key = "listen", .flag = "--listen", .field = &Config::listen,
      .text = "127.0.0.1:3001",
-     .help = "host:port for HTTP; port 0 = any free port; beyond loopback needs tokens or --insecure"},
+     .help = "host:port for HTTP; port 0 = any free port; beyond loopback needs tokens or --insecure",
+     .restart = true},
     {.section = "server", .key = "unix_socket", .flag = "--unix-socket", .field = &Config::unix_socket,
      .text = "/run/execd/api.sock",
-     .help = "Also serve HTTP on this unix socket, mode 0666 (only root serves the default); \"\" = none"},
+     .help = "Also serve HTTP on this unix socket, mode 0666 (only root serves the default); \"\" = none",
+     .restart = true},
     {.section = "server", .key = "tokens", .flag = "--token", .field = &Config::tokens,
      .help = "API token (repeatable; replaces the file's list); requests then need Authorization: Bearer <token>",
      .env = "EXECD_TOKENS"},
@@ -51,59 +53,82 @@ constexpr Setting kSettings[] = {
      .help = "Long-polls waiting at once; beyond, ?wait= answers at once"},
     {.section = "server", .key = "max_connections", .flag = "--max-connections", .field = &Config::max_connections,
      .integer = 256, .min = 1, .max = 65536,
-     .help = "Connections served at once per listener; beyond, 503"},
+     .help = "Connections served at once per listener; beyond, 503",
+     .restart = true},
     {.section = "server", .key = "header_timeout_ms", .flag = "--header-timeout-ms",
      .field = &Config::header_timeout_ms, .integer = 5000, .min = 100, .max = 600'000, .unit = "ms",
-     .help = "Time for a request's headers, and the longest silence in its body"},
+     .help = "Time for a request's headers, and the longest silence in its body",
+     .restart = true},
     {.section = "server", .key = "body_timeout_ms", .flag = "--body-timeout-ms", .field = &Config::body_timeout_ms,
      .integer = 30000, .min = 100, .max = 3'600'000, .unit = "ms",
      .help = "Time for a request's whole body"},
     {.section = "server", .key = "keep_alive_ms", .flag = "--keep-alive-ms", .field = &Config::keep_alive_ms,
      .integer = 5000, .min = 0, .max = 600'000, .unit = "ms",
-     .help = "An idle keep-alive connection is closed after this; 0 = no keep-alive"},
+     .help = "An idle keep-alive connection is closed after this; 0 = no keep-alive",
+     .restart = true},
     {.section = "server", .key = "buffer_max_bytes", .flag = "--buffer-max-bytes",
      .field = &Config::buffer_max_bytes, .integer = 256 * kMiB, .min = 1024, .max = int64_t{1} << 40,
      .unit = "bytes",
      .help = "Request bodies held at once, all requests together (at least body_max_bytes); beyond, 503"},
+    {.section = "server", .key = "cors_origins", .flag = "--cors-origin", .field = &Config::cors_origins,
+     .help = "Origin whose browser pages may call the API (repeatable; \"*\" = any); [] = no CORS"},
+
+    // [log]
+    {.section = "log", .key = "format", .flag = "--log-format", .field = &Config::log_format, .text = "text",
+     .choices = "text json",
+     .help = "text (for people) or json (one object a line: time, level, message, node, requestId, jobId)"},
+    {.section = "log", .key = "access", .field = &Config::access_log, .boolean = true,
+     .help = "A line per HTTP request: method, target, status, bytes, milliseconds, peer"},
 
     // [redis]
     {.section = "redis", .key = "url", .flag = "--redis", .field = &Config::redis_url,
-     .help = "redis://host:port or unix:///path; \"\" = a private redis-server"},
+     .help = "redis://[[user]:password@]host[:port][/db] or unix:///path; \"\" = a private redis-server",
+     .restart = true},
     {.section = "redis", .key = "server", .field = &Config::redis_server, .text = "/usr/bin/redis-server",
-     .help = "The private redis-server's binary"},
+     .help = "The private redis-server's binary",
+     .restart = true},
     {.section = "redis", .key = "key_prefix", .flag = "--key-prefix", .field = &Config::key_prefix,
      .text = "execd:",
-     .help = "Prefix of every Redis key"},
+     .help = "Prefix of every Redis key",
+     .restart = true},
     {.section = "redis", .key = "maxmemory_mb", .flag = "--redis-maxmemory-mb", .field = &Config::redis_maxmemory_mb,
      .integer = 1024, .min = 1, .max = int64_t{1} << 24, .unit = "MB",
-     .help = "The private redis-server's maxmemory, noeviction: when full, submissions get 507"},
+     .help = "The private redis-server's maxmemory, noeviction: when full, submissions get 507",
+     .restart = true},
 
     // [paths]
     {.section = "paths", .key = "state_dir", .flag = "--state-dir", .field = &Config::state_dir,
      .text = "/var/lib/execd",
-     .help = "State directory: the private Redis's socket and data"},
+     .help = "State directory: the private Redis's socket and data",
+     .restart = true},
     {.section = "paths", .key = "sandbox_dir", .flag = "--sandbox-dir", .field = &Config::sandbox_dir,
      .text = kDefaultSandboxStateDir,  // exec's too: the two share <sandbox_dir>/cache
-     .help = "Sandbox state directory (its tmpfs is mounted at <dir>/ns)"},
+     .help = "Sandbox state directory (its tmpfs is mounted at <dir>/ns)",
+     .restart = true},
     {.section = "paths", .key = "languages", .flag = "--languages", .field = &Config::languages,
-     .help = "Language registry file; \"\" = the system one if readable, else the built-in copy"},
+     .help = "Language registry file; \"\" = the system one if readable, else the built-in copy",
+     .restart = true},
 
     // [sandbox]
     {.section = "sandbox", .key = "instance", .flag = "--instance", .field = &Config::instance,
      .help = "This engine's name on the host: box cgroups below execd-NAME and a uid range of its own; \"\" = "
              "the default engine",
-     .env = "EXECD_INSTANCE"},
+     .env = "EXECD_INSTANCE",
+     .restart = true},
 
     // [workers]
     {.section = "workers", .key = "role", .flag = "--role", .field = &Config::role, .text = "all",
      .choices = "api worker all",
-     .help = "api (HTTP, no jobs), worker (jobs, no HTTP) or all"},
+     .help = "api (HTTP, no jobs), worker (jobs, no HTTP) or all",
+     .restart = true},
     {.section = "workers", .key = "count", .flag = "--workers", .field = &Config::workers,
      .integer = 0, .min = 0, .max = 1024,
-     .help = "Worker threads; 0 = one per CPU"},
+     .help = "Worker threads; 0 = one per CPU",
+     .restart = true},
     {.section = "workers", .key = "lease_ms", .flag = "--lease-ms", .field = &Config::lease_ms,
      .integer = 10000, .min = 1000, .max = 3'600'000, .unit = "ms",
-     .help = "Lease of a running job; a node silent this long loses its jobs to others"},
+     .help = "Lease of a running job; a node silent this long loses its jobs to others",
+     .restart = true},
     {.section = "workers", .key = "attempts", .flag = "--attempts", .field = &Config::attempts,
      .integer = 3, .min = 1, .max = 100,
      .help = "Attempts for infrastructure failures (never for the program's own verdicts)"},
@@ -116,10 +141,12 @@ constexpr Setting kSettings[] = {
 
     // [cache]
     {.section = "cache", .key = "dir", .flag = "--cache-dir", .field = &Config::cache_dir,
-     .help = "Compile cache directory; \"\" = <sandbox dir>/cache"},
+     .help = "Compile cache directory; \"\" = <sandbox dir>/cache",
+     .restart = true},
     {.section = "cache", .key = "max_mb", .flag = "--cache-mb", .field = &Config::cache_max_mb,
      .integer = 512, .min = 0, .max = int64_t{1} << 20, .unit = "MB",
-     .help = "Compile cache size cap; 0 turns it off"},
+     .help = "Compile cache size cap; 0 turns it off",
+     .restart = true},
 
     // [jobs]
     {.section = "jobs", .key = "result_ttl_s", .flag = "--result-ttl", .field = &Config::result_ttl_s,
@@ -191,7 +218,9 @@ constexpr bool defaults_in_range() {
     for (const Setting& s : kSettings) {
         if (std::holds_alternative<int64_t Config::*>(s.field) || std::holds_alternative<int64_t Maxima::*>(s.field))
             if (s.min > s.max || s.integer < s.min || s.integer > s.max) return false;
-        if (std::holds_alternative<Role Config::*>(s.field) && !is_word_of(s.text, s.choices)) return false;
+        if ((std::holds_alternative<Role Config::*>(s.field) || std::holds_alternative<LogFormat Config::*>(s.field)) &&
+            !is_word_of(s.text, s.choices))
+            return false;
     }
     return true;
 }
@@ -237,6 +266,7 @@ SettingType Setting::type() const noexcept {
                           [](bool Config::*) { return SettingType::Boolean; },
                           [](std::vector<std::string> Config::*) { return SettingType::TextList; },
                           [](Role Config::*) { return SettingType::Choice; },
+                          [](LogFormat Config::*) { return SettingType::Choice; },
                       },
                       field);
 }
@@ -273,17 +303,24 @@ std::string Setting::default_toml() const {
 
 std::string Setting::toml_of(const Config& c) const {
     return std::visit(Overloaded{
-                          [&](int64_t Config::*f) { return std::to_string(c.*f); },
-                          [&](int64_t Maxima::*f) { return std::to_string(c.maxima.*f); },
-                          [&](std::string Config::*f) { return quoted(c.*f); },
-                          [&](bool Config::*f) { return std::string(c.*f ? "true" : "false"); },
-                          [&](std::vector<std::string> Config::*f) { return toml_list(c.*f); },
-                          [&](Role Config::*f) {
+                          [&](int64_t Config::*f) {
+        return std::to_string(c.*f); },
+                          [&](int64_t Maxima::*f) {
+        return std::to_string(c.maxima.*f); },
+                          [&](std::string Config::*f) {
+        return quoted(c.*f); },
+                          [&](bool Config::*f) {
+        return std::string(c.*f ? "true" : "false"); },
+                          [&](std::vector<std::string> Config::*f) {
+        return toml_list(c.*f); },
+                          [&]<class E>(E Config::*f) requires std::is_enum_v<E> {
                               const auto words = choice_list();
                               const auto i = static_cast<size_t>(c.*f);
                               return quoted(i < words.size() ? words[i] : "?");
-                          },
-                      },
+}
+,
+}  // namespace execd::daemon
+,
                       field);
 }
 
@@ -318,7 +355,22 @@ SettingValue Setting::parse(std::string_view text_value) const {
                 allowed += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + quoted(words[i]);
             throw std::invalid_argument("must be " + allowed);
         }
-        case SettingType::TextList: break;
+        case SettingType::TextList: {
+            // Words separated by commas or blanks (the tokens have their
+            // own variables, read by load_token_sources).
+            std::vector<std::string> items;
+            std::string item;
+            for (char ch : text_value) {
+                if (ch == ',' || std::isspace(static_cast<unsigned char>(ch))) {
+                    if (!item.empty()) items.push_back(std::move(item));
+                    item.clear();
+                } else {
+                    item += ch;
+                }
+            }
+            if (!item.empty()) items.push_back(std::move(item));
+            return items;
+        }
     }
     throw std::logic_error(name() + " is not read from one piece of text");
 }
@@ -330,21 +382,35 @@ void Setting::assign(Config& c, const SettingValue& value) const {
     };
     std::visit(
         Overloaded{
-            [&](int64_t Config::*f) { c.*f = as(std::type_identity<int64_t>{}); },
-            [&](int64_t Maxima::*f) { c.maxima.*f = as(std::type_identity<int64_t>{}); },
-            [&](std::string Config::*f) { c.*f = as(std::type_identity<std::string>{}); },
-            [&](bool Config::*f) { c.*f = as(std::type_identity<bool>{}); },
-            [&](std::vector<std::string> Config::*f) { c.*f = as(std::type_identity<std::vector<std::string>>{}); },
-            [&](Role Config::*f) {
+            [&](int64_t Config::*f) {
+        c.*f = as(std::type_identity<int64_t>{}); },
+            [&](int64_t Maxima::*f) {
+        c.maxima.*f = as(std::type_identity<int64_t>{}); },
+            [&](std::string Config::*f) {
+        c.*f = as(std::type_identity<std::string>{}); },
+            [&](bool Config::*f) {
+        c.*f = as(std::type_identity<bool>{}); },
+            [&](std::vector<std::string> Config::*f) {
+        c.*f = as(std::type_identity<std::vector<std::string>>{}); },
+            [&]<class E>(E Config::*f) requires std::is_enum_v<E> {
                 const std::string& word = as(std::type_identity<std::string>{});
                 if (word.empty()) return;  // keeps what there was
                 const auto words = choice_list();
                 const auto it = std::find(words.begin(), words.end(), word);
                 if (it == words.end()) throw std::logic_error(name() + ": '" + word + "' is not a choice");
-                c.*f = static_cast<Role>(it - words.begin());
-            },
-        },
+                c.*f = static_cast<E>(it - words.begin());
+}
+,
+},
         field);
+}
+
+void Setting::copy(const Config& from, Config& to) const {
+    std::visit(Overloaded{
+                   [&](int64_t Maxima::*f) { to.maxima.*f = from.maxima.*f; },
+                   [&](auto Config::*f) { to.*f = from.*f; },
+               },
+               field);
 }
 
 std::string Setting::flag_help() const {

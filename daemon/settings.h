@@ -36,12 +36,12 @@ enum class SettingType {
     Text,      // a string
     Boolean,   // true or false
     TextList,  // an array of strings (the tokens)
-    Choice,    // one of a few words (the role)
+    Choice,    // one of a few words (the role, the log format): an enum, the words in its order
 };
 
 // Where in a Config a setting's value lives.
 using SettingField = std::variant<int64_t Config::*, int64_t Maxima::*, std::string Config::*, bool Config::*,
-                                  std::vector<std::string> Config::*, Role Config::*>;
+                                  std::vector<std::string> Config::*, Role Config::*, LogFormat Config::*>;
 
 // A value read from the file, the environment or a flag, before it is put
 // into a Config.
@@ -60,6 +60,7 @@ struct Setting {
     std::string_view unit{};     // Integer: "ms", "s", "MB" or "bytes"; empty for a count
     std::string_view help{};     // one line for --help; the man page says more
     std::string_view env{};      // the environment variable when it is not the rule's (tokens)
+    bool restart = false;        // SIGHUP leaves it as it was: it takes effect on the next start
 
     SettingType type() const noexcept;
 
@@ -83,7 +84,8 @@ struct Setting {
     // validate_config.
     std::string range_problem(int64_t value) const;
 
-    // `text` (from the environment) as this setting's value. Throws
+    // `text` (from the environment) as this setting's value (a TextList's
+    // items separated by commas or blanks). Throws
     // std::invalid_argument with the reason ("must be an integer", "must be
     // between 0 and 1024, not 5000", …) without the setting's name. An
     // empty Choice is the empty string: it keeps the value there was.
@@ -93,6 +95,9 @@ struct Setting {
     // is a logic error and throws std::logic_error; an empty Choice changes
     // nothing).
     void assign(Config& config, const SettingValue& value) const;
+
+    // Sets this setting of `to` to its value in `from`.
+    void copy(const Config& from, Config& to) const;
 
     // What --help prints for its flag: the help, then a second line with
     // the default, the range, the key and the environment variable.

@@ -57,10 +57,10 @@ JobState parse_state(const std::string& s) {
     return JobState::Queued;
 }
 
-// An HMGET of status, result, attempts, progress, owner, metadata; nullopt
-// when the job hash is gone.
+// An HMGET of status, result, attempts, progress, owner, metadata,
+// request_id; nullopt when the job hash is gone.
 std::optional<StoredJob> stored_job(const Reply& r) {
-    if (r.elements.size() != 6 || r.elements[0].nil()) return std::nullopt;
+    if (r.elements.size() != 7 || r.elements[0].nil()) return std::nullopt;
     StoredJob j;
     j.state = parse_state(r.elements[0].string);
     j.result_json = r.elements[1].string;
@@ -68,6 +68,7 @@ std::optional<StoredJob> stored_job(const Reply& r) {
     if (!r.elements[3].nil()) j.progress = r.elements[3].string;
     if (!r.elements[4].nil()) j.owner = r.elements[4].string;
     if (!r.elements[5].nil()) j.metadata_json = r.elements[5].string;
+    if (!r.elements[6].nil()) j.request_id = r.elements[6].string;
     return j;
 }
 
@@ -83,26 +84,40 @@ const char* job_state_name(JobState s) noexcept {
     return "queued";
 }
 
-JobStore::JobStore(RedisPool& pool, StoreSettings settings) : pool_(pool), settings_(std::move(settings)) {}
+JobStore::JobStore(RedisPool& pool, StoreSettings settings)
+    : pool_(pool), prefix_(settings.prefix), settings_(std::move(settings)) {}
+
+StoreSettings JobStore::settings() const {
+    std::lock_guard lock(settings_mutex_);
+    return settings_;
+}
+
+void JobStore::update(const StoreSettings& fresh) {
+    std::lock_guard lock(settings_mutex_);
+    settings_ = fresh;
+    settings_.prefix = prefix_;
+}
 
 JobStore::SubmitOutcome JobStore::submit(const std::string& id, const std::string& request_json, int priority,
-                                         const std::string& owner, const std::string& metadata_json) {
-    return submit_all({NewJob{id, request_json, priority, metadata_json}}, owner);
+                                         const std::string& owner, const std::string& metadata_json,
+                                         const std::string& request_id) {
+    return submit_all({NewJob{id, request_json, priority, metadata_json, request_id}}, owner);
 }
 
 JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, const std::string& owner) {
     if (jobs.empty()) return SubmitOutcome::Queued;
     std::vector<std::string> keys{key("queue"), key("queued_at"), key("queued_bytes"), key("seq"), key("wake")};
-    std::vector<std::string> args{std::to_string(settings_.queue_max), std::to_string(settings_.queue_max_bytes),
+    std::vector<std::string> args{std::to_string(settings().queue_max), std::to_string(settings().queue_max_bytes),
                                   owner};
     keys.reserve(5 + jobs.size());
-    args.reserve(3 + 4 * jobs.size());
+    args.reserve(3 + 5 * jobs.size());
     for (const auto& j : jobs) {
         keys.push_back(key("job:" + j.id));
         args.push_back(j.id);
         args.push_back(j.request_json);
         args.push_back(std::to_string(j.priority));
         args.push_back(j.metadata_json);
+        args.push_back(j.request_id);
     }
     auto c = pool_.take();
     Reply r = c->eval(kSubmit, keys, args);
@@ -121,9 +136,9 @@ JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, co
 
 std::optional<StoredJob> JobStore::get(const std::string& id) {
     auto c = pool_.take();
-    return stored_job(checked(
-        c->command({"HMGET", key("job:" + id), "status", "result", "attempts", "progress", "owner", "metadata"}),
-        "get"));
+    return stored_job(checked(c->command({"HMGET", key("job:" + id), "status", "result", "attempts", "progress",
+                                          "owner", "metadata", "request_id"}),
+                              "get"));
 }
 
 void JobStore::progress(const std::string& id, const std::string& worker, const std::string& text) noexcept {
@@ -163,7 +178,8 @@ std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms, 
         // read the job, in one round trip. (A Redis at maxmemory may refuse
         // the RPUSH: then the job is read alone.)
         if (r.kind == Reply::Kind::Array) {
-            Reply j = c->eval(kRewake, {key("job:" + id), key("done:" + id)}, {std::to_string(settings_.result_ttl_s)});
+            Reply j =
+                c->eval(kRewake, {key("job:" + id), key("done:" + id)}, {std::to_string(settings().result_ttl_s)});
             if (j.kind != Reply::Kind::Error) return stored_job(checked(j, "get"));
         }
     }
@@ -174,8 +190,8 @@ JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::strin
                                          const OwnerCheck& who) {
     auto c = pool_.take();
     Reply r =
-        checked(c->eval(kCancel, finish_keys(settings_.prefix, id),
-                        {id, cancelled_json, std::to_string(settings_.result_ttl_s), who.any ? "0" : "1", who.owner}),
+        checked(c->eval(kCancel, finish_keys(prefix_, id),
+                        {id, cancelled_json, std::to_string(settings().result_ttl_s), who.any ? "0" : "1", who.owner}),
                 "cancel");
     switch (r.integer) {
         case -1: return CancelOutcome::Unknown;
@@ -188,10 +204,11 @@ JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::strin
 std::optional<PoppedJob> JobStore::pop(const std::string& worker) {
     auto c = pool_.take();
     Reply r = checked(c->eval(kPop, {key("queue"), key("queued_at"), key("running"), key(kNoSuchKey)},
-                              {std::to_string(settings_.lease_ms), worker, key("job:")}),
+                              {std::to_string(settings().lease_ms), worker, key("job:")}),
                       "pop");
-    if (r.kind != Reply::Kind::Array || r.elements.size() != 3) return std::nullopt;
-    return PoppedJob{r.elements[0].string, r.elements[1].string, static_cast<int>(r.elements[2].integer)};
+    if (r.kind != Reply::Kind::Array || r.elements.size() != 5) return std::nullopt;
+    return PoppedJob{r.elements[0].string, r.elements[1].string, static_cast<int>(r.elements[2].integer),
+                     r.elements[3].integer, r.elements[4].string};
 }
 
 void JobStore::wait_for_work(int64_t timeout_ms) {
@@ -204,7 +221,7 @@ void JobStore::wait_for_work(int64_t timeout_ms) {
 bool JobStore::renew(const std::string& id, const std::string& worker, bool& cancel_requested) {
     auto c = pool_.take();
     Reply r = checked(c->eval(kRenew, {key("job:" + id), key("running"), key(kNoSuchKey)},
-                              {id, worker, std::to_string(settings_.lease_ms)}),
+                              {id, worker, std::to_string(settings().lease_ms)}),
                       "renew");
     cancel_requested = r.integer == 1;
     return r.integer >= 0;
@@ -214,26 +231,28 @@ bool JobStore::complete(const std::string& id, const std::string& result_json, J
                         const std::string& verdict) {
     auto c = pool_.take();
     Reply r = checked(
-        c->eval(kComplete, finish_keys(settings_.prefix, id),
-                {id, job_state_name(final_state), result_json, std::to_string(settings_.result_ttl_s), verdict}),
+        c->eval(kComplete, finish_keys(prefix_, id),
+                {id, job_state_name(final_state), result_json, std::to_string(settings().result_ttl_s), verdict}),
         "complete");
     return r.integer == 1;
 }
 
-void JobStore::retry(const std::string& id, const std::string& exhausted_json) {
+bool JobStore::retry(const std::string& id, const std::string& exhausted_json) {
     auto c = pool_.take();
-    checked(c->eval(kRetry, finish_keys(settings_.prefix, id),
-                    {id, std::to_string(settings_.attempts), std::to_string(settings_.backoff_ms), exhausted_json,
-                     std::to_string(settings_.result_ttl_s)}),
-            "retry");
+    Reply r = checked(c->eval(kRetry, finish_keys(prefix_, id),
+                              {id, std::to_string(settings().attempts), std::to_string(settings().backoff_ms),
+                               exhausted_json, std::to_string(settings().result_ttl_s)}),
+                      "retry");
+    return r.integer == 2;
 }
 
 int JobStore::reap(const std::string& lost_json) {
+    const StoreSettings now = settings();
     auto c = pool_.take();
     // Two scripts, so that the second can declare the keys of the jobs the
     // first found; the second checks each job again (reap.lua).
     Reply due = checked(
-        c->eval(kReapDue, {key("running"), key("delayed"), key("queued_at")}, {std::to_string(settings_.queue_ttl_s)}),
+        c->eval(kReapDue, {key("running"), key("delayed"), key("queued_at")}, {std::to_string(now.queue_ttl_s)}),
         "reap");
     if (due.kind != Reply::Kind::Array || due.elements.size() != 3) throw RedisUnavailable("reap: unexpected reply");
     const auto& lapsed = due.elements[0].elements;
@@ -242,16 +261,12 @@ int JobStore::reap(const std::string& lost_json) {
     if (lapsed.empty() && delayed.empty() && old.empty()) return 0;
 
     std::vector<std::string> keys;
-    append_shared_keys(keys, settings_.prefix);
+    append_shared_keys(keys, prefix_);
     keys.push_back(key("wake"));
-    std::vector<std::string> args{std::to_string(settings_.attempts),
-                                  lost_json,
-                                  std::to_string(settings_.result_ttl_s),
-                                  std::to_string(settings_.queue_ttl_s),
-                                  api::expired_job_json(settings_.queue_ttl_s),
-                                  std::to_string(lapsed.size()),
-                                  std::to_string(delayed.size()),
-                                  std::to_string(old.size())};
+    std::vector<std::string> args{std::to_string(now.attempts),           lost_json,
+                                  std::to_string(now.result_ttl_s),       std::to_string(now.queue_ttl_s),
+                                  api::expired_job_json(now.queue_ttl_s), std::to_string(lapsed.size()),
+                                  std::to_string(delayed.size()),         std::to_string(old.size())};
     for (const auto* ids : {&lapsed, &delayed, &old}) {
         for (const auto& id : *ids) {
             keys.push_back(key("job:" + id.string));
@@ -263,7 +278,7 @@ int JobStore::reap(const std::string& lost_json) {
     if (r.kind != Reply::Kind::Array || r.elements.size() != 2) throw RedisUnavailable("reap: unexpected reply");
     for (const auto& id : r.elements[1].elements)
         spdlog::warn("job {} expired: still queued {} s after it was submitted (queue_ttl_s); it was not run",
-                     id.string, settings_.queue_ttl_s);
+                     id.string, now.queue_ttl_s);
     return static_cast<int>(r.elements[0].integer);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,12 +25,15 @@ struct StoredJob {
     std::string progress;       // while Running, a graded job's "done/total" tests
     std::string owner;          // token_owner of the token that submitted it; "" without tokens
     std::string metadata_json;  // the client's `metadata` exactly as sent; "" when none
+    std::string request_id;     // X-Request-Id of the request that submitted it; "" when none
 };
 
 struct PoppedJob {
     std::string id;
     std::string request_json;
     int attempt = 0;
+    int64_t waited_ms = 0;   // since its submission, by Redis's clock
+    std::string request_id;  // "" when none
 };
 
 struct NewJob {
@@ -37,6 +41,7 @@ struct NewJob {
     std::string request_json;
     int priority = 10;
     std::string metadata_json;  // "" when none
+    std::string request_id;     // "" when none
 };
 
 // Whose job it is, for cancel: one owner's jobs only, or any job (an admin).
@@ -85,7 +90,8 @@ public:
     // Queues a job for `owner` (token_owner, or "" without tokens).
     // Throws RedisUnavailable.
     SubmitOutcome submit(const std::string& id, const std::string& request_json, int priority,
-                         const std::string& owner = {}, const std::string& metadata_json = {});
+                         const std::string& owner = {}, const std::string& metadata_json = {},
+                         const std::string& request_id = {});
 
     // Queues every job or none, in one script: anything but Queued means
     // nothing was queued. Sequence numbers follow the vector's order, so FIFO
@@ -129,8 +135,9 @@ public:
                   const std::string& verdict);
 
     // An infrastructure failure: back to the queue after backoff, or, when
-    // attempts are used up, completed with `exhausted_json`.
-    void retry(const std::string& id, const std::string& exhausted_json);
+    // attempts are used up, completed with `exhausted_json` (then it returns
+    // true).
+    bool retry(const std::string& id, const std::string& exhausted_json);
 
     // Returns expired leases to the queue (or fails them when out of
     // attempts), releases delayed retries, and cancels (reason "expired")
@@ -148,11 +155,16 @@ public:
     // "status:completed" / "verdict:OK" → count, over all nodes.
     std::vector<std::pair<std::string, int64_t>> counters();
 
-    const StoreSettings& settings() const noexcept { return settings_; }
+    // A copy: SIGHUP may replace them (update) while others read.
+    StoreSettings settings() const;
+    // New settings (from a reloaded configuration); the key prefix stays.
+    void update(const StoreSettings& fresh);
 
 private:
-    std::string key(const std::string& name) const { return settings_.prefix + name; }
+    std::string key(const std::string& name) const { return prefix_ + name; }
     RedisPool& pool_;
+    const std::string prefix_;
+    mutable std::mutex settings_mutex_;
     StoreSettings settings_;
 };
 

@@ -8,6 +8,7 @@
 #include "api/result.h"
 #include "api/stored_request.h"
 #include "core/runner.h"
+#include "daemon/logging.h"
 
 namespace execd::daemon {
 
@@ -106,6 +107,8 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         active_[job.id] = active;
     }
     ++busy_;
+    LogScope scope(job.request_id, job.id);
+    if (job.attempt == 1) metrics_.queue_wait_seconds.observe(static_cast<double>(job.waited_ms) / 1000.0);
     spdlog::info("job {} started on {} (attempt {})", job.id, worker, job.attempt);
     const auto started = steady_clock::now();
 
@@ -174,11 +177,17 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
     const auto give_up = steady_clock::now() + milliseconds(store_.settings().lease_ms);
     for (;;) {
         try {
-            if (infrastructure_failure)
-                store_.retry(job.id, result_json);
-            else if (store_.complete(job.id, result_json, final_state, verdict))
+            if (infrastructure_failure) {
+                if (store_.retry(job.id, result_json)) {
+                    metrics_.jobs.add(label("status", "completed"));
+                    metrics_.verdicts.add(label("verdict", "InternalError"));
+                }
+            } else if (store_.complete(job.id, result_json, final_state, verdict)) {
                 spdlog::info("job {} {} {} in {} ms", job.id, job_state_name(final_state), verdict,
                              duration_cast<milliseconds>(steady_clock::now() - started).count());
+                metrics_.jobs.add(label("status", job_state_name(final_state)));
+                if (!verdict.empty()) metrics_.verdicts.add(label("verdict", verdict));
+            }
             break;
         } catch (const std::exception& e) {
             if (steady_clock::now() > give_up) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: the source format check
 # (tests/check-format.sh), a warnings-as-errors build and every
-# test (unit, sandbox, every language, CLI), the same under ASan+UBSan, and
+# test (unit, sandbox, every language, CLI), the install and the .deb on this
+# machine (tests/packaging/package_test.sh), the same under ASan+UBSan, and
 # the sandbox and CLI tests (and the two-node containment test) again on a
 # cgroup v2 kernel in QEMU; it ends by failing if any process the suite
 # started still runs or any of its temporary directories remains.
@@ -37,6 +38,9 @@ cmake --build build -j "$jobs"
 
 step "tests"
 (cd build && ctest --output-on-failure --timeout 1200)
+
+step "install and Debian package (cmake --install --prefix, cpack, dpkg)"
+tests/packaging/package_test.sh build
 
 step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEXECD_SANITIZE=ON -DEXECD_WERROR=ON >/dev/null

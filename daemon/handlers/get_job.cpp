@@ -6,7 +6,7 @@
 
 namespace execd::daemon::handlers {
 
-int64_t wait_ms_param(const ServerContext& ctx, const Request& req) {
+int64_t wait_ms_param(const ServerContext&, const Request& req) {
     auto it = req.query.find("wait");
     if (it == req.query.end()) return 0;
     int64_t wait_ms = 0;
@@ -17,16 +17,16 @@ int64_t wait_ms_param(const ServerContext& ctx, const Request& req) {
     } catch (const std::exception&) {
         throw api::ApiError(400, "invalid_field", "'wait' must be a non-negative number of milliseconds", "wait");
     }
-    return std::min(wait_ms, ctx.config.max_wait_ms);
+    return std::min(wait_ms, req.config->max_wait_ms);
 }
 
 void get_job(ServerContext& ctx, const Request& req, Response& res, const std::string& id) {
     if (!is_job_id(id)) throw api::ApiError(404, "not_found", "no job with this id");
     const int64_t wait_ms = wait_ms_param(ctx, req);
-    auto not_found = [&ctx] {
+    auto not_found = [&req] {
         return api::ApiError(
             404, "not_found",
-            "no job with this id (results expire after " + std::to_string(ctx.config.result_ttl_s) + " s)");
+            "no job with this id (results expire after " + std::to_string(req.config->result_ttl_s) + " s)");
     };
     // Ownership first, so another's job is never waited on. A job's owner
     // never changes, so the check holds for the wait that follows.
@@ -42,7 +42,10 @@ std::string job_document(const StoredJob& job) {
     std::string doc = job.state == JobState::Completed || job.state == JobState::Cancelled
                           ? job.result_json
                           : api::stringify(pending_job_json(job));
-    // The client's metadata is spliced in as it was sent, never re-serialised.
+    // The submitting request's id (letters, digits and ._~:/+=@- only, so
+    // quoting makes it JSON), then the client's metadata, spliced in as it
+    // was sent, never re-serialised.
+    if (!job.request_id.empty()) doc = api::with_raw_member(std::move(doc), "requestId", '"' + job.request_id + '"');
     if (job.metadata_json.empty()) return doc;
     return api::with_raw_member(std::move(doc), "metadata", job.metadata_json);
 }

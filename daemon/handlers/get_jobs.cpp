@@ -79,7 +79,7 @@ std::string element(const std::string& id, const std::optional<StoredJob>& job) 
 }  // namespace
 
 void get_jobs(ServerContext& ctx, const Request& req, Response& res) {
-    const std::vector<std::string> ids = requested_ids(req, ctx.config.maxima.batch);
+    const std::vector<std::string> ids = requested_ids(req, req.config->maxima.batch);
     const int64_t wait_ms = wait_ms_param(ctx, req);
     Jobs jobs = look_up(ctx.store, ids, req.caller);
 

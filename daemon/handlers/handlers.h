@@ -17,13 +17,16 @@ void get_languages(ServerContext& ctx, const Request& req, Response& res);
 void healthz(ServerContext& ctx, const Request& req, Response& res);
 void readyz(ServerContext& ctx, const Request& req, Response& res);
 void metrics(ServerContext& ctx, const Request& req, Response& res);
+void version(ServerContext& ctx, const Request& req, Response& res);
+void get_openapi(ServerContext& ctx, const Request& req, Response& res);
 
 // The ?wait= parameter in milliseconds, capped at the operator's
 // max_wait_ms; 0 when absent. Throws ApiError (400, field "wait").
 int64_t wait_ms_param(const ServerContext& ctx, const Request& req);
 
 // What GET /v1/jobs/{id} answers for `job`: its result document once it
-// ended, else pending_job_json; with the job's metadata, as sent, last.
+// ended, else pending_job_json; then requestId, and the job's metadata, as
+// sent, last.
 std::string job_document(const StoredJob& job);
 
 // The document of a job that has not finished: its status and, for a
@@ -41,10 +44,10 @@ OwnerCheck owner_check(const Caller& caller);
 // Throws the API's error for a submission the store did not queue: 429
 // queue_full (the count or the bytes), 507 insufficient_storage (Redis is at
 // its maxmemory). `jobs` is how many were refused; counted in metrics.
-void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, size_t jobs);
+void throw_unless_queued(ServerContext& ctx, const Request& req, JobStore::SubmitOutcome outcome, size_t jobs);
 
 // Throws 413 when `bytes` of stored requests could never fit queue_max_bytes.
-void check_fits_queue(const ServerContext& ctx, size_t bytes);
+void check_fits_queue(const Request& req, size_t bytes);
 
 // 32 lowercase hex digits: 128 random bits (random_hex). Throws SystemFailure.
 std::string new_job_id();

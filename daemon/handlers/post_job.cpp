@@ -6,6 +6,7 @@
 #include "api/stored_request.h"
 #include "core/util/files.h"
 #include "daemon/handlers/handlers.h"
+#include "daemon/logging.h"
 
 namespace execd::daemon::handlers {
 
@@ -24,15 +25,15 @@ OwnerCheck owner_check(const Caller& caller) {
     return caller.admin ? OwnerCheck::anyone() : OwnerCheck::only(caller.owner);
 }
 
-void check_fits_queue(const ServerContext& ctx, size_t bytes) {
-    if (static_cast<int64_t>(bytes) > ctx.config.queue_max_bytes)
+void check_fits_queue(const Request& req, size_t bytes) {
+    if (static_cast<int64_t>(bytes) > req.config->queue_max_bytes)
         throw api::ApiError(413, "too_large",
                             "the job takes " + std::to_string(bytes) +
                                 " bytes once stored, more than the queue may hold (" +
-                                std::to_string(ctx.config.queue_max_bytes) + " bytes, queue_max_bytes)");
+                                std::to_string(req.config->queue_max_bytes) + " bytes, queue_max_bytes)");
 }
 
-void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, size_t jobs) {
+void throw_unless_queued(ServerContext& ctx, const Request& req, JobStore::SubmitOutcome outcome, size_t jobs) {
     if (outcome == JobStore::SubmitOutcome::Queued) return;
     ctx.metrics.rejected += jobs;
     const std::string none = jobs > 1 ? "; none was queued" : "";
@@ -41,11 +42,11 @@ void throw_unless_queued(ServerContext& ctx, JobStore::SubmitOutcome outcome, si
             throw api::ApiError(429, "queue_full",
                                 (jobs > 1 ? "the queue has no room for " + std::to_string(jobs) + " more jobs (at most "
                                           : std::string("the queue is full (")) +
-                                    std::to_string(ctx.config.queue_max) + " jobs wait)" + none + "; try again later");
+                                    std::to_string(req.config->queue_max) + " jobs wait)" + none + "; try again later");
         case JobStore::SubmitOutcome::BytesFull:
             throw api::ApiError(429, "queue_full",
                                 "the queue holds as many bytes as it may (queue_max_bytes, " +
-                                    std::to_string(ctx.config.queue_max_bytes) + " bytes)" + none +
+                                    std::to_string(req.config->queue_max_bytes) + " bytes)" + none +
                                     "; try again later");
         case JobStore::SubmitOutcome::OutOfMemory:
             throw api::ApiError(507, "insufficient_storage",
@@ -60,12 +61,14 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     if (req.content_type.rfind("application/json", 0) != 0)
         throw api::ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
     auto registry = ctx.registry();
-    api::Submission sub = api::parse_submission_body(req.body, *registry, submission_maxima(ctx.config));
+    api::Submission sub = api::parse_submission_body(req.body, *registry, submission_maxima(*req.config));
     const std::string id = new_job_id();
     const std::string stored = api::stored_request_json(sub);
-    check_fits_queue(ctx, stored.size() + sub.metadata_json.size());
-    throw_unless_queued(ctx, ctx.store.submit(id, stored, sub.priority, req.caller.owner, sub.metadata_json), 1);
+    check_fits_queue(req, stored.size() + sub.metadata_json.size());
+    throw_unless_queued(
+        ctx, req, ctx.store.submit(id, stored, sub.priority, req.caller.owner, sub.metadata_json, req.request_id), 1);
     ++ctx.metrics.submitted;
+    set_log_job(id);
     spdlog::info("job {} queued: {} priority {}", id, sub.request.language, sub.priority);
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     o->set("jobId", id);

@@ -12,6 +12,7 @@
 #include "api/stored_request.h"
 #include "api/submission.h"
 #include "daemon/handlers/handlers.h"
+#include "daemon/logging.h"
 
 namespace execd::daemon::handlers {
 namespace {
@@ -54,7 +55,7 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     if (ctx.draining) throw api::ApiError(503, "draining", "execd is shutting down and accepts no new jobs");
     if (req.content_type.rfind("application/json", 0) != 0)
         throw api::ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
-    Array::Ptr list = jobs_array(req.body, ctx.config.maxima.batch);
+    Array::Ptr list = jobs_array(req.body, req.config->maxima.batch);
     // The elements as sent, for each job's metadata byte for byte.
     const std::vector<std::string_view> sent = api::raw_elements(api::raw_member(req.body, "jobs").value_or(""));
     if (sent.size() != list->size())
@@ -63,7 +64,7 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     // One registry for the whole batch, so a reload cannot accept half of it
     // under old rules and half under new ones.
     auto registry = ctx.registry();
-    const api::Maxima maxima = submission_maxima(ctx.config);
+    const api::Maxima maxima = submission_maxima(*req.config);
     std::vector<api::Submission> subs;
     subs.reserve(list->size());
     for (size_t i = 0; i < list->size(); ++i) {
@@ -87,15 +88,17 @@ void post_jobs_batch(ServerContext& ctx, const Request& req, Response& res) {
     jobs.reserve(subs.size());
     size_t bytes = 0;
     for (const auto& sub : subs) {
-        jobs.push_back(NewJob{new_job_id(), api::stored_request_json(sub), sub.priority, sub.metadata_json});
+        jobs.push_back(
+            NewJob{new_job_id(), api::stored_request_json(sub), sub.priority, sub.metadata_json, req.request_id});
         bytes += jobs.back().request_json.size() + sub.metadata_json.size();
     }
-    check_fits_queue(ctx, bytes);
-    throw_unless_queued(ctx, ctx.store.submit_all(jobs, req.caller.owner), jobs.size());
+    check_fits_queue(req, bytes);
+    throw_unless_queued(ctx, req, ctx.store.submit_all(jobs, req.caller.owner), jobs.size());
     ctx.metrics.submitted += jobs.size();
 
     Array::Ptr out = new Array;
     for (size_t i = 0; i < jobs.size(); ++i) {
+        LogScope scope(req.request_id, jobs[i].id);
         spdlog::info("job {} queued: {} priority {} (batch of {})", jobs[i].id, subs[i].request.language,
                      subs[i].priority, jobs.size());
         Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);

@@ -9,8 +9,10 @@
 -- ARGV[1]  lease        ms the lease lasts
 -- ARGV[2]  worker       who takes the job
 -- ARGV[3]  job prefix   the prefix of the job hashes, e.g. 'execd:job:'
--- Reply:   {id, request, attempt} (attempt counts from 1), or nil when
---          `queue` is empty
+-- Reply:   {id, request, attempt, waited, request_id}, or nil when `queue`
+--          is empty: attempt counts from 1, waited is the ms since the job
+--          was submitted, request_id the submitting HTTP request's ('' for
+--          none)
 --
 -- Undeclared keys: the job hash `<job prefix><id>` of each id this script
 -- takes from `queue`. Which id that is is known only once ZPOPMIN has run,
@@ -33,6 +35,7 @@ while true do
     local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
     redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
     redis.call('HDEL', jk, 'progress')
-    return {id, redis.call('HGET', jk, 'request'), attempts}
+    local request, created, request_id = unpack(redis.call('HMGET', jk, 'request', 'created_ms', 'request_id'))
+    return {id, request, attempts, now - (tonumber(created) or now), request_id or ''}
   end
 end

@@ -11,7 +11,7 @@
 -- ARGV[3]  backoff    ms; attempt a waits backoff * 2^(a - 1)
 -- ARGV[4]  exhausted  the result when no attempt is left
 -- ARGV[5]  ttl        seconds the finished job is kept
--- Reply:   1 delayed, or completed as exhausted; 0 the job was not running
+-- Reply:   1 delayed; 2 completed as exhausted; 0 the job was not running
 local k = shared_keys(3)
 local jk, dk = KEYS[1], KEYS[2]
 local id, max_attempts, backoff = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -19,7 +19,7 @@ local exhausted, ttl = ARGV[4], tonumber(ARGV[5])
 local st, attempts, created = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'created_ms'))
 if st ~= 'running' then return 0 end
 attempts = tonumber(attempts) or 0
-if attempts >= max_attempts then return finish(k, jk, dk, id, 'completed', exhausted, ttl, 'InternalError') end
+if attempts >= max_attempts then return 2 * finish(k, jk, dk, id, 'completed', exhausted, ttl, 'InternalError') end
 writes_even_when_full(k.no_such_key)
 redis.call('ZREM', k.running, id)
 redis.call('HSET', jk, 'status', 'queued')

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/registry.h"
 #include "core/sandbox/sandbox.h"
 #include "tests/support.h"
 
@@ -148,6 +149,47 @@ TEST_CASE("exec keeps a parsed registry and reads an edited file anew", "[cli]")
     auto bad = languages();
     CHECK(bad.exit_code != 0);
     CHECK_THAT(bad.err, Contains("snapshot-languages.toml:6"));
+}
+
+TEST_CASE("exec reads the registry installed below its prefix, after /etc/execd/languages.toml", "[cli]") {
+    // An installed tree, anywhere: <prefix>/bin/exec, <prefix>/share/execd/languages.toml.
+    const std::string prefix = make_temp_dir("execd-prefix");
+    std::filesystem::create_directories(prefix + "/bin");
+    std::filesystem::create_directories(prefix + "/share/execd");
+    const std::string copy = prefix + "/bin/exec", installed = prefix + "/share/execd/languages.toml";
+    std::filesystem::copy_file(kExec, copy);
+    std::ofstream(installed) << "[language.snake]\nname = \"Installed Snake\"\nextensions = [\"py\"]\n"
+                                "source = \"main.py\"\nrun = [\"/usr/bin/python3\", \"main.py\"]\n";
+    const std::string state = make_temp_dir("execd-installed-state");
+    auto languages = [&](const std::string& env_languages) {
+        std::vector<std::string> argv{"/usr/bin/env", "-u", "EXECD_LANGUAGES"};
+        if (!env_languages.empty()) argv.push_back("EXECD_LANGUAGES=" + env_languages);
+        for (const std::string& a : {copy, std::string("--state-dir"), state, std::string("languages")})
+            argv.push_back(a);
+        return run_process(argv);
+    };
+
+    // The system's file comes first when there is one; else the installed copy.
+    const bool system_file = ::access(execd::kSystemLanguagesFile, R_OK) == 0;
+    auto found = languages("");
+    INFO(found.err);
+    CHECK(found.exit_code == 0);
+    if (system_file) {
+        CHECK_THAT(found.out, !Contains("Installed Snake"));
+    } else {
+        CHECK_THAT(found.out, Contains("Installed Snake") && !Contains("javascript"));
+        // It is read, not passed over: a malformed one is refused by name.
+        std::ofstream(installed, std::ios::app) << "oops\n";
+        auto bad = languages("");
+        CHECK(bad.exit_code == 2);
+        CHECK_THAT(bad.err, Contains(installed + ":6"));
+    }
+    // $EXECD_LANGUAGES comes before both.
+    auto named = languages(EXECD_SOURCE_DIR "/languages.toml");
+    CHECK_THAT(named.out, Contains("javascript") && !Contains("Installed Snake"));
+    // Without an installed copy (nor a system file), the built-in one.
+    std::filesystem::remove(installed);
+    if (!system_file) CHECK_THAT(languages("").out, Contains("javascript") && !Contains("Installed Snake"));
 }
 
 TEST_CASE("exec languages probes a toolchain's version once per binary, again after an upgrade", "[cli]") {

@@ -65,7 +65,7 @@ std::string batch_of(int n, const std::string& job) {
 
 int64_t queue_depth(int port) {
     const std::string text = http(port, "GET", "/metrics").body;
-    const std::string key = "\nexecd_queue_depth ";
+    const std::string key = "\nexecd_cluster_queue_depth ";
     const auto at = text.find(key);
     if (at == std::string::npos) return -1;
     return std::stoll(text.substr(at + key.size()));
@@ -235,7 +235,7 @@ TEST_CASE("a batch is all or nothing: refusals name the job and field, the maxim
     CHECK(queue_depth(port) == 4);
     CHECK(redis.command({"KEYS", prefix + "job:*"}).elements.size() == 4);
     const std::string metrics = http(port, "GET", "/metrics").body;
-    CHECK_THAT(metrics, Contains("execd_submitted_total 4") && Contains("execd_rejected_total 2"));
+    CHECK_THAT(metrics, Contains("execd_jobs_submitted_total 4") && Contains("execd_jobs_rejected_total 2"));
     CHECK(execd.stop(SIGTERM) == 0);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -186,6 +187,15 @@ int Execd::stop(int sig) {
     return rc;
 }
 
+namespace {
+
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+}  // namespace
+
 HttpReply http(int port, const std::string& method, const std::string& path, const std::string& body,
                const std::map<std::string, std::string>& headers) {
     Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -206,8 +216,14 @@ HttpReply http(int port, const std::string& method, const std::string& path, con
     std::istream& in = session.receiveResponse(res);
     HttpReply out;
     out.status = res.getStatus();
+    for (const auto& [name, value] : res) out.headers[lower(name)] = value;
     Poco::StreamCopier::copyToString(in, out.body);
     return out;
+}
+
+std::string HttpReply::header(const std::string& name) const {
+    auto it = headers.find(lower(name));
+    return it == headers.end() ? "" : it->second;
 }
 
 std::string json_field(const std::string& body, const std::string& field) {

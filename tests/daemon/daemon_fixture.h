@@ -52,6 +52,9 @@ private:
 struct HttpReply {
     int status = 0;
     std::string body;
+    std::map<std::string, std::string> headers;  // names in lower case
+    // A header's value ("" when absent); `name` in any case.
+    std::string header(const std::string& name) const;
 };
 
 HttpReply http(int port, const std::string& method, const std::string& path, const std::string& body = {},

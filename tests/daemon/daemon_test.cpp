@@ -287,8 +287,10 @@ TEST_CASE("metrics and languages", "[daemon]") {
     wait_done(execd.port(), submit(execd.port(), kSeedExample));
     auto m = http(execd.port(), "GET", "/metrics");
     CHECK(m.status == 200);
-    CHECK_THAT(m.body, Contains("execd_jobs_total{verdict=\"OK\"} 1") && Contains("execd_queue_depth 0") &&
-                           Contains("execd_job_run_seconds_bucket") && Contains("execd_workers 1"));
+    CHECK_THAT(m.body, Contains("execd_job_verdicts_total{verdict=\"OK\"} 1") &&
+                           Contains("execd_cluster_job_verdicts_total{verdict=\"OK\"} 1") &&
+                           Contains("execd_cluster_queue_depth 0") && Contains("execd_job_run_seconds_bucket") &&
+                           Contains("execd_workers 1"));
     auto l = http(execd.port(), "GET", "/v1/languages");
     CHECK(l.status == 200);
     CHECK_THAT(l.body, Contains("\"id\":\"python\"") && Contains("\"usable\":true"));

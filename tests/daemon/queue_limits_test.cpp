@@ -98,7 +98,7 @@ TEST_CASE("a Redis out of memory: 507 with the JSON error, nothing evicted, subm
     // Nothing was evicted: every accepted job is there, queued.
     CHECK(info_field(redis, "stats", "evicted_keys") == 0);
     for (const auto& id : ids) CHECK(json_field(http(port, "GET", "/v1/jobs/" + id).body, "status") == "queued");
-    CHECK_THAT(http(port, "GET", "/metrics").body, Contains("execd_queue_depth " + std::to_string(ids.size())));
+    CHECK_THAT(http(port, "GET", "/metrics").body, Contains("execd_cluster_queue_depth " + std::to_string(ids.size())));
 
     // Cancelling works while Redis is full, and frees the room it held.
     for (size_t i = 0; i < 5; ++i) CHECK(http(port, "DELETE", "/v1/jobs/" + ids[i]).status == 200);
@@ -212,7 +212,8 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
     CHECK(json_field(done.body, "status") == "completed");
     CHECK(json_field(done.body, "output") == "slept");
     const std::string metrics = http(port, "GET", "/metrics").body;
-    CHECK_THAT(metrics, Contains("execd_jobs_total{status=\"expired\"} 1") && Contains("execd_queue_depth 0"));
+    CHECK_THAT(metrics,
+               Contains("execd_cluster_jobs_total{status=\"expired\"} 1") && Contains("execd_cluster_queue_depth 0"));
     CHECK(redis.command({"GET", prefix + "queued_bytes"}).string == "0");
     CHECK(execd.stop(SIGTERM) == 0);
 }

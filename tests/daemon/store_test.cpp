@@ -170,12 +170,15 @@ private:
 TEST_CASE("store: pop takes jobs by priority, FIFO within one, each once, under a lease", "[store][daemon]") {
     Rig rig;
     auto& store = rig.store;
+    const int64_t submitted = rig.now_ms();
     REQUIRE(store.submit("a", request("a"), 10) == JobStore::SubmitOutcome::Queued);
     REQUIRE(store.submit("b", request("b"), 5) == JobStore::SubmitOutcome::Queued);
-    REQUIRE(store.submit_all({{"c", request("c"), 10, ""}, {"d", request("d"), 5, ""}}) ==
+    REQUIRE(store.submit_all({{"c", request("c"), 10, "", "request-c"}, {"d", request("d"), 5, "", ""}}) ==
             JobStore::SubmitOutcome::Queued);
     CHECK(store.queue_depth() == 4);
     CHECK(store.get("a")->state == JobState::Queued);
+    CHECK(store.get("c")->request_id == "request-c");
+    CHECK(store.get("a")->request_id.empty());
 
     std::vector<std::string> order;
     for (int i = 0; i < 4; ++i) {
@@ -185,6 +188,9 @@ TEST_CASE("store: pop takes jobs by priority, FIFO within one, each once, under 
         order.push_back(job->id);
         CHECK(job->request_json == request(job->id));
         CHECK(job->attempt == 1);
+        CHECK(job->request_id == (job->id == "c" ? "request-c" : ""));
+        CHECK(job->waited_ms >= 0);
+        CHECK(job->waited_ms <= rig.now_ms() - submitted);  // since its submission, by Redis's clock
         // The lease is taken in the same script: running, scored now + lease_ms.
         auto deadline = rig.score("running", job->id);
         REQUIRE(deadline);
@@ -478,7 +484,7 @@ TEST_CASE("store: every long-poll on a job wakes with its result when it ends, o
     // The signal is still there, with the result's lifetime, for a late waiter.
     CHECK(rig.redis.command({"LLEN", rig.key("done:w")}).integer >= 1);
     CHECK(rig.redis.command({"TTL", rig.key("done:w")}).integer > 0);
-    auto late = store.wait("w", 5000, StoredJob{JobState::Running, "", 1, "", "", ""});
+    auto late = store.wait("w", 5000, StoredJob{JobState::Running, "", 1, "", "", "", ""});
     REQUIRE(late);
     CHECK(late->state == JobState::Completed);
 }

@@ -58,7 +58,7 @@ TEST_CASE("the settings table is sound: one key, flag, variable and field each",
         // instance's, shared with exec.
         std::string rule = "EXECD_" + std::string(s.section) + "_" + std::string(s.key);
         for (char& c : rule) c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (s.type() == SettingType::TextList)
+        if (s.name() == "[server] tokens" || s.name() == "[server] admin_tokens")
             CHECK((s.env_name() == "EXECD_TOKENS" || s.env_name() == "EXECD_ADMIN_TOKENS"));
         else if (s.name() == "[sandbox] instance")
             CHECK(s.env_name() == "EXECD_INSTANCE");
@@ -70,8 +70,8 @@ TEST_CASE("the settings table is sound: one key, flag, variable and field each",
         // A Config starts at the table's defaults.
         CHECK(s.toml_of(Config{}) == s.default_toml());
     }
-    CHECK(setting_sections() == std::vector<std::string_view>{"server", "redis", "paths", "sandbox", "workers", "cache",
-                                                              "jobs", "limits.max"});
+    CHECK(setting_sections() == std::vector<std::string_view>{"server", "log", "redis", "paths", "sandbox", "workers",
+                                                              "cache", "jobs", "limits.max"});
 }
 
 TEST_CASE("execd gives the store and the sandbox the table's values", "[unit]") {
@@ -480,19 +480,23 @@ TEST_CASE("EXECD_* variables set every key over the file; tokens and exec's vari
 
     // Every key but the tokens has its variable: set each to a value other than its default.
     for (const Setting& s : settings()) {
-        if (s.type() == SettingType::TextList) continue;
+        if (s.type() == SettingType::TextList && !s.env.empty()) continue;
         INFO(s.env_name());
         std::string value;
         switch (s.type()) {
             case SettingType::Integer: value = std::to_string(s.integer == s.max ? s.min : s.max); break;
             case SettingType::Text: value = "/elsewhere"; break;
             case SettingType::Boolean: value = s.boolean ? "false" : "true"; break;
-            case SettingType::Choice: value = std::string(s.choice_list().front()); break;
-            case SettingType::TextList: break;
+            case SettingType::Choice:
+                value =
+                    std::string(s.choice_list().front() == s.text ? s.choice_list().back() : s.choice_list().front());
+                break;
+            case SettingType::TextList: value = " https://a.example,https://b.example:8080 "; break;
         }
         const Config set = with_env({s.env_name() + "=" + value});
-        const std::string expected =
+        std::string expected =
             s.type() == SettingType::Integer || s.type() == SettingType::Boolean ? value : "\"" + value + "\"";
+        if (s.type() == SettingType::TextList) expected = R"(["https://a.example", "https://b.example:8080"])";
         CHECK(s.toml_of(set) == expected);
         CHECK(s.toml_of(set) != s.default_toml());
     }

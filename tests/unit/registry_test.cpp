@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/install_dirs.h"
 #include "tests/support.h"
 
 using namespace execd;
@@ -133,4 +134,23 @@ compile_limits = { time_ms = 6, cpu_ms = 7, memory_mb = 8, pids = 9, output_byte
     const size_t origin_length = std::string_view(bytes).find('\n') + 1;
     huge[origin_length + 7] = '\x7f';
     CHECK_FALSE(Registry::from_snapshot(huge));
+}
+
+TEST_CASE("the installed registry is found from the program's directory below any prefix", "[unit]") {
+    // Built from the configured layout (bin, sbin, lib, share by default).
+    const std::string bin = kInstallBinDir, sbin = kInstallSbinDir, lib = kInstallLibDir;
+    const std::string file = std::string(kInstallDataDir) + "/execd/languages.toml";
+    REQUIRE_FALSE(file.starts_with("/"));
+    CHECK(installed_languages_file("/usr/" + bin) == "/usr/" + file);
+    CHECK(installed_languages_file("/usr/" + sbin) == "/usr/" + file);
+    CHECK(installed_languages_file("/usr/" + lib + "/execd") == "/usr/" + file);
+    CHECK(installed_languages_file("/opt/moved/prefix/" + bin) == "/opt/moved/prefix/" + file);
+    CHECK(installed_languages_file("/" + bin) == "/" + file);
+    // A build tree, another directory that merely ends alike, a relative
+    // path: no installed copy to look for.
+    CHECK(installed_languages_file("/work/build/cmd") == "");
+    CHECK(installed_languages_file("/home/me/my" + bin) == "");
+    CHECK(installed_languages_file("/usr/" + lib) == "");
+    CHECK(installed_languages_file(bin) == "");
+    CHECK(installed_languages_file("") == "");
 }
