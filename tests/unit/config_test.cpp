@@ -606,3 +606,37 @@ TEST_CASE("execd takes the default, then the file, then EXECD_* variables, then 
     CHECK(bad_flag.exit_code == 2);
     CHECK_THAT(bad_flag.err, Contains("--attempts: [workers] attempts must be between 1 and 100, not 0"));
 }
+
+TEST_CASE("execd.toml(5) names exactly the settings SIGHUP leaves for a restart", "[unit]") {
+    // The paragraph's list: a whole section when all its keys wait for a
+    // restart, else the keys themselves.
+    const auto lines = lines_of(EXECD_SOURCE_DIR "/man/execd.toml.5");
+    std::string text;
+    bool in = false;
+    for (const auto& line : lines) {
+        if (line.rfind("SIGHUP reads this file again", 0) == 0) in = true;
+        if (!in) continue;
+        text += roff_text(line) + " ";
+        if (line.find("which keep their value") != std::string::npos) break;
+    }
+    REQUIRE(in);
+    const auto open = text.find('('), close = text.find(')');
+    REQUIRE((open != std::string::npos && close > open));
+    std::set<std::string> listed;
+    std::istringstream items(text.substr(open + 1, close - open - 1));
+    for (std::string item; std::getline(items, item, ',');) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        listed.insert(item);
+    }
+    std::set<std::string> expected;
+    for (std::string_view section : setting_sections()) {
+        bool all = true;
+        for (const Setting& s : settings())
+            if (s.section == section && !s.restart) all = false;
+        for (const Setting& s : settings())
+            if (s.section == section && s.restart)
+                expected.insert(all ? "[" + std::string(section) + "]" : std::string(s.key));
+    }
+    CHECK(listed == expected);
+}
