@@ -211,12 +211,20 @@ void validate_config(const Config& c) {
     if (c.buffer_max_bytes < c.body_max_bytes)
         throw std::runtime_error("buffer_max_bytes (" + std::to_string(c.buffer_max_bytes) +
                                  ") must be at least body_max_bytes (" + std::to_string(c.body_max_bytes) + ")");
-    auto [host, port] = split_host_port(c.listen);
-    (void)port;
-    if (!is_loopback_host(host) && c.tokens.empty() && c.admin_tokens.empty() && !c.insecure)
-        throw std::runtime_error("listen = \"" + c.listen +
-                                 "\" is beyond loopback but no API tokens are configured; set [server] tokens "
-                                 "(or pass --insecure to accept unauthenticated requests from the network)");
+    for (const auto* address : {&c.listen, &c.monitor_listen}) {
+        if (address->empty()) continue;
+        const char* key = address == &c.listen ? "listen" : "monitor_listen";
+        std::string host;
+        try {
+            host = split_host_port(*address).first;
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("[server] ") + key + ": " + e.what());
+        }
+        if (!is_loopback_host(host) && c.tokens.empty() && c.admin_tokens.empty() && !c.insecure)
+            throw std::runtime_error(std::string(key) + " = \"" + *address +
+                                     "\" is beyond loopback but no API tokens are configured; set [server] tokens "
+                                     "(or pass --insecure to accept unauthenticated requests from the network)");
+    }
     if (std::string problem = instance_name_problem(c.instance); !problem.empty())
         throw std::runtime_error("[sandbox] instance " + problem);
     for (const auto* list : {&c.tokens, &c.admin_tokens})

@@ -77,6 +77,7 @@ struct Config {
     int64_t keep_alive_ms{};                // an idle keep-alive connection is closed after this; 0 = none
     int64_t buffer_max_bytes{};             // request bodies held at once, all requests; beyond, 503
     std::vector<std::string> cors_origins;  // origins whose browsers may call the API; "*" = any
+    std::string monitor_listen;             // host:port serving /healthz, /readyz, /metrics only; "" = none
     LogFormat log_format{};                 // [log]
     bool access_log{};                      // a line per HTTP request
     Maxima maxima;                          // [limits.max]

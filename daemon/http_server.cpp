@@ -61,6 +61,7 @@ class Connection;
 // so a flood on TCP cannot take the unix socket's threads.
 struct Listener {
     std::string name;
+    bool monitor = false;  // [server] monitor_listen: health checks and metrics only
     int max_connections = 0;
     std::atomic<int> connections{0};  // admitted and not yet finished
     std::atomic<int64_t> last_refusal_log{0};
@@ -81,8 +82,9 @@ struct HttpServer::State {
     std::set<Connection*> live;  // connections with a thread, for the watchdog
     std::thread watchdog;
     std::vector<std::unique_ptr<Listener>> listeners;
-    uint16_t port = 0;
-    std::string unix_path;  // the socket file we made, removed by stop()
+    uint16_t port = 0;          // the API's TCP port
+    uint16_t monitor_port = 0;  // monitor_listen's
+    std::string unix_path;      // the socket file we made, removed by stop()
     dev_t unix_dev = 0;
     ino_t unix_ino = 0;
 };
@@ -129,6 +131,7 @@ public:
     void abort() { ::shutdown(fd_, SHUT_RDWR); }
 
     std::shared_ptr<const Config> config() const { return state_.ctx.config.get(); }
+    bool monitor() const { return listener_.monitor; }
     State& state() { return state_; }
 
 private:
@@ -437,6 +440,9 @@ private:
     void dispatch(const Request& req, Response& res) {
         const std::string& p = req.path;
         const std::string& m = req.method;
+        if (conn_.monitor() && p != "/healthz" && p != "/readyz" && p != "/metrics")
+            throw api::ApiError(404, "not_found",
+                                "this address (monitor_listen) serves only /healthz, /readyz and /metrics");
         if (m == "OPTIONS") return options(req, res);
         if (p == "/healthz" && m == "GET") return handlers::healthz(ctx_, req, res);
         if (p == "/readyz" && m == "GET") return handlers::readyz(ctx_, req, res);
@@ -627,9 +633,11 @@ Poco::Net::HTTPServerParams::Ptr make_params(const Config& c) {
     return p;
 }
 
-void start_listener(State& state, const std::string& name, const Poco::Net::ServerSocket& socket) {
+void start_listener(State& state, const std::string& name, const Poco::Net::ServerSocket& socket,
+                    bool monitor = false) {
     auto l = std::make_unique<Listener>();
     l->name = name;
+    l->monitor = monitor;
     const auto config = state.ctx.config.get();
     l->max_connections = static_cast<int>(config->max_connections);
     // Poco wants at least as many threads kept as the most it may start.
@@ -700,6 +708,16 @@ void listen_unix(State& state, const std::string& path) {
 HttpServer::HttpServer(ServerContext& context) : state_(std::make_unique<State>(context)) {
     const auto config = context.config.get();
     const Config& c = *config;
+    if (!c.monitor_listen.empty()) {
+        auto [host, port] = split_host_port(c.monitor_listen);
+        Poco::Net::ServerSocket monitor;
+        monitor.bind(Poco::Net::SocketAddress(host, port), true);
+        monitor.listen(64);
+        state_->monitor_port = monitor.address().port();
+        start_listener(*state_, "monitor " + c.monitor_listen, monitor, true);
+    }
+    // A worker node serves no API: at most the monitor address above.
+    if (c.role == Role::Worker) return;
     auto [host, port] = split_host_port(c.listen);
     Poco::Net::ServerSocket tcp;
     tcp.bind(Poco::Net::SocketAddress(host, port), true);
@@ -735,6 +753,7 @@ HttpServer::~HttpServer() {
 }
 
 uint16_t HttpServer::port() const noexcept { return state_->port; }
+uint16_t HttpServer::monitor_port() const noexcept { return state_->monitor_port; }
 
 void HttpServer::start() {
     for (auto& l : state_->listeners) l->server->start();

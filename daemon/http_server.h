@@ -51,7 +51,9 @@ class HttpServer {
 public:
     // Binds `listen` (host:port; port 0 = any free port) and, when set, a
     // unix socket (mode 0666; a stale socket file is replaced, a live one
-    // is an error). Throws Poco::Exception / std::runtime_error.
+    // is an error), unless the node is a worker; and monitor_listen, when
+    // set, which serves /healthz, /readyz and /metrics only. Throws
+    // Poco::Exception / std::runtime_error.
     HttpServer(ServerContext& context);
     ~HttpServer();
 
@@ -60,8 +62,10 @@ public:
     // socket file.
     void stop();
 
-    // The TCP port actually bound.
+    // The TCP port actually bound for the API (0 on a worker node), and for
+    // [server] monitor_listen (0 without one).
     uint16_t port() const noexcept;
+    uint16_t monitor_port() const noexcept;
 
     struct State;
 

@@ -232,11 +232,16 @@ int main(int argc, char** argv) {
             ctx.workers_total = [&workers] { return workers->size(); };
         }
         std::unique_ptr<HttpServer> http;
-        if (config.role != Role::Worker) {
+        if (config.role != Role::Worker || !config.monitor_listen.empty()) {
             http = std::make_unique<HttpServer>(ctx);
             http->start();
-            spdlog::info("listening on {} (port {})", config.listen, http->port());
-            if (!port_file.empty()) std::ofstream(port_file) << http->port() << "\n";
+            if (config.role != Role::Worker) spdlog::info("listening on {} (port {})", config.listen, http->port());
+            if (!config.monitor_listen.empty())
+                spdlog::info("monitoring (/healthz, /readyz, /metrics) on {} (port {})", config.monitor_listen,
+                             http->monitor_port());
+            // The API's port; a worker node's monitor port.
+            if (!port_file.empty())
+                std::ofstream(port_file) << (config.role == Role::Worker ? http->monitor_port() : http->port()) << "\n";
         }
         sd_notify("READY=1\nSTATUS=accepting jobs");
 

@@ -70,6 +70,9 @@ constexpr Setting kSettings[] = {
      .field = &Config::buffer_max_bytes, .integer = 256 * kMiB, .min = 1024, .max = int64_t{1} << 40,
      .unit = "bytes",
      .help = "Request bodies held at once, all requests together (at least body_max_bytes); beyond, 503"},
+    {.section = "server", .key = "monitor_listen", .flag = "--monitor-listen", .field = &Config::monitor_listen,
+     .help = "Also serve /healthz, /readyz and /metrics (only) on this host:port, a worker node too; \"\" = none",
+     .restart = true},
     {.section = "server", .key = "cors_origins", .flag = "--cors-origin", .field = &Config::cors_origins,
      .help = "Origin whose browser pages may call the API (repeatable; \"*\" = any); [] = no CORS"},
 

@@ -433,3 +433,39 @@ TEST_CASE("text log lines name the request and the job they are about", "[daemon
     CHECK_THAT(log, Contains(" completed OK in "));
     CHECK(log.find("{\"time\"") == std::string::npos);
 }
+
+TEST_CASE("a worker node serves /metrics on monitor_listen, and nothing of the API there", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd api({"--role", "api", "--redis", redis.url(), "--key-prefix", prefix, "--monitor-listen", "127.0.0.1:0"});
+    // With --port-file a worker node writes its monitor port.
+    Execd worker({"--role", "worker", "--workers", "1", "--redis", redis.url(), "--key-prefix", prefix,
+                  "--monitor-listen", "127.0.0.1:0"});
+    const std::string id = submitted(api.port(), R"J({"language":"python","code":"print(5)"})J");
+    CHECK(json_field(finished(api.port(), id), "stdout") == "5\n");
+
+    const auto w = scrape(worker.port());
+    CHECK(value(w, "execd_workers") == 1);
+    CHECK(value(w, "execd_jobs_total{status=completed}") == 1);
+    CHECK(value(w, "execd_job_verdicts_total{verdict=OK}") == 1);
+    CHECK(value(w, "execd_cluster_jobs_total{status=completed}") == 1);
+    CHECK(http(worker.port(), "GET", "/healthz").status == 200);
+    CHECK(http(worker.port(), "GET", "/readyz").status == 200);
+    for (const char* path : {"/v1/jobs/", "/v1/languages", "/v1/version", "/v1/openapi.json"}) {
+        INFO(path);
+        auto r = http(worker.port(), "GET", path);
+        CHECK(r.status == 404);
+        CHECK_THAT(r.body, Contains("monitor_listen"));
+    }
+    CHECK(http(worker.port(), "POST", "/v1/jobs", R"J({"language":"python","code":"print(5)"})J").status == 404);
+    // The API node's API is where it was; its monitor address is another.
+    const std::string log = read_text(api.log_path());
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        log, m, std::regex(R"(monitoring \(/healthz, /readyz, /metrics\) on 127\.0\.0\.1:0 \(port (\d+)\))")));
+    const int monitor = std::stoi(m[1].str());
+    CHECK(monitor != api.port());
+    CHECK(value(scrape(monitor), "execd_jobs_submitted_total") == 1);
+    CHECK(http(monitor, "GET", "/v1/jobs/" + id).status == 404);
+    CHECK(http(api.port(), "GET", "/v1/jobs/" + id).status == 200);
+}
