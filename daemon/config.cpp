@@ -106,7 +106,8 @@ std::string token_owner(const std::string& token) {
 }
 
 std::vector<std::string> load_config_file(const std::string& path, Config& c) {
-    const toml::value root = parse_toml_file(path);
+    // Its lines may hold tokens and a Redis password: errors never quote them.
+    const toml::value root = parse_toml_file(path, Excerpt::Omit);
     const TomlTable top(path, root, "top level", TomlTable::Naming::Spaced);
     const std::vector<std::string_view> sections = setting_sections();
     for (const auto& [name, value] : root.as_table()) {
@@ -238,6 +239,11 @@ void validate_config(const Config& c) {
             throw std::runtime_error(std::string("[redis] url: ") + e.what());
         }
     }
+    if (std::find(c.cors_origins.begin(), c.cors_origins.end(), "*") != c.cors_origins.end() && c.tokens.empty() &&
+        c.admin_tokens.empty() && !c.insecure)
+        throw std::runtime_error(
+            "[server] cors_origins = [\"*\"] without API tokens would let any web page a local user visits run code "
+            "here; set [server] tokens, name the origins, or pass --insecure");
     for (const auto& origin : c.cors_origins)
         if (origin != "*" && ((origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) ||
                               origin.find('/', origin.find("://") + 3) != std::string::npos))

@@ -215,11 +215,17 @@ std::string allowed_methods(const std::string& p) {
     return {};
 }
 
-// Whether a browser page from `origin` may read the answers ([server] cors_origins).
+// Whether a browser page from `origin` may read the answers ([server]
+// cors_origins). Scheme and host are compared without regard to case.
 bool cors_allows(const Config& c, const std::string& origin) {
     if (origin.empty()) return false;
+    auto same = [&](const std::string& o) {
+        return o.size() == origin.size() && std::equal(o.begin(), o.end(), origin.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+               });
+    };
     return std::any_of(c.cors_origins.begin(), c.cors_origins.end(),
-                       [&](const std::string& o) { return o == "*" || o == origin; });
+                       [&](const std::string& o) { return o == "*" || same(o); });
 }
 
 // A method for the metrics' label: the API's own, else "other", so clients
@@ -273,12 +279,13 @@ public:
             res.content_type = "application/json";
             res.body = api::error_json(e.code(), e.what(), e.field());
         } catch (const RedisUnavailable& e) {
-            spdlog::warn("{} {}: Redis unavailable: {}", in.getMethod(), in.getURI(), e.what());
+            spdlog::warn("{} {}: Redis unavailable: {}", json_escape(in.getMethod()), json_escape(in.getURI()),
+                         e.what());
             res.status = 503;
             res.content_type = "application/json";
             res.body = api::error_json("unavailable", "the job store is unavailable; try again shortly", "");
         } catch (const std::exception& e) {
-            spdlog::error("{} {}: {}", in.getMethod(), in.getURI(), e.what());
+            spdlog::error("{} {}: {}", json_escape(in.getMethod()), json_escape(in.getURI()), e.what());
             res.status = 500;
             res.content_type = "application/json";
             res.body = api::error_json("internal", "internal error", "");
@@ -292,9 +299,10 @@ public:
         if (res.status == 503) out.set("Retry-After", "1");
         out.set("X-Request-Id", request_id);
         for (const auto& [name, value] : res.headers) out.set(name, value);
+        // The answer depends on Origin whenever CORS is on: caches must know.
+        if (!cfg_->cors_origins.empty()) out.set("Vary", "Origin");
         if (cors_allows(*cfg_, origin_)) {
             out.set("Access-Control-Allow-Origin", origin_);
-            out.set("Vary", "Origin");
             out.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
         }
         // A body left unread (refused from its headers) or cut short is not
@@ -349,7 +357,19 @@ private:
         if (!chunked && !has_length && m == "POST")
             throw api::ApiError(411, "length_required",
                                 m + " needs a Content-Length header or chunked Transfer-Encoding");
-        if (!is_public(req)) req.caller = authorize(in);
+        if (!is_public(req)) {
+            req.caller = authorize(in);
+        } else {
+            // Nobody is known yet: no body is held for them.
+            int64_t declared = 0;
+            try {
+                declared = has_length ? in.getContentLength64() : 0;
+            } catch (const Poco::Exception&) {
+                declared = -1;
+            }
+            if (chunked || declared != 0)
+                throw api::ApiError(413, "body_too_large", m + " " + req.path + " takes no body");
+        }
         if (chunked) return true;
         if (!has_length) return false;
         int64_t length = -1;

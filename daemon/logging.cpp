@@ -105,8 +105,11 @@ public:
 
 void setup_logging(LogFormat format, const std::string& node) {
     set_log_node(node);
+    // Made the default once; later calls (SIGHUP) only swap its formatter,
+    // which its sinks do under their own lock.
     auto logger = spdlog::get("execd");
-    if (!logger) logger = spdlog::stderr_color_mt("execd");
+    const bool made = !logger;
+    if (made) logger = spdlog::stderr_color_mt("execd");
     if (format == LogFormat::Json) {
         logger->set_formatter(std::make_unique<JsonFormatter>());
     } else {
@@ -114,7 +117,7 @@ void setup_logging(LogFormat format, const std::string& node) {
         text->add_flag<ContextFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v%*");
         logger->set_formatter(std::move(text));
     }
-    spdlog::set_default_logger(logger);
+    if (made) spdlog::set_default_logger(logger);
 }
 
 void set_log_node(const std::string& node) {
@@ -137,8 +140,9 @@ void set_log_job(std::string_view job_id) { context.job = job_id; }
 
 void log_access(const AccessEntry& entry) {
     context.access = &entry;
-    spdlog::info("{} {} {} {} {:.1f} ms {}", entry.method, json_escape(entry.target), entry.status, entry.bytes,
-                 entry.ms, entry.peer);
+    // What a client sent is escaped: no control byte reaches a text line.
+    spdlog::info("{} {} {} {} {:.1f} ms {}", json_escape(entry.method), json_escape(entry.target), entry.status,
+                 entry.bytes, entry.ms, entry.peer);
     context.access = nullptr;
 }
 

@@ -89,14 +89,24 @@ template <class Read>
 void reload(ConfigSource& configs, const Config& configured, Read& read_configuration, JobStore& store,
             const std::string& node) {
     Config fresh;
+    std::vector<std::string> warnings;
     try {
-        read_configuration(fresh);
+        warnings = read_configuration(fresh);
     } catch (const std::exception& e) {
         spdlog::error("configuration not reloaded, keeping the running one: {}", e.what());
         return;
     }
+    for (const auto& w : warnings) spdlog::warn("{}", w);
     const auto running = configs.get();
     const auto changes = settle_reload(configured, *running, fresh);
+    // Checked again as it will be in force: the new tokens with the running
+    // listen address (no tokens on a public address is refused here too).
+    try {
+        validate_config(fresh);
+    } catch (const std::exception& e) {
+        spdlog::error("configuration not reloaded, keeping the running one: {}", e.what());
+        return;
+    }
     for (const auto& line : changes) spdlog::info("configuration: {}", line);
     auto next = std::make_shared<const Config>(std::move(fresh));
     configs.set(next);
@@ -132,19 +142,22 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     // The defaults, the file, the environment, the flags: at start-up and
-    // again on SIGHUP. Throws std::runtime_error naming the problem.
+    // again on SIGHUP. Throws std::runtime_error naming the problem; returns
+    // warnings for the log, written once the log has its format.
     auto read_configuration = [&](Config& into) {
-        if (config_given || ::access(config_file.c_str(), R_OK) == 0)
-            for (const auto& w : load_config_file(config_file, into)) spdlog::warn("{}", w);
+        std::vector<std::string> warnings;
+        if (config_given || ::access(config_file.c_str(), R_OK) == 0) warnings = load_config_file(config_file, into);
         load_environment(into, environ);
         flags.apply(into);
-        for (const auto& w : load_token_sources(into)) spdlog::warn("{}", w);
+        for (auto& w : load_token_sources(into)) warnings.push_back(std::move(w));
         validate_config(into);
+        return warnings;
     };
     // A setting read below may ask for JSON lines: every line but a
     // refused configuration's comes after it, in the format asked for.
+    std::vector<std::string> warnings;
     try {
-        read_configuration(config);
+        warnings = read_configuration(config);
     } catch (const std::exception& e) {
         spdlog::critical("configuration: {}", e.what());
         return 2;
@@ -156,6 +169,7 @@ int main(int argc, char** argv) {
         node_name = std::string(host) + ":" + std::to_string(::getpid());
     }
     setup_logging(config.log_format, node_name);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
 
     // Signals are taken synchronously by main(); every thread inherits the mask.
     sigset_t signals;

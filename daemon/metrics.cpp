@@ -21,7 +21,7 @@ void Histogram::render(const std::string& name, const std::string& labels, std::
                       static_cast<unsigned long long>(buckets_[i]));
         out += line;
     }
-    std::snprintf(line, sizeof line, "%s_bucket{%sle=\"+Inf\"} %llu\n%s_sum%s %g\n%s_count%s %llu\n", name.c_str(),
+    std::snprintf(line, sizeof line, "%s_bucket{%sle=\"+Inf\"} %llu\n%s_sum%s %.17g\n%s_count%s %llu\n", name.c_str(),
                   sep.c_str(), static_cast<unsigned long long>(count_), name.c_str(),
                   labels.empty() ? "" : ("{" + labels + "}").c_str(), sum_, name.c_str(),
                   labels.empty() ? "" : ("{" + labels + "}").c_str(), static_cast<unsigned long long>(count_));

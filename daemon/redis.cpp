@@ -79,10 +79,12 @@ std::string percent_decoded(const std::string& text, const std::string& what) {
     return out;
 }
 
-// "[USER]:PASSWORD@" at the front of `rest`, taken off it.
-void take_credentials(std::string& rest, RedisAddress& a) {
-    const auto at = rest.rfind('@');
-    if (at == std::string::npos) return;
+// "[USER]:PASSWORD@" at the front of `rest`, taken off it: the last '@'
+// before `end` (a unix socket's path, which may hold an '@' itself, starts
+// at the first '/').
+void take_credentials(std::string& rest, RedisAddress& a, size_t end = std::string::npos) {
+    const auto at = rest.rfind('@', end == std::string::npos ? end : end - 1);
+    if (at == std::string::npos || (end != std::string::npos && at > end)) return;
     const std::string credentials = rest.substr(0, at);
     rest.erase(0, at + 1);
     const auto colon = credentials.find(':');
@@ -108,7 +110,7 @@ RedisAddress parse_redis_url(const std::string& url) {
         if (url.rfind("unix://", 0) == 0) {
             a.unix_socket = true;
             rest = url.substr(7);
-            take_credentials(rest, a);
+            if (rest.rfind('/', 0) != 0) take_credentials(rest, a, rest.find('/'));
             if (const auto q = rest.find('?'); q != std::string::npos) {
                 const std::string query = rest.substr(q + 1);
                 rest.erase(q);
@@ -140,6 +142,8 @@ RedisAddress parse_redis_url(const std::string& url) {
         } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
             a.host = rest.substr(0, colon);
             port = rest.substr(colon + 1);
+            if (a.host.find(':') != std::string::npos)
+                throw std::invalid_argument("an IPv6 address must be in brackets: redis://[::1]:6379");
         } else {
             a.host = rest;
         }
@@ -158,10 +162,16 @@ RedisAddress parse_redis_url(const std::string& url) {
 
 std::string redacted_redis_url(const std::string& url) {
     const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    const size_t start = scheme + 3;
+    // unix:///path: no credentials, and the path may hold an '@'.
+    if (url.rfind("unix://", 0) == 0 && start < url.size() && url[start] == '/') return url;
+    // Else everything to the last '@' may be credentials: hidden, even when
+    // that is more than the password.
     const auto at = url.rfind('@');
-    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
-    const auto colon = url.find(':', scheme + 3);
-    if (colon == std::string::npos || colon > at) return url.substr(0, scheme + 3) + "***" + url.substr(at);
+    if (at == std::string::npos || at < start) return url;
+    const auto colon = url.find(':', start);
+    if (colon == std::string::npos || colon > at) return url.substr(0, start) + "***" + url.substr(at);
     return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 

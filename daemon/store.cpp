@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "api/result.h"
+#include "daemon/logging.h"
 #include "daemon/lua_scripts.h"
 
 namespace execd::daemon {
@@ -107,8 +108,8 @@ JobStore::SubmitOutcome JobStore::submit(const std::string& id, const std::strin
 JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, const std::string& owner) {
     if (jobs.empty()) return SubmitOutcome::Queued;
     std::vector<std::string> keys{key("queue"), key("queued_at"), key("queued_bytes"), key("seq"), key("wake")};
-    std::vector<std::string> args{std::to_string(settings().queue_max), std::to_string(settings().queue_max_bytes),
-                                  owner};
+    const StoreSettings now = settings();  // one copy: SIGHUP may replace them meanwhile
+    std::vector<std::string> args{std::to_string(now.queue_max), std::to_string(now.queue_max_bytes), owner};
     keys.reserve(5 + jobs.size());
     args.reserve(3 + 5 * jobs.size());
     for (const auto& j : jobs) {
@@ -238,10 +239,11 @@ bool JobStore::complete(const std::string& id, const std::string& result_json, J
 }
 
 bool JobStore::retry(const std::string& id, const std::string& exhausted_json) {
+    const StoreSettings now = settings();
     auto c = pool_.take();
     Reply r = checked(c->eval(kRetry, finish_keys(prefix_, id),
-                              {id, std::to_string(settings().attempts), std::to_string(settings().backoff_ms),
-                               exhausted_json, std::to_string(settings().result_ttl_s)}),
+                              {id, std::to_string(now.attempts), std::to_string(now.backoff_ms), exhausted_json,
+                               std::to_string(now.result_ttl_s)}),
                       "retry");
     return r.integer == 2;
 }
@@ -276,9 +278,11 @@ int JobStore::reap(const std::string& lost_json) {
     }
     Reply r = checked(c->eval(kReap, keys, args), "reap");
     if (r.kind != Reply::Kind::Array || r.elements.size() != 2) throw RedisUnavailable("reap: unexpected reply");
-    for (const auto& id : r.elements[1].elements)
+    for (const auto& id : r.elements[1].elements) {
+        LogScope scope("", id.string);
         spdlog::warn("job {} expired: still queued {} s after it was submitted (queue_ttl_s); it was not run",
                      id.string, now.queue_ttl_s);
+    }
     return static_cast<int>(r.elements[0].integer);
 }
 

@@ -102,6 +102,7 @@ void WorkerPool::work(int index) {
 void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* box) {
     auto active = std::make_shared<Active>();
     active->worker = worker;
+    active->request_id = job.request_id;
     {
         std::lock_guard lock(mutex_);
         active_[job.id] = active;
@@ -217,6 +218,7 @@ void WorkerPool::keep_leases() {
             jobs.assign(active_.begin(), active_.end());
         }
         for (auto& [id, a] : jobs) {
+            LogScope scope(a->request_id, id);
             try {
                 bool cancel = false;
                 bool ours = store_.renew(id, a->worker, cancel);

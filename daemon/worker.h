@@ -59,6 +59,7 @@ private:
 
     struct Active {
         std::string worker;
+        std::string request_id;  // for the lease keeper's log lines
         std::atomic<bool> cancel{false};
         std::atomic<bool> abandoned{false};  // stopped by drain: the lease lapses, another node re-runs it
     };

@@ -7,7 +7,7 @@
 
 namespace execd {
 
-toml::value parse_toml(const std::string& text, const std::string& origin) {
+toml::value parse_toml(const std::string& text, const std::string& origin, Excerpt excerpt) {
     try {
         std::istringstream in(text);
         return toml::parse(in, origin);
@@ -17,20 +17,20 @@ toml::value parse_toml(const std::string& text, const std::string& origin) {
         const std::string detail = e.what();
         std::string reason = detail.substr(0, detail.find('\n'));
         if (reason.rfind("[error] ", 0) == 0) reason.erase(0, 8);
-        throw TomlError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason + "\n" +
-                        detail);
+        throw TomlError(origin + ":" + std::to_string(e.location().line()) + ": syntax error: " + reason +
+                        (excerpt == Excerpt::Quote ? "\n" + detail : ""));
     } catch (const std::exception& e) {
         throw TomlError(origin + ": " + e.what());
     }
 }
 
-toml::value parse_toml_file(const std::string& path) {
+toml::value parse_toml_file(const std::string& path, Excerpt excerpt) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw TomlError(path + ": cannot open: " + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw TomlError(path + ": cannot read");
-    return parse_toml(text.str(), path);
+    return parse_toml(text.str(), path, excerpt);
 }
 
 TomlTable::TomlTable(const std::string& origin, const toml::value& table, std::string what, Naming naming)

@@ -25,14 +25,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Whether a syntax error quotes the file's text: not for a file that may
+// hold secrets (execd.toml's tokens and Redis password), whose errors are
+// logged.
+enum class Excerpt { Quote, Omit };
+
 // Parses TOML text; `origin` names it in errors and locations. Throws
-// TomlError "ORIGIN:LINE: syntax error: REASON", followed by toml11's
-// excerpt of the line on the next lines.
-toml::value parse_toml(const std::string& text, const std::string& origin);
+// TomlError "ORIGIN:LINE: syntax error: REASON", followed (Quote) by
+// toml11's excerpt of the line on the next lines.
+toml::value parse_toml(const std::string& text, const std::string& origin, Excerpt excerpt = Excerpt::Quote);
 
 // Reads and parses a file. Throws TomlError: "PATH: cannot open: REASON" or
 // a syntax error as parse_toml.
-toml::value parse_toml_file(const std::string& path);
+toml::value parse_toml_file(const std::string& path, Excerpt excerpt = Excerpt::Quote);
 
 // The keys of one table. Every accessor returns nothing for a missing key
 // and throws TomlError at the value's line for a present one of the wrong

@@ -110,7 +110,8 @@ void metrics(ServerContext& ctx, const Request&, Response& res) {
               "Connections this node refused at once because max_connections were being served.",
               m.connections_refused.load());
     w.counter("execd_jobs_submitted_total", "Jobs this node's API accepted.", m.submitted.load());
-    w.counter("execd_jobs_rejected_total", "Jobs this node's API refused because the queue was full.",
+    w.counter("execd_jobs_rejected_total",
+              "Jobs this node's API refused because the queue or Redis was full (429 queue_full, 507).",
               m.rejected.load());
     w.labelled("execd_jobs_total", "Jobs this node's workers finished, by the status they recorded.", m.jobs.values());
     w.labelled("execd_job_verdicts_total", "Verdicts this node's workers recorded.", m.verdicts.values());
@@ -128,23 +129,38 @@ void metrics(ServerContext& ctx, const Request&, Response& res) {
     w.family("execd_job_run_seconds", "histogram", "Time a job spent in the sandbox on this node.");
     m.run_seconds.render("execd_job_run_seconds", "", w.text());
 
-    // Every node sharing the Redis reads the same figures.
+    // Every node sharing the Redis reads the same figures; without Redis
+    // they are left out, and this node's own are still served.
     std::vector<std::pair<std::string, uint64_t>> statuses, verdicts;
-    for (const auto& [name, count] : ctx.store.counters()) {
+    std::vector<std::pair<std::string, int64_t>> counters;
+    int64_t depth = 0, running = 0;
+    bool redis_up = true;
+    try {
+        counters = ctx.store.counters();
+        depth = ctx.store.queue_depth();
+        running = ctx.store.running_count();
+    } catch (const RedisUnavailable&) {
+        redis_up = false;
+    }
+    w.gauge("execd_redis_up", "Whether this node could read Redis for this scrape (1) or not (0).", redis_up ? 1 : 0);
+    for (const auto& [name, count] : counters) {
         const auto colon = name.find(':');
         if (colon == std::string::npos || count < 0) continue;
         const std::string kind = name.substr(0, colon), value = name.substr(colon + 1);
         if (kind == "status") statuses.emplace_back(label("status", value), static_cast<uint64_t>(count));
         if (kind == "verdict") verdicts.emplace_back(label("verdict", value), static_cast<uint64_t>(count));
     }
-    w.labelled("execd_cluster_jobs_total",
-               "Finished jobs by final status, over every node sharing this Redis (the same on every node).", statuses);
-    w.labelled("execd_cluster_job_verdicts_total",
-               "Verdicts recorded, over every node sharing this Redis (the same on every node).", verdicts);
-    w.gauge("execd_cluster_queue_depth", "Jobs waiting in the queue (the same on every node).",
-            static_cast<double>(ctx.store.queue_depth()));
-    w.gauge("execd_cluster_jobs_running", "Jobs holding a lease, over every node (the same on every node).",
-            static_cast<double>(ctx.store.running_count()));
+    if (redis_up) {
+        w.labelled("execd_cluster_jobs_total",
+                   "Finished jobs by final status, over every node sharing this Redis (the same on every node).",
+                   statuses);
+        w.labelled("execd_cluster_job_verdicts_total",
+                   "Verdicts recorded, over every node sharing this Redis (the same on every node).", verdicts);
+        w.gauge("execd_cluster_queue_depth", "Jobs waiting in the queue (the same on every node).",
+                static_cast<double>(depth));
+        w.gauge("execd_cluster_jobs_running", "Jobs holding a lease, over every node (the same on every node).",
+                static_cast<double>(running));
+    }
 
     const ProcStat ps = proc_stat();
     w.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", ps.rss_bytes);

@@ -5,6 +5,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -156,6 +157,7 @@ TEST_CASE("/metrics parses with Prometheus's parser, and its counters add up ove
         CHECK(value(m, "execd_cluster_job_verdicts_total{verdict=OK}") == 3);
         CHECK(sum_of(m, "execd_cluster_job_verdicts_total") == 4);
         CHECK(value(m, "execd_cluster_queue_depth") == 0);
+        CHECK(value(m, "execd_redis_up") == 1);
         CHECK(value(m, "execd_build_info{version=" + std::string(execd::kVersion) + "}") == 1);
         CHECK(value(m, "process_resident_memory_bytes") > 1 << 20);
         CHECK(value(m, "process_open_fds") >= 3);
@@ -271,6 +273,13 @@ TEST_CASE("CORS: preflights need no token, allowed origins get the headers, othe
     CHECK(other.header("Access-Control-Allow-Methods").empty());
 
     CHECK(preflight("https://app.example", "/v1/nothing").status == 404);
+    // Origins compare without regard to case, as browsers write them either way.
+    CHECK(preflight("HTTPS://APP.example", "/v1/jobs").header("Access-Control-Allow-Origin") == "HTTPS://APP.example");
+    // A request that needs no token carries no body: nobody's bytes are held.
+    auto with_body = http(port, "OPTIONS", "/v1/jobs", std::string(4096, 'x'),
+                          {{"Origin", "https://app.example"}, {"Content-Type", "text/plain"}});
+    CHECK(with_body.status == 413);
+    CHECK(http(port, "GET", "/healthz", "{}", {{"Content-Type", "application/json"}}).status == 413);
     auto job_path = preflight("https://app.example", "/v1/jobs/0123456789abcdef0123456789abcdef");
     CHECK(job_path.header("Allow") == "GET, DELETE, OPTIONS");
 
@@ -294,6 +303,12 @@ TEST_CASE("CORS: preflights need no token, allowed origins get the headers, othe
     CHECK(put.status == 405);
     CHECK(put.header("Allow") == "GET, POST, OPTIONS");
     CHECK(json_field(put.body, "error").find("method_not_allowed") != std::string::npos);
+
+    // "*" without tokens is refused at start-up: any page could drive the engine.
+    auto star = run_process(
+        {EXECD_DAEMON_BINARY, "--role", "api", "--listen", "127.0.0.1:0", "--unix-socket", "", "--cors-origin", "*"});
+    CHECK(star.exit_code == 2);
+    CHECK_THAT(star.err, Contains("cors_origins") && Contains("tokens"));
 
     // Without cors_origins no answer has a CORS header.
     Execd plain({"--role", "api"});
@@ -468,4 +483,25 @@ TEST_CASE("a worker node serves /metrics on monitor_listen, and nothing of the A
     CHECK(value(scrape(monitor), "execd_jobs_submitted_total") == 1);
     CHECK(http(monitor, "GET", "/v1/jobs/" + id).status == 404);
     CHECK(http(api.port(), "GET", "/v1/jobs/" + id).status == 200);
+}
+
+TEST_CASE("with --log-format json even the configuration's warnings are JSON lines", "[daemon]") {
+    const std::string dir = make_temp_dir("execd-jsonlog");
+    const std::string tokens = dir + "/admin-tokens";
+    std::ofstream(tokens) << "json-admin-token-0123456789\n";
+    REQUIRE(::chmod(tokens.c_str(), 0644) == 0);  // readable by others: execd warns
+    Execd execd({"--role", "api", "--log-format", "json", "--admin-token-file", tokens});
+    REQUIRE(execd.stop() == 0);
+    std::ifstream log(execd.log_path());
+    int warnings = 0, lines = 0;
+    for (std::string line; std::getline(log, line);) {
+        if (line.empty()) continue;
+        ++lines;
+        INFO(line);
+        Poco::JSON::Object::Ptr o;
+        REQUIRE_NOTHROW(o = json_object(line));
+        if (text_of(o, "level") == "warning" && text_of(o, "message").find(tokens) != std::string::npos) ++warnings;
+    }
+    CHECK(lines >= 3);
+    CHECK(warnings == 1);
 }

@@ -563,7 +563,11 @@ TEST_CASE("every response execd gives, for every endpoint and class of error, is
         // No Redis at all.
         own.stop();
         CHECK(rec.send(port, {"GET", "/readyz"}).status == 503);
-        CHECK(rec.send(port, {"GET", "/metrics", "", mine}).status == 503);
+        // This node's own figures are still served; execd_redis_up says 0.
+        const Exchange gone = rec.send(port, {"GET", "/metrics", "", mine});
+        CHECK(gone.status == 200);
+        CHECK_THAT(gone.body, Contains("\nexecd_redis_up 0\n"));
+        CHECK(gone.body.find("execd_cluster_") == std::string::npos);
         CHECK(rec.send(port, {"POST", "/v1/jobs", R"J({"language":"python","code":"5"})J", mine}).status == 503);
         CHECK(rec.send(port, {"GET", "/v1/jobs/" + first, "", mine}).status == 503);
         CHECK(rec.send(port, {"GET", "/v1/jobs?ids=" + first, "", mine}).status == 503);

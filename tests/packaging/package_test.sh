@@ -52,7 +52,19 @@ if [ "$(package_state)" != not-installed ]; then
     fail "a package named execd is on this machine ($(package_state)); not touching it: remove it first (dpkg --purge execd)"
 fi
 
+# An execd.service from elsewhere (cmake --install into /usr/local, or an
+# administrator's unit in /etc) would outrank the package's: enabling and
+# stopping "execd.service" would then reach that engine. Not touched either.
+for unit_dir in /etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /lib/systemd/system \
+                /usr/lib/systemd/system; do
+    [ -e "$unit_dir/execd.service" ] &&
+        fail "$unit_dir/execd.service exists: another execd is installed here; not touching it"
+done
+
 if [ "${EXECD_PACKAGE_TEST_NS:-}" != 1 ]; then
+    # One run at a time on a machine: dpkg's package name is global.
+    exec 9>/run/lock/execd-package-test.lock
+    flock -n 9 || fail "another package test is running on this machine"
     exec unshare --mount --propagation private /usr/bin/env EXECD_PACKAGE_TEST_NS=1 "$BASH" "$0" "$build"
 fi
 

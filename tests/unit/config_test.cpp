@@ -15,6 +15,8 @@
 
 #include "api/tokens.h"
 #include "core/util/toml_reader.h"
+#include "daemon/logging.h"
+#include "daemon/redis.h"
 #include "daemon/settings.h"
 #include "daemon/store.h"
 #include "tests/support.h"
@@ -639,4 +641,78 @@ TEST_CASE("execd.toml(5) names exactly the settings SIGHUP leaves for a restart"
                 expected.insert(all ? "[" + std::string(section) + "]" : std::string(s.key));
     }
     CHECK(listed == expected);
+}
+
+TEST_CASE("execd.toml's syntax errors never quote its lines, which may hold secrets", "[unit]") {
+    const std::string unterminated = refusal("[redis]\nurl = \"redis://:sup3r-secret@h:6379\n");
+    CHECK_THAT(unterminated, Contains("execd.toml:2") && Contains("syntax error"));
+    CHECK(unterminated.find("sup3r-secret") == std::string::npos);
+    const std::string list = refusal("[server]\ntokens = [\"tok-secret-0123456789abc\" \"x\"]\n");
+    CHECK_THAT(list, Contains("execd.toml:2"));
+    CHECK(list.find("tok-secret") == std::string::npos);
+}
+
+TEST_CASE("a reload keeps restart-only settings and is checked as it will be in force", "[unit]") {
+    Config running;
+    running.listen = "0.0.0.0:3001";
+    running.tokens = {"reload-token-0123456789"};
+    running.result_ttl_s = 3600;
+    const Config configured = running;
+    // The file now asks for loopback and no tokens: the address waits for a
+    // restart, so the tokens may not go.
+    Config fresh;
+    fresh.listen = "127.0.0.1:3001";
+    fresh.result_ttl_s = 60;
+    REQUIRE_NOTHROW(validate_config(fresh));
+    const auto lines = settle_reload(configured, running, fresh);
+    CHECK(fresh.listen == "0.0.0.0:3001");
+    CHECK(fresh.result_ttl_s == 60);
+    CHECK_THROWS_WITH(validate_config(fresh), Contains("beyond loopback"));
+    std::string log;
+    for (const auto& l : lines) log += l + "\n";
+    CHECK_THAT(log, Contains("[server] listen changed to \"127.0.0.1:3001\", which takes effect after a restart"));
+    CHECK_THAT(log, Contains("[jobs] result_ttl_s is now 60 (was 3600)"));
+    CHECK_THAT(log, Contains("[server] tokens is now 0 tokens (was 1 tokens)"));
+    CHECK(log.find("reload-token") == std::string::npos);
+}
+
+TEST_CASE("Redis URLs: credentials, databases, IPv6, unix paths; the password never shown", "[unit]") {
+    using execd::daemon::parse_redis_url;
+    using execd::daemon::redacted_redis_url;
+    auto a = parse_redis_url("redis://10.0.0.5");
+    CHECK((a.host == "10.0.0.5" && a.port == 6379 && a.db == 0 && a.password.empty() && !a.unix_socket));
+    a = parse_redis_url("redis://:p%40ss%3Aw%25rd@redis:6380/2");
+    CHECK((a.host == "redis" && a.port == 6380 && a.db == 2 && a.user.empty() && a.password == "p@ss:w%rd"));
+    a = parse_redis_url("redis://grader:pw@[::1]:7000");
+    CHECK((a.host == "::1" && a.port == 7000 && a.user == "grader" && a.password == "pw"));
+    a = parse_redis_url("redis://x:p@ss@host:1");  // the last '@' ends the credentials
+    CHECK((a.password == "p@ss" && a.host == "host"));
+    a = parse_redis_url("unix:///run/redis@main/redis.sock?db=4");
+    CHECK((a.unix_socket && a.path == "/run/redis@main/redis.sock" && a.db == 4 && a.password.empty()));
+    a = parse_redis_url("unix://:pw@/run/redis/redis.sock");
+    CHECK((a.unix_socket && a.path == "/run/redis/redis.sock" && a.password == "pw"));
+    for (const char* bad : {"redis://::1", "redis://2001:db8::1:6379", "redis://h:0", "redis://h:70000", "redis://h:x",
+                            "redis://:@h", "redis://pw@h", "redis://h/x", "rediss://h", "http://h", "unix://relative",
+                            "unix:///s?x=1", "redis://:p%4@h", "redis://[::1"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(parse_redis_url(bad), std::invalid_argument);
+    }
+    CHECK_THROWS_WITH(parse_redis_url("redis://:hidden-pw@h:99999"),
+                      Contains("redis://:***@h:99999") && !Contains("hidden-pw"));
+    CHECK(redacted_redis_url("redis://:pw@h:1") == "redis://:***@h:1");
+    CHECK(redacted_redis_url("redis://user:pw@h:1/2") == "redis://user:***@h:1/2");
+    CHECK(redacted_redis_url("redis://pw@h") == "redis://***@h");
+    CHECK(redacted_redis_url("redis://:pa/ss@h") == "redis://:***@h");
+    CHECK(redacted_redis_url("unix:///run/redis@main/s.sock") == "unix:///run/redis@main/s.sock");
+    CHECK(redacted_redis_url("redis://h:1") == "redis://h:1");
+}
+
+TEST_CASE("log text is escaped: quotes, control bytes, invalid UTF-8", "[unit]") {
+    using execd::daemon::json_escape;
+    CHECK(json_escape("plain é ✓") == "plain é ✓");
+    CHECK(json_escape("a\"b\\c") == "a\\\"b\\\\c");
+    CHECK(json_escape("l1\nl2\tx\r\x1b[31m\x7f") == "l1\\nl2\\tx\\u000d\\u001b[31m\\u007f");
+    CHECK(json_escape(std::string("nul\0end", 7)) == "nul\\u0000end");
+    CHECK(json_escape("bad \xff\xfe tail \xc3") == "bad \\ufffd\\ufffd tail \\ufffd");
+    CHECK(json_escape("\xed\xa0\x80") == "\\ufffd\\ufffd\\ufffd");  // a surrogate is no UTF-8
 }
