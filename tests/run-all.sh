@@ -4,8 +4,10 @@
 # test (unit, sandbox, every language, CLI), the install and the .deb on this
 # machine (tests/packaging/package_test.sh), the same under ASan+UBSan, and
 # the sandbox and CLI tests (and the two-node containment test) again on a
-# cgroup v2 kernel in QEMU; it ends by failing if any process the suite
-# started still runs or any of its temporary directories remains.
+# cgroup v2 kernel in QEMU, and the container image with compose.yaml on a
+# Docker engine of its own (tests/docker/compose_test.sh); it ends by failing
+# if any process the suite started still runs or any of its temporary
+# directories remains.
 #
 #   sudo tests/run-all.sh          (after packaging/install-deps.sh)
 #
@@ -63,19 +65,23 @@ CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
     "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" \
     '[sandbox],[cli],[daemon][v2]'
 
+step "container image and compose.yaml: 4 workers, 40 jobs, a worker killed mid-job (Docker)"
+tests/docker/compose_test.sh
+
 step "nothing the suite started is running or left behind"
 survivors=()
 while read -r pid stat comm; do
     [[ $stat == Z* ]] && continue  # already exited; only its parent can reap it
     grep -qx "$pid" <<<"$before" && continue
     case $comm in
-        redis-server|execd|exec|execd_tests|execd-box-init|execd_*bench)
+        redis-server|execd|exec|execd_tests|execd-box-init|execd_*bench|dockerd|containerd*|docker-proxy|debootstrap)
             survivors+=("process $pid ($comm): $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)") ;;
     esac
 done < <(ps -e -o pid=,stat=,comm=)
 while read -r dir; do
     survivors+=("directory $dir")
-done < <(find "$tmp" -maxdepth 1 \( -name 'execd-tests-*' -o -name 'execd-probe-home-*' \) -newer "$marker")
+done < <(find "$tmp" -maxdepth 1 \( -name 'execd-tests-*' -o -name 'execd-probe-home-*' -o -name 'execd-docker-test.*' \
+              -o -name 'execd-base-image.*' \) -newer "$marker")
 if [ ${#survivors[@]} -gt 0 ]; then
     echo "run-all.sh: the suite left ${#survivors[@]} behind:" >&2
     printf '  %s\n' "${survivors[@]}" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Checks a running compose stack of execd (tests/docker/compose_test.sh
 starts it): containment holds in a dockerised worker, 40 jobs spread over
-the workers, and killing a worker container mid-job loses nothing.
+the workers, killing a worker container mid-job loses nothing, and the
+workers' monitor addresses serve metrics that agree with their logs.
 
     compose_check.py --api http://127.0.0.1:PORT --project NAME [--docker /usr/bin/docker]
 
@@ -89,6 +90,13 @@ class Workers:
         done = subprocess.run([self.docker, "logs", name], capture_output=True, text=True, timeout=30)
         check(done.returncode == 0, f"docker logs {name}: {done.stderr.strip()}")
         return done.stdout + done.stderr
+
+    def address(self, name):
+        out = subprocess.run(
+            [self.docker, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
+            check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        check(out != "", f"worker {name} has no address")
+        return out
 
     def kill(self, name):
         subprocess.run([self.docker, "kill", name], check=True, capture_output=True, timeout=30)
@@ -209,6 +217,33 @@ def check_jobs_and_kill(api, workers):
     say(f"the interrupted job(s) ran again elsewhere (attempt 2), each job recorded once")
 
 
+def check_monitor(workers):
+    """Each running worker serves /readyz and /metrics (and nothing else) on
+    its monitor address, and the jobs its metrics count as completed are the
+    ones its log says it completed."""
+    from prometheus_client.parser import text_string_to_metric_families
+    names = workers.names()
+    check(len(names) >= 3, f"expected the 3 workers left after the kill, found {names}")
+    for name in names:
+        base = f"http://{workers.address(name)}:9101"
+        monitor = Api(base)
+        status, text = monitor.request("GET", "/readyz")
+        check(status == 200, f"{name}: GET {base}/readyz answered {status}: {text}")
+        status, text = monitor.request("GET", "/v1/jobs")
+        check(status == 404, f"{name}: the monitor address answered GET /v1/jobs with {status}, not 404")
+        status, text = monitor.request("GET", "/metrics")
+        check(status == 200, f"{name}: GET {base}/metrics answered {status}")
+        counted = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "execd_jobs_total":
+                    counted[sample.labels["status"]] = counted.get(sample.labels["status"], 0) + sample.value
+        logged = len(re.findall(r"job \S+ completed ", workers.log(name)))
+        check(counted.get("completed", 0) == logged,
+              f"{name}: /metrics counts {counted} jobs but its log shows {logged} completed")
+        say(f"{name} serves /metrics on {base}: {int(counted.get('completed', 0))} jobs completed, as its log says")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", required=True)
@@ -221,7 +256,9 @@ def main():
     peers = [(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in args.peer]
     try:
         check_containment(api, peers)
-        check_jobs_and_kill(api, Workers(args.docker, args.project))
+        workers = Workers(args.docker, args.project)
+        check_jobs_and_kill(api, workers)
+        check_monitor(workers)
     except Failure as e:
         print(f"compose_check: FAIL: {e}", file=sys.stderr)
         return 1
