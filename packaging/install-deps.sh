@@ -22,7 +22,7 @@ build=(cmake make g++ pkg-config
        dpkg-dev file systemd zsh fish)  # the last line for tests/packaging/package_test.sh
 
 # The container image and its test (tests/docker): not needed to build.
-docker=(docker.io docker-compose debootstrap)
+docker=(docker.io docker-compose debootstrap iproute2)
 # The image's runtime stage: the toolchains, these, and the libraries execd
 # links, which the Dockerfile names from the built binaries.
 runtime=(redis-server)
