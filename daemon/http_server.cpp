@@ -428,9 +428,11 @@ private:
     }
 
     // Beyond max_waiters long-polls at once, ?wait= answers at once with the
-    // current state: waiting requests cannot take every thread.
+    // current state (a submission that would wait: at once, queued): waiting
+    // requests cannot take every thread.
     void limit_wait(Request& req, WaitSlot& slot) {
-        if (req.method != "GET") return;
+        if (req.method != "GET" && !(req.method == "POST" && (req.path == "/v1/jobs" || req.path == "/v1/jobs/")))
+            return;
         auto it = req.query.find("wait");
         if (it == req.query.end()) return;
         const std::string& w = it->second;

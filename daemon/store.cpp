@@ -202,14 +202,24 @@ JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::strin
     }
 }
 
+namespace {
+
+// A job take_next (prelude.lua) took: its six fields from `first` on.
+PoppedJob popped_job(const std::vector<Reply>& e, size_t first) {
+    if (e.size() != first + 6) throw RedisUnavailable("pop: unexpected reply");
+    return PoppedJob{e[first].string,      e[first + 1].string, static_cast<int>(e[first + 2].integer),
+                     e[first + 3].integer, e[first + 4].string, e[first + 5].integer == 1};
+}
+
+}  // namespace
+
 std::optional<PoppedJob> JobStore::pop(const std::string& worker) {
     auto c = pool_.take();
     Reply r = checked(c->eval(kPop, {key("queue"), key("queued_at"), key("running"), key(kNoSuchKey)},
                               {std::to_string(settings().lease_ms), worker, key("job:")}),
                       "pop");
-    if (r.kind != Reply::Kind::Array || r.elements.size() != 5) return std::nullopt;
-    return PoppedJob{r.elements[0].string, r.elements[1].string, static_cast<int>(r.elements[2].integer),
-                     r.elements[3].integer, r.elements[4].string};
+    if (r.kind != Reply::Kind::Array) return std::nullopt;
+    return popped_job(r.elements, 0);
 }
 
 void JobStore::wait_for_work(int64_t timeout_ms) {
@@ -229,13 +239,18 @@ bool JobStore::renew(const std::string& id, const std::string& worker, bool& can
 }
 
 bool JobStore::complete(const std::string& id, const std::string& result_json, JobState final_state,
-                        const std::string& verdict) {
+                        const std::string& verdict, const std::string& next_for, std::optional<PoppedJob>* next) {
+    std::vector<std::string> args{id, job_state_name(final_state), result_json, std::to_string(settings().result_ttl_s),
+                                  verdict};
+    if (next) {
+        next->reset();
+        args.insert(args.end(), {next_for, std::to_string(settings().lease_ms), key("job:")});
+    }
     auto c = pool_.take();
-    Reply r = checked(
-        c->eval(kComplete, finish_keys(prefix_, id),
-                {id, job_state_name(final_state), result_json, std::to_string(settings().result_ttl_s), verdict}),
-        "complete");
-    return r.integer == 1;
+    Reply r = checked(c->eval(kComplete, finish_keys(prefix_, id), args), "complete");
+    if (r.kind != Reply::Kind::Array || r.elements.empty()) throw RedisUnavailable("complete: unexpected reply");
+    if (next && r.elements.size() > 1) *next = popped_job(r.elements, 1);
+    return r.elements[0].integer == 1;
 }
 
 bool JobStore::retry(const std::string& id, const std::string& exhausted_json) {

@@ -34,6 +34,7 @@ struct PoppedJob {
     int attempt = 0;
     int64_t waited_ms = 0;   // since its submission, by Redis's clock
     std::string request_id;  // "" when none
+    bool more = false;       // other jobs were still queued when it was taken
 };
 
 struct NewJob {
@@ -130,9 +131,12 @@ public:
     void progress(const std::string& id, const std::string& worker, const std::string& text) noexcept;
 
     // Records the final result once; later calls for the same job do nothing.
-    // Returns whether this call recorded it.
+    // Returns whether this call recorded it. With `next`, also takes the next
+    // job for worker `next_for` in the same round trip, as pop() would (and
+    // whether or not the result was recorded): *next is it, or nullopt.
     bool complete(const std::string& id, const std::string& result_json, JobState final_state,
-                  const std::string& verdict);
+                  const std::string& verdict, const std::string& next_for = {},
+                  std::optional<PoppedJob>* next = nullptr);
 
     // An infrastructure failure: back to the queue after backoff, or, when
     // attempts are used up, completed with `exhausted_json` (then it returns

@@ -69,7 +69,10 @@ void WorkerPool::work(int index) {
     const std::string worker = node_ + "/" + std::to_string(index);
     // One box for this worker's lifetime: its uid and cgroups are made once.
     std::unique_ptr<Box> box;
-    while (!stopping_) {
+    // A job taken with the last one's result: it is counted as running
+    // already, so it is run even if a drain began meanwhile.
+    std::optional<Taken> next;
+    while (!stopping_ || next) {
         if (!box) {
             try {
                 box = sandbox_.acquire_box();
@@ -79,19 +82,23 @@ void WorkerPool::work(int index) {
                 continue;
             }
         }
-        std::optional<PoppedJob> job;
-        try {
-            job = store_.pop(worker);
-            if (!job) {
-                store_.wait_for_work(500);
+        std::optional<Taken> taken = std::move(next);
+        next.reset();
+        if (!taken) {
+            try {
+                std::optional<PoppedJob> job = store_.pop(worker);
+                if (!job) {
+                    store_.wait_for_work(500);
+                    continue;
+                }
+                taken = admit(std::move(*job), worker);
+            } catch (const std::exception& e) {
+                spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
+                std::this_thread::sleep_for(milliseconds(500));
                 continue;
             }
-        } catch (const std::exception& e) {
-            spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
-            std::this_thread::sleep_for(milliseconds(500));
-            continue;
         }
-        process(*job, worker, box.get());
+        next = process(*taken, worker, box.get());
         if (box->broken()) {
             spdlog::error("worker {}: box slot {} is broken; taking a new one", worker, box->slot());
             box.reset();
@@ -99,7 +106,7 @@ void WorkerPool::work(int index) {
     }
 }
 
-void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* box) {
+WorkerPool::Taken WorkerPool::admit(PoppedJob job, const std::string& worker) {
     auto active = std::make_shared<Active>();
     active->worker = worker;
     active->request_id = job.request_id;
@@ -108,6 +115,12 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         active_[job.id] = active;
     }
     ++busy_;
+    return Taken{std::move(job), std::move(active)};
+}
+
+std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const std::string& worker, Box* box) {
+    const PoppedJob& job = taken.job;
+    const std::shared_ptr<Active>& active = taken.active;
     LogScope scope(job.request_id, job.id);
     if (job.attempt == 1) metrics_.queue_wait_seconds.observe(static_cast<double>(job.waited_ms) / 1000.0);
     spdlog::info("job {} started on {} (attempt {})", job.id, worker, job.attempt);
@@ -131,8 +144,10 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
             store_.progress(job.id, worker, std::to_string(index + 1) + "/" + std::to_string(total));
         };
         Runner runner(sandbox_, *registry, cache_);
-        // The box's next init is asked for once the result is stored.
-        runner.defer_standby(true);
+        // The box's next init is asked for once the result is stored, so
+        // that its making does not delay the result; but first when other
+        // jobs wait, so that it is ready by the time the next one is taken.
+        runner.defer_standby(!job.more);
         JobResult result = runner.run(sub.request, box);
         metrics_.compile_steps += runner.compile_steps();
         if (result.cached) ++metrics_.compile_cache_hits;
@@ -171,10 +186,12 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         std::lock_guard lock(mutex_);
         active_.erase(job.id);
         idle_.notify_all();
-        return;
+        return std::nullopt;
     }
-    // Record it; if Redis is away, keep trying while our lease could still
+    // Record it, and take the next job in the same round trip unless
+    // stopping; if Redis is away, keep trying while our lease could still
     // be valid. Past that the job is re-run elsewhere (at least once).
+    std::optional<PoppedJob> next;
     const auto give_up = steady_clock::now() + milliseconds(store_.settings().lease_ms);
     for (;;) {
         try {
@@ -183,7 +200,8 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
                     metrics_.jobs.add(label("status", "completed"));
                     metrics_.verdicts.add(label("verdict", "InternalError"));
                 }
-            } else if (store_.complete(job.id, result_json, final_state, verdict)) {
+            } else if (store_.complete(job.id, result_json, final_state, verdict, worker,
+                                       stopping_ ? nullptr : &next)) {
                 spdlog::info("job {} {} {} in {} ms", job.id, job_state_name(final_state), verdict,
                              duration_cast<milliseconds>(steady_clock::now() - started).count());
                 metrics_.jobs.add(label("status", job_state_name(final_state)));
@@ -199,10 +217,15 @@ void WorkerPool::process(const PoppedJob& job, const std::string& worker, Box* b
         }
     }
     box->prepare_next();
+    // The next job counts as running before this one stops counting, so a
+    // drain never sees the worker idle in between.
+    std::optional<Taken> taken_next;
+    if (next) taken_next = admit(std::move(*next), worker);
     --busy_;
     std::lock_guard lock(mutex_);
     active_.erase(job.id);
     idle_.notify_all();
+    return taken_next;
 }
 
 void WorkerPool::keep_leases() {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,7 +44,16 @@ public:
 private:
     void work(int index);
     void keep_leases();
-    void process(const PoppedJob& job, const std::string& worker, Box* box);
+    struct Active;
+    // A job this worker holds the lease of, counted among the running ones.
+    struct Taken {
+        PoppedJob job;
+        std::shared_ptr<Active> active;
+    };
+    Taken admit(PoppedJob job, const std::string& worker);
+    // Runs a job and records its result; returns the worker's next job when
+    // the same round trip took one (only while not stopping).
+    std::optional<Taken> process(const Taken& taken, const std::string& worker, Box* box);
 
     JobStore& store_;
     Sandbox& sandbox_;

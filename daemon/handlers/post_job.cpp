@@ -1,8 +1,11 @@
-// POST /v1/jobs: validate, queue, answer 202 {"jobId", "status": "queued"}.
+// POST /v1/jobs[?wait=MS]: validate, queue, answer 202 {"jobId", "status":
+// "queued"}; with ?wait, the finished job's document (200) when it ends
+// within MS, else 202 with its status then.
 #include <Poco/JSON/Object.h>
 #include <spdlog/spdlog.h>
 
 #include "api/api_error.h"
+#include "api/raw_json.h"
 #include "api/stored_request.h"
 #include "core/util/files.h"
 #include "daemon/handlers/handlers.h"
@@ -60,6 +63,7 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     if (ctx.draining) throw api::ApiError(503, "draining", "execd is shutting down and accepts no new jobs");
     if (req.content_type.rfind("application/json", 0) != 0)
         throw api::ApiError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
+    const int64_t wait_ms = wait_ms_param(ctx, req);
     auto registry = ctx.registry();
     api::Submission sub = api::parse_submission_body(req.body, *registry, submission_maxima(*req.config));
     const std::string id = new_job_id();
@@ -70,9 +74,23 @@ void post_job(ServerContext& ctx, const Request& req, Response& res) {
     ++ctx.metrics.submitted;
     set_log_job(id);
     spdlog::info("job {} queued: {} priority {}", id, sub.request.language, sub.priority);
+    // Submit and wait in one request: the job's document once it has
+    // finished within `wait` (200), else the answer of a plain submit.
+    JobState state = JobState::Queued;
+    if (wait_ms > 0) {
+        StoredJob queued;
+        queued.owner = req.caller.owner;
+        auto job = ctx.store.wait(id, wait_ms, std::move(queued));
+        if (job && (job->state == JobState::Completed || job->state == JobState::Cancelled)) {
+            res.status = 200;
+            res.body = api::with_raw_member(job_document(*job), "jobId", '"' + id + '"');
+            return;
+        }
+        if (job) state = job->state;
+    }
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     o->set("jobId", id);
-    o->set("status", std::string("queued"));
+    o->set("status", std::string(job_state_name(state)));
     res.status = 202;
     res.body = api::stringify(o);
 }

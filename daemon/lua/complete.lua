@@ -1,5 +1,7 @@
 -- complete: records a job's result once (queued or running -> completed or
--- cancelled), through the prelude's finish.
+-- cancelled), through the prelude's finish; and, when asked, takes the
+-- worker's next job in the same round trip, through take_next (which says
+-- which keys it touches undeclared).
 --
 -- KEYS[1]       job:<id>
 -- KEYS[2]       done:<id>     pushed once the job has ended
@@ -10,5 +12,17 @@
 -- ARGV[3]  result   the result document
 -- ARGV[4]  ttl      seconds the finished job is kept
 -- ARGV[5]  verdict  counted in stats unless ''
--- Reply:   1 recorded; 0 the job had already ended or does not exist
-return finish(shared_keys(3), KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5])
+-- ARGV[6]  worker   who takes the next job; '' or absent: take none
+-- ARGV[7]  lease    ms the next job's lease lasts (with a worker)
+-- ARGV[8]  job prefix  the prefix of the job hashes (with a worker)
+-- Reply:   {recorded} or {recorded, id, request, attempt, waited, request_id,
+--          more} (take_next's): recorded is 1 when this call recorded the
+--          result, 0 when the job had already ended or does not exist
+local k = shared_keys(3)
+local recorded = finish(k, KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5])
+local worker = ARGV[6] or ''
+if worker == '' then return {recorded} end
+writes_even_when_full(k.no_such_key)
+local next_job = take_next(k.queue, k.queued_at, k.running, tonumber(ARGV[7]), worker, ARGV[8])
+if not next_job then return {recorded} end
+return {recorded, unpack(next_job)}

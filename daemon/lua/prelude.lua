@@ -62,3 +62,40 @@ local function shared_keys(first)
           queued_at = KEYS[first + 3], queued_bytes = KEYS[first + 4], stats = KEYS[first + 5],
           no_such_key = KEYS[first + 6]}
 end
+
+-- Takes the next queued job and a lease on it for a worker (queued ->
+-- running): the lowest score in `queue`; ids whose job is no longer queued
+-- are dropped and the next one taken.
+--   queue, queued_at, running: those keys
+--   lease: ms the lease lasts; worker: who takes it
+--   job_prefix: the prefix of the job hashes, e.g. 'execd:job:'
+-- Returns {id, request, attempt, waited, request_id, more}, or false when
+-- `queue` is empty: attempt counts from 1, waited is the ms since the job
+-- was submitted, request_id the submitting HTTP request's ('' for none),
+-- more 1 when other jobs still wait, else 0.
+--
+-- Undeclared keys: the job hash `<job prefix><id>` of each id it takes from
+-- `queue`. Which id that is is known only once ZPOPMIN has run, inside the
+-- script: a worker that read the head first and passed its key would race
+-- every other worker for the same id and could skip a job of a better
+-- priority submitted in between. So the scripts that take jobs, like the
+-- others, run on one Redis server, not on a Redis Cluster.
+local function take_next(queue, queued_at, running, lease, worker, job_prefix)
+  while true do
+    local r = redis.call('ZPOPMIN', queue)
+    if #r == 0 then return false end
+    local id = r[1]
+    local jk = job_prefix .. id
+    if redis.call('HGET', jk, 'status') == 'queued' then
+      local now = now_ms()
+      redis.call('ZREM', queued_at, id)
+      redis.call('ZADD', running, now + lease, id)
+      local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
+      redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
+      redis.call('HDEL', jk, 'progress')
+      local request, created, request_id = unpack(redis.call('HMGET', jk, 'request', 'created_ms', 'request_id'))
+      local more = redis.call('ZCARD', queue) > 0 and 1 or 0
+      return {id, request, attempts, now - (tonumber(created) or now), request_id or '', more}
+    end
+  end
+end

@@ -223,6 +223,66 @@ TEST_CASE("a job of priority 1 submitted after ten of priority 10 runs before th
     for (size_t i = 1; i < low.size(); ++i) CHECK(started(low[i - 1]) <= started(low[i]));
 }
 
+TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it runs longer", "[daemon]") {
+    RedisServer redis;
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
+    const int port = execd.port();
+
+    // Finished within the wait: 200 and the document GET gives, with its id.
+    auto r = http(port, "POST", "/v1/jobs?wait=30000", python("print(6 * 7)"),
+                  {{"Content-Type", "application/json"}, {"X-Request-Id", "post-wait-1"}});
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    const std::string id = json_field(r.body, "jobId");
+    CHECK(id.size() == 32);
+    CHECK(json_field(r.body, "status") == "completed");
+    CHECK(json_field(r.body, "verdict") == "OK");
+    CHECK(json_field(r.body, "output") == "42");
+    CHECK(json_field(r.body, "requestId") == "post-wait-1");
+    auto again = http(port, "GET", "/v1/jobs/" + id);
+    CHECK(again.status == 200);
+    for (const char* field : {"status", "verdict", "output", "stdout", "exitCode", "timeMs", "requestId"})
+        CHECK(json_field(again.body, field) == json_field(r.body, field));
+
+    // Longer than the wait: 202 with its id and its state then; it goes on.
+    const auto t0 = steady_clock::now();
+    auto slow = http(port, "POST", "/v1/jobs?wait=700", python("import time\ntime.sleep(2)\nprint('late')"));
+    INFO(slow.body);
+    REQUIRE(slow.status == 202);
+    CHECK(steady_clock::now() - t0 < milliseconds(1900));
+    CHECK(steady_clock::now() - t0 >= milliseconds(650));
+    const std::string status = json_field(slow.body, "status");
+    CHECK((status == "queued" || status == "running"));
+    auto late = wait_done(port, json_field(slow.body, "jobId"));
+    INFO(late.body);
+    CHECK(json_field(late.body, "verdict") == "OK");
+    CHECK(json_field(late.body, "output") == "late");
+
+    // ?wait=0 is a plain submit.
+    auto plain = http(port, "POST", "/v1/jobs?wait=0", python("print(1)"));
+    CHECK(plain.status == 202);
+    CHECK(json_field(plain.body, "status") == "queued");
+    wait_done(port, json_field(plain.body, "jobId"));
+
+    // A bad wait is refused before anything is queued.
+    const std::string before = http(port, "GET", "/metrics").body;
+    for (const char* bad : {"abc", "-1", "1e3", ""}) {
+        auto b = http(port, "POST", std::string("/v1/jobs?wait=") + bad, python("print(1)"));
+        INFO(bad << ": " << b.body);
+        CHECK(b.status == 400);
+        CHECK(error_field(b.body, "field") == "wait");
+    }
+    auto submitted = [](const std::string& metrics) {
+        const std::string name = "\nexecd_jobs_submitted_total ";
+        const auto at = metrics.find(name);
+        return at == std::string::npos
+                   ? std::string("none")
+                   : metrics.substr(at + name.size(), metrics.find('\n', at + 1) - at - name.size());
+    };
+    CHECK(submitted(before) == "3");
+    CHECK(submitted(http(port, "GET", "/metrics").body) == "3");
+}
+
 TEST_CASE("cancel: a queued job at once, a running one promptly", "[daemon]") {
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});

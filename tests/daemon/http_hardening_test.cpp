@@ -391,6 +391,12 @@ TEST_CASE("long-polls beyond max_waiters answer at once with the current state",
     auto batch = http(port, "GET", "/v1/jobs?ids=" + id + "&wait=8000");
     CHECK(batch.status == 200);
     CHECK(steady_clock::now() - t0 < seconds(10));
+    // And a submission that would wait: queued, answered at once.
+    const auto t1 = steady_clock::now();
+    auto posted = http(port, "POST", "/v1/jobs?wait=8000", kBashJob);
+    CHECK(posted.status == 202);
+    CHECK(json_field(posted.body, "status") == "queued");
+    CHECK(steady_clock::now() - t1 < seconds(5));
     // The first two are still waiting.
     for (auto& w : waiters) CHECK(read_reply(w->fd(), 100).status == 0);
     CHECK(http(port, "GET", "/healthz").status == 200);

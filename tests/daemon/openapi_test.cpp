@@ -440,6 +440,16 @@ TEST_CASE("every response execd gives, for every endpoint and class of error, is
             CHECK(error_code(e) == "invalid_field");
         }
         CHECK(rec.send(port, {"POST", "/v1/jobs", ok_job, {{"Content-Type", "text/plain"}}}).status == 415);
+        // Submit and wait in one request: finished in time (200), not (202),
+        // a wait that is no number (400).
+        CHECK(rec.send(port, {"POST", "/v1/jobs?wait=30000", ok_job, {}, "submit and wait"}).status == 200);
+        CHECK(rec.send(port, {"POST",
+                              "/v1/jobs?wait=300",
+                              R"J({"language":"python","code":"import time\ntime.sleep(1)"})J",
+                              {},
+                              "a wait that runs out"})
+                  .status == 202);
+        CHECK(rec.send(port, {"POST", "/v1/jobs?wait=soon", ok_job}).status == 400);
         CHECK(rec.send(port, without_length({"POST", "/v1/jobs", "", {}, "no Content-Length"})).status == 411);
         CHECK(rec.send(port, without_length({"POST", "/nowhere", "", {}, "no Content-Length"})).status == 411);
         CHECK(rec.send(port, without_length({"PUT", "/v1/jobs", "", {}, "no Content-Length"})).status == 405);

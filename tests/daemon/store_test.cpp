@@ -229,6 +229,49 @@ TEST_CASE("store: pop takes jobs by priority, FIFO within one, each once, under 
           static_cast<int64_t>(rig.redis.command({"KEYS", rig.key("*")}).elements.size()));
 }
 
+TEST_CASE("store: complete can take the worker's next job in the same round trip, as pop would", "[store][daemon]") {
+    Rig rig;
+    auto& store = rig.store;
+    for (const char* id : {"a", "b", "c"})
+        REQUIRE(store.submit(id, request(id), 10) == JobStore::SubmitOutcome::Queued);
+    auto a = store.pop("w1");
+    REQUIRE(a);
+    CHECK(a->id == "a");
+    CHECK(a->more);  // b and c still wait
+
+    std::optional<PoppedJob> next;
+    CHECK(store.complete("a", R"({"by":"w1"})", JobState::Completed, "OK", "w1", &next));
+    REQUIRE(next);
+    CHECK(next->id == "b");
+    CHECK(next->request_json == request("b"));
+    CHECK(next->attempt == 1);
+    CHECK(next->more);
+    // Taken as pop takes: running, leased to w1, out of the queue.
+    auto b = store.get("b");
+    REQUIRE(b);
+    CHECK(b->state == JobState::Running);
+    CHECK(rig.score("running", "b").has_value());
+    CHECK_FALSE(rig.score("queue", "b").has_value());
+    CHECK_FALSE(rig.score("queued_at", "b").has_value());
+    CHECK(store.get("a")->result_json == R"({"by":"w1"})");
+
+    // A result that was recorded already still takes the next job.
+    CHECK_FALSE(store.complete("a", R"({"again":1})", JobState::Completed, "OK", "w1", &next));
+    REQUIRE(next);
+    CHECK(next->id == "c");
+    CHECK_FALSE(next->more);
+    CHECK(store.get("a")->result_json == R"({"by":"w1"})");
+
+    // Nothing left: the result is recorded and no job comes back; without
+    // `next` nothing is taken.
+    CHECK(store.complete("b", "{}", JobState::Completed, "OK", "w1", &next));
+    CHECK_FALSE(next);
+    REQUIRE(store.submit("d", request("d"), 10) == JobStore::SubmitOutcome::Queued);
+    CHECK(store.complete("c", "{}", JobState::Completed, "OK"));
+    CHECK(store.get("d")->state == JobState::Queued);
+    CHECK(rig.counter("verdict:OK") == 3);
+}
+
 TEST_CASE("store: a lease is renewed by its holder only, and carries a cancel request", "[store][daemon]") {
     Rig rig;
     auto& store = rig.store;
