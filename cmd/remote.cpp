@@ -123,6 +123,7 @@ std::string languages_json(const Registry& registry, const std::vector<std::stri
         Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
         for (const auto& e : l.extensions) ext->add(e);
         o->set("extensions", ext);
+        if (!l.variant_of.empty()) o->set("variantOf", l.variant_of);
         list->add(o);
     }
     std::ostringstream out;

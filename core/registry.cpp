@@ -210,14 +210,30 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
             const std::string what = "language '" + id + "'";
             if (!valid_id(id)) top.fail(value, what + ": ids use only a-z, 0-9, _, - and +");
             TomlTable r = top.nested(value, what);
-            r.reject_unknown({"name", "aliases", "extensions", "source", "packages", "version", "compile", "run", "env",
-                              "binds", "run_tmpfs_mb", "limits", "compile_limits"});
+            r.reject_unknown({"name", "aliases", "extensions", "variant_of", "source", "packages", "version", "compile",
+                              "run", "env", "binds", "run_tmpfs_mb", "limits", "compile_limits"});
             Language l;
             l.id = id;
             l.line = static_cast<int>(value.location().line());
             l.name = r.required_string("name");
             l.aliases = r.strings("aliases");
-            l.extensions = r.required_strings("extensions");
+            // A variant (C++20 beside C++17) takes its base's extensions for
+            // {sources} and is chosen by its id or aliases only.
+            if (const auto* base_value = r.get("variant_of")) {
+                const std::string base_id = r.required_string("variant_of");
+                if (r.get("extensions"))
+                    r.fail(*r.get("extensions"), what + ": a variant takes the extensions of '" + base_id + "'");
+                auto base = std::find_if(reg.languages_.begin(), reg.languages_.end(),
+                                         [&](const Language& b) { return b.id == base_id; });
+                if (base == reg.languages_.end())
+                    r.fail(*base_value, what + ": variant_of names '" + base_id + "', which no stanza above defines");
+                if (!base->variant_of.empty())
+                    r.fail(*base_value, what + ": '" + base_id + "' is itself a variant of '" + base->variant_of + "'");
+                l.variant_of = base_id;
+                l.extensions = base->extensions;
+            } else {
+                l.extensions = r.required_strings("extensions");
+            }
             l.source = r.required_string("source");
             if (!is_safe_file_name(l.source)) r.fail(*r.get("source"), what + ": 'source' must be a plain file name");
             l.packages = r.strings("packages");
@@ -246,6 +262,7 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
                     r.fail(value, what + ": name '" + n + "' is already used by language '" + it->second + "'");
             }
             for (auto& e : l.extensions) {
+                if (!l.variant_of.empty()) break;
                 if (!e.empty() && e[0] == '.') e.erase(0, 1);
                 auto [it, fresh] = ext_seen.emplace(lower(e), id);
                 if (!fresh && it->second != id)
@@ -269,7 +286,7 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
 // Registry, which compares every field.)
 
 namespace {
-constexpr std::string_view kSnapshotMagic = "execd-registry 1\n";
+constexpr std::string_view kSnapshotMagic = "execd-registry 2\n";
 }  // namespace
 
 void encode_limits(wire::Writer& w, const LimitOverrides& l) {
@@ -292,6 +309,7 @@ std::string Registry::snapshot() const {
         w.text(l.name);
         w.texts(l.aliases);
         w.texts(l.extensions);
+        w.text(l.variant_of);
         w.text(l.source);
         w.texts(l.packages);
         w.texts(l.version_cmd);
@@ -323,6 +341,7 @@ std::optional<Registry> Registry::from_snapshot(std::string_view bytes) {
         l.name = r.text();
         l.aliases = r.texts();
         l.extensions = r.texts();
+        l.variant_of = r.text();
         l.source = r.text();
         l.packages = r.texts();
         l.version_cmd = r.texts();
@@ -356,9 +375,11 @@ const Language* Registry::find(const std::string& id_or_alias) const {
 const Language* Registry::by_extension(const std::string& extension) const {
     std::string key = lower(extension);
     if (!key.empty() && key[0] == '.') key.erase(0, 1);
-    for (const auto& l : languages_)
+    for (const auto& l : languages_) {
+        if (!l.variant_of.empty()) continue;
         for (const auto& e : l.extensions)
             if (lower(e) == key) return &l;
+    }
     return nullptr;
 }
 

@@ -65,6 +65,7 @@ struct Language {
     std::string name;
     std::vector<std::string> aliases;
     std::vector<std::string> extensions;  // without the dot
+    std::string variant_of;               // a variant's base ("" for none): its extensions, not chosen by them
     std::string source;                   // file name of the code in /box
     std::vector<std::string> packages;    // Debian packages (for installers)
     std::vector<std::string> version_cmd;

@@ -22,6 +22,7 @@ void get_languages(ServerContext& ctx, const Request&, Response& res) {
         Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
         for (const auto& e : l.extensions) ext->add(e);
         o->set("extensions", ext);
+        if (!l.variant_of.empty()) o->set("variantOf", l.variant_of);
         o->set("compiled", l.compiled());
         o->set("usable", l.usable());
         list->add(o);

@@ -56,3 +56,67 @@ TEST_CASE("every registered language runs its samples", "[languages]") {
         }
     }
 }
+
+TEST_CASE("C and C++ take GNU dialects: POSIX and GNU extensions compile without flags; cpp20 is C++20",
+          "[languages]") {
+    // MAP_ANONYMOUS, strdup and getline are declared only outside strict ISO
+    // modes (-std=c17 hides them).
+    const char* c_program = R"C(
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+int main(void) {
+    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return 1;
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t n = getline(&line, &size, stdin);
+    char *copy = strdup(n > 0 ? line : "");
+    strcpy(page, copy);
+    printf("%s", page);
+    free(copy);
+    free(line);
+    return 0;
+}
+)C";
+    auto c = run_code("c", c_program, "gnu extensions\n");
+    INFO(c.run.message << (c.compile ? c.compile->stderr_data : ""));
+    CHECK(c.run.verdict == Verdict::OK);
+    CHECK(c.run.stdout_data == "gnu extensions\n");
+
+    // The same in C++ (g++'s own default is a GNU dialect too), and typeof.
+    const char* cpp_program = R"C(
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <sys/mman.h>
+int main() {
+    void *page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *copy = strdup("gnu++");
+    __typeof__(copy) same = copy;
+    std::printf("%s %d\n", same, page != MAP_FAILED);
+    std::free(copy);
+    return 0;
+}
+)C";
+    for (const char* id : {"cpp", "cpp20"}) {
+        auto cpp = run_code(id, cpp_program);
+        INFO(id << ": " << cpp.run.message << (cpp.compile ? cpp.compile->stderr_data : ""));
+        CHECK(cpp.run.verdict == Verdict::OK);
+        CHECK(cpp.run.stdout_data == "gnu++ 1\n");
+    }
+
+    // cpp20 compiles C++20 (its hello sample needs it), and cpp does not.
+    const std::string cxx20 = read_text(EXECD_SOURCE_DIR "/tests/langs/cpp20/hello.cpp");
+    auto modern = run_code("cpp20", cxx20);
+    CHECK(modern.run.verdict == Verdict::OK);
+    CHECK(run_code("cpp", cxx20).run.verdict == Verdict::CompileError);
+
+    // A variant is chosen by its id and aliases, never by extension.
+    const Registry& registry = repo_registry();
+    REQUIRE(registry.by_extension("cpp") != nullptr);
+    CHECK(registry.by_extension("cpp")->id == "cpp");
+    REQUIRE(registry.find("c++20") != nullptr);
+    CHECK(registry.find("c++20")->id == "cpp20");
+}

@@ -81,6 +81,38 @@ TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") 
     CHECK_THAT(refusal("[language.\"Bad Id\"]\nname = \"X\"\n"), Contains("ids use only"));
 }
 
+TEST_CASE("a variant takes its base's extensions and is chosen by id or alias only", "[unit]") {
+    const std::string variant =
+        "\n[language.c23]\nname = \"C23\"\naliases = [\"c2x\"]\nvariant_of = \"c\"\nsource = \"main.c\"\n"
+        "compile = [\"/usr/bin/gcc\", \"-std=c2x\", \"-o\", \"main\", \"{sources}\"]\nrun = [\"./main\"]\n";
+    Registry r = Registry::parse(std::string(kGood) + variant, "good.toml");
+    const Language* c23 = r.find("c2x");
+    REQUIRE(c23 != nullptr);
+    CHECK(c23->id == "c23");
+    CHECK(c23->variant_of == "c");
+    CHECK(c23->extensions == std::vector<std::string>{"c"});
+    REQUIRE(r.by_extension(".c") != nullptr);
+    CHECK(r.by_extension(".c")->id == "c");
+    // The snapshot keeps it.
+    auto again = Registry::from_snapshot(r.snapshot());
+    REQUIRE(again);
+    CHECK(again->find("c23")->variant_of == "c");
+    CHECK(again->by_extension("c")->id == "c");
+
+    CHECK_THAT(refusal(std::string(kGood) + "\n[language.x]\nname = \"X\"\nvariant_of = \"cobol\"\nsource = "
+                                            "\"m\"\nrun = [\"/x\"]\n"),
+               Contains("variant_of names 'cobol', which no stanza above defines"));
+    CHECK_THAT(refusal(std::string(kGood) + "\n[language.x]\nname = \"X\"\nvariant_of = \"c\"\nextensions = "
+                                            "[\"x\"]\nsource = \"m\"\nrun = [\"/x\"]\n"),
+               Contains("a variant takes the extensions of 'c'"));
+    CHECK_THAT(refusal(std::string(kGood) + variant +
+                       "\n[language.y]\nname = \"Y\"\nvariant_of = \"c23\"\nsource = \"m\"\nrun = [\"/x\"]\n"),
+               Contains("'c23' is itself a variant of 'c'"));
+    CHECK_THAT(refusal(std::string(kGood) + "\n[language.x]\nname = \"X\"\nvariant_of = 3\nsource = \"m\"\nrun = "
+                                            "[\"/x\"]\n"),
+               Contains("'variant_of' must be a string"));
+}
+
 TEST_CASE("the repository's registry is valid, large, and embedded", "[unit]") {
     const Registry& repo = test::repo_registry();
     CHECK(repo.languages().size() >= 15);
@@ -105,6 +137,13 @@ binds = ["/usr/lib/jvm", "/etc/java-17-openjdk"]
 run_tmpfs_mb = 64
 limits = { time_ms = 1, cpu_ms = 2, memory_mb = 3, pids = 4, output_bytes = 5 }
 compile_limits = { time_ms = 6, cpu_ms = 7, memory_mb = 8, pids = 9, output_bytes = 10 }
+
+[language.java-preview]
+name = "Java, preview features"
+variant_of = "java"
+source = "Main.java"
+compile = ["/usr/bin/javac", "--enable-preview", "{sources}"]
+run = ["/usr/bin/java", "--enable-preview", "Main"]
 )";
     for (const Registry& original : {Registry::parse(every_field, "every.toml"), test::repo_registry()}) {
         INFO(original.origin());
@@ -127,7 +166,7 @@ compile_limits = { time_ms = 6, cpu_ms = 7, memory_mb = 8, pids = 9, output_byte
     }
     CHECK_FALSE(Registry::from_snapshot(bytes + "x"));
     std::string other_format = bytes;
-    other_format[other_format.find('1')] = '9';
+    other_format[other_format.find('2')] = '9';  // "execd-registry 2\n": the format's number
     CHECK_FALSE(Registry::from_snapshot(other_format));
     // A length that runs past the end is refused without reserving it.
     std::string huge = bytes;
