@@ -1,0 +1,2 @@
+IO.puts(:stderr, "error: something went wrong")
+System.halt(3)

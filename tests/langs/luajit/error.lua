@@ -1,0 +1,2 @@
+io.stderr:write("error: something went wrong\n")
+os.exit(3)

@@ -1,0 +1,4 @@
+import sys
+
+print("error: something went wrong", file=sys.stderr)
+sys.exit(3)

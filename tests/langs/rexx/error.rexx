@@ -1,0 +1,2 @@
+call lineout '<stderr>', 'error: something went wrong'
+exit 3

@@ -1,0 +1,3 @@
+.output /dev/stderr
+SELECT 'error: something went wrong';
+.exit 3

@@ -1,0 +1,4 @@
+int main () {
+    stderr.printf ("error: something went wrong\n");
+    return 3;
+}

@@ -1,0 +1,4 @@
+int main () {
+    stdout.printf ("hello\n");
+    return 0;
+}
