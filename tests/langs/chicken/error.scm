@@ -1,0 +1,3 @@
+(import (chicken process-context))
+(display "error: something went wrong\n" (current-error-port))
+(exit 3)

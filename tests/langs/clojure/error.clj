@@ -1,0 +1,2 @@
+(binding [*out* *err*] (println "error: something went wrong"))
+(System/exit 3)

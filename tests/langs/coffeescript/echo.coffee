@@ -1,0 +1,2 @@
+# Copy standard input to standard output, byte for byte.
+process.stdout.write require("fs").readFileSync(0)

@@ -1,0 +1,2 @@
+process.stderr.write "error: something went wrong\n"
+process.exit 3

@@ -1,0 +1,2 @@
+# Copy standard input to standard output, byte for byte.
+IO.copy(STDIN, STDOUT)

@@ -1,0 +1,2 @@
+STDERR.puts "error: something went wrong"
+exit 3

@@ -1,0 +1,2 @@
+System.err.println "error: something went wrong"
+System.exit 3

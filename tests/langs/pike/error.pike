@@ -1,0 +1,4 @@
+int main() {
+    werror("error: something went wrong\n");
+    return 3;
+}

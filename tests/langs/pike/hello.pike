@@ -1,0 +1,4 @@
+int main() {
+    write("hello\n");
+    return 0;
+}

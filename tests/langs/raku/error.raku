@@ -1,0 +1,2 @@
+note "error: something went wrong";
+exit 3;

@@ -1,0 +1,2 @@
+(* Copy standard input to standard output, byte for byte. *)
+val () = print (TextIO.inputAll TextIO.stdIn);
