@@ -1,0 +1,3 @@
+(format *error-output* "error: something went wrong~%")
+(finish-output *error-output*)
+(ext:quit 3)

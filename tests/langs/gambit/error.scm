@@ -1,0 +1,2 @@
+(display "error: something went wrong\n" (current-error-port))
+(exit 3)

@@ -1,0 +1,2 @@
+echo "error: something went wrong" >&2
+exit 3

@@ -1,0 +1,4 @@
+BEGIN {
+    print "error: something went wrong" > "/dev/stderr"
+    exit 3
+}

@@ -1,0 +1,3 @@
+#lang racket/base
+(eprintf "error: something went wrong\n")
+(exit 3)
