@@ -8,7 +8,10 @@
 #   packaging/install-deps.sh --runtime [PKG...]
 #                                        what the container image runs: all toolchains,
 #                                        redis-server and PKG (packaging/docker/Dockerfile)
-#   packaging/install-deps.sh --print    print the default install's package names, install nothing
+#   packaging/install-deps.sh --print    print the package names instead of installing them (with
+#                                        any mode: --build --print, --runtime --print)
+#   ... --langs ID[,ID...]               only these languages' toolchains (ids or aliases as in
+#                                        `exec languages`), with any of the modes above
 #
 # Needs root. Safe to run again.
 set -euo pipefail
@@ -27,21 +30,57 @@ docker=(docker.io docker-compose debootstrap iproute2)
 # links, which the Dockerfile names from the built binaries.
 runtime=(redis-server)
 
-mode=${1:-}
-case $mode in
-    "" | --build | --print) ;;
-    --runtime) shift && runtime+=("$@") ;;
-    *)
-        echo "install-deps.sh: unknown option '$mode' (--build, --runtime or --print)" >&2
-        exit 2
-        ;;
-esac
+mode="" langs="" print=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --build | --runtime)
+            [ -z "$mode" ] || [ "$mode" = "$1" ] || { echo "install-deps.sh: $mode and $1 exclude each other" >&2; exit 2; }
+            mode=$1
+            ;;
+        --print) print=yes ;;
+        --langs)
+            [ $# -ge 2 ] && [ -n "$2" ] || { echo "install-deps.sh: --langs needs a list of language ids" >&2; exit 2; }
+            langs=$2
+            shift
+            ;;
+        --langs=*) langs=${1#--langs=} ;;
+        -*)
+            echo "install-deps.sh: unknown option '$1' (--build, --runtime, --print or --langs)" >&2
+            exit 2
+            ;;
+        *)
+            [ "$mode" = --runtime ] || { echo "install-deps.sh: packages may follow --runtime only, not '$1'" >&2; exit 2; }
+            runtime+=("$1")
+            ;;
+    esac
+    shift
+done
 
 toolchains=()
 if [ "$mode" != --build ]; then
-    # Every `packages = ["a", "b"]` line of the registry, one name per word.
-    mapfile -t toolchains < <(sed -n 's/^[[:space:]]*packages[[:space:]]*=[[:space:]]*\[\(.*\)\].*/\1/p' "$registry" \
-                              | tr ',' '\n' | tr -d ' "' | sed '/^$/d' | sort -u)
+    # The `packages = ["a", "b"]` of every [language.ID] stanza, or of those
+    # --langs names (by id or alias); a name it cannot find is an error.
+    list=$(awk -v wanted="$langs" '
+        function words(text, out,    n, i, parts) {
+            gsub(/[][" ]/, "", text); n = split(text, parts, ",")
+            for (i = 1; i <= n; i++) if (parts[i] != "") out[parts[i]] = 1
+        }
+        BEGIN { n = split(tolower(wanted), list, ","); for (i = 1; i <= n; i++) if (list[i] != "") want[list[i]] = 1 }
+        /^\[/ { id = ""; if (match($0, /^\[language\.[^]]+\]/)) id = tolower(substr($0, 11, RLENGTH - 11)); next }
+        id == "" { next }
+        /^[[:space:]]*aliases[[:space:]]*=/ { delete names; sub(/^[^=]*=/, ""); words(tolower($0), names)
+                                             for (a in names) alias[a] = id }
+        /^[[:space:]]*packages[[:space:]]*=/ { sub(/^[^=]*=/, ""); pkgs[id] = $0 }
+        END {
+            for (w in want) {
+                chosen = (w in pkgs) ? w : ((w in alias) ? alias[w] : "")
+                if (chosen == "") { print "install-deps.sh: no language \"" w "\" in the registry" > "/dev/stderr"; bad = 1; continue }
+                take[chosen] = 1
+            }
+            if (bad) exit 3
+            for (l in pkgs) if (wanted == "" || (l in take)) { delete got; words(pkgs[l], got); for (p in got) print p }
+        }' "$registry") || exit 2
+    mapfile -t toolchains < <(printf '%s\n' "$list" | sed '/^$/d' | sort -u)
 fi
 
 case $mode in
@@ -50,7 +89,7 @@ case $mode in
     *) packages=("${build[@]}" "${docker[@]}" "${toolchains[@]}") ;;
 esac
 
-if [ "$mode" = --print ]; then
+if [ -n "$print" ]; then
     printf '%s\n' "${packages[@]}"
     exit 0
 fi

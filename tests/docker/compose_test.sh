@@ -58,6 +58,7 @@ export EXECD_BASE_IMAGE=execd-test-base:bookworm EXECD_IMAGE=execd-test:latest
 export EXECD_PUBLISH=127.0.0.1:  # a port Docker picks, on loopback
 export EXECD_WORKERS_COUNT=2
 export EXECD_TOKENS=""  # none, whatever the caller's environment or a .env file says
+export EXECD_LANGS=""  # every toolchain, as a plain build has
 dockerd_pid=""
 bridges=()
 run_docker_dirs_existed=$([ -d /run/docker ] && echo yes || echo no)

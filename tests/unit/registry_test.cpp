@@ -1,6 +1,8 @@
 #include "core/registry.h"
 
 #include <catch2/catch.hpp>
+#include <set>
+#include <sstream>
 
 #include "core/install_dirs.h"
 #include "tests/support.h"
@@ -192,4 +194,43 @@ TEST_CASE("the installed registry is found from the program's directory below an
     CHECK(installed_languages_file("/usr/" + lib) == "");
     CHECK(installed_languages_file(bin) == "");
     CHECK(installed_languages_file("") == "");
+}
+
+TEST_CASE("install-deps.sh --langs installs what the registry says each language needs, and refuses unknown ones",
+          "[unit]") {
+    const std::string script = EXECD_SOURCE_DIR "/packaging/install-deps.sh";
+    auto packages_of = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> argv{script, "--runtime", "--print"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        test::Process p = test::run_process(argv);
+        INFO(p.err);
+        REQUIRE(p.exit_code == 0);
+        std::set<std::string> out;
+        std::istringstream in(p.out);
+        for (std::string line; std::getline(in, line);) out.insert(line);
+        return out;
+    };
+    const Registry& registry = test::repo_registry();
+    std::set<std::string> every;
+    for (const Language& l : registry.languages()) every.insert(l.packages.begin(), l.packages.end());
+    // Without --langs: every language's packages and redis-server, nothing else.
+    std::set<std::string> expected = every;
+    expected.insert("redis-server");
+    CHECK(packages_of({}) == expected);
+    // Each language alone, by id and by its first alias: exactly its own.
+    for (const Language& l : registry.languages()) {
+        INFO(l.id);
+        std::set<std::string> own(l.packages.begin(), l.packages.end());
+        own.insert("redis-server");
+        CHECK(packages_of({"--langs", l.id}) == own);
+        if (!l.aliases.empty()) CHECK(packages_of({"--langs=" + l.aliases.front()}) == own);
+    }
+    // Several, in any case, as `exec languages` shows them.
+    std::set<std::string> two = packages_of({"--langs", "PYTHON,c++"});
+    CHECK(two == std::set<std::string>{"python3", "g++", "redis-server"});
+    // An unknown name is refused by name, and nothing is printed.
+    test::Process bad = test::run_process({script, "--print", "--langs", "python,klingon"});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Contains("no language \"klingon\""));
+    CHECK(bad.out.empty());
 }
