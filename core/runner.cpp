@@ -83,10 +83,27 @@ Limits Runner::run_limits(const Language& language, const JobRequest& request) c
 
 namespace {
 
+// "{memory_mb}" in a language's argv and env values: the step's memory
+// limit in MB, so that a runtime that cannot see its cgroup (the JVM's heap,
+// -Xmx{memory_mb}m) grows up to the limit and the limit, not a flag, stops
+// it (MemoryLimitExceeded).
+std::string with_limits(std::string text, const Limits& limits) {
+    static const std::string kMemory = "{memory_mb}";
+    for (size_t at = text.find(kMemory); at != std::string::npos; at = text.find(kMemory, at))
+        text.replace(at, kMemory.size(), std::to_string(limits.memory_mb));
+    return text;
+}
+
+std::map<std::string, std::string> with_limits(std::map<std::string, std::string> env, const Limits& limits) {
+    for (auto& [name, value] : env) value = with_limits(std::move(value), limits);
+    return env;
+}
+
 // The compile argv with "{sources}" replaced by every submitted file the
 // language claims by extension (sorted, so the key and the build are stable),
 // or by its source file when none is claimed.
-std::vector<std::string> expand_compile_argv(const Language& lang, const std::vector<SourceFile>& files) {
+std::vector<std::string> expand_compile_argv(const Language& lang, const std::vector<SourceFile>& files,
+                                             const Limits& limits) {
     std::vector<std::string> sources;
     for (const auto& f : files) {
         const auto dot = f.name.rfind('.');
@@ -102,7 +119,7 @@ std::vector<std::string> expand_compile_argv(const Language& lang, const std::ve
         if (a == "{sources}")
             argv.insert(argv.end(), sources.begin(), sources.end());
         else
-            argv.push_back(a);
+            argv.push_back(with_limits(a, limits));
     }
     return argv;
 }
@@ -225,8 +242,9 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 RunPolicy run_policy(const Language& lang, const std::vector<std::string>& args, const std::string& dir,
                      const Limits& limits, std::string stdin_data, const std::atomic<bool>* cancel) {
     RunPolicy run;
-    run.argv = concat(lang.run, args);
-    run.env = environment_for(lang);
+    for (const auto& a : lang.run) run.argv.push_back(with_limits(a, limits));
+    run.argv.insert(run.argv.end(), args.begin(), args.end());
+    run.env = with_limits(environment_for(lang), limits);
     run.work_dir = dir;
     run.work_access = WorkDirAccess::ReadOnly;
     run.tmpfs_mb = lang.run_tmpfs_mb;
@@ -254,12 +272,13 @@ struct Runner::Prepared {
 Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceFile>& files, Box& box,
                                  const std::atomic<bool>* cancel, const std::string& field) {
     Prepared p;
-    const std::map<std::string, std::string> env = environment_for(lang);
+    const Limits compile_limits = lang.compile_limits.apply(default_compile_limits());
+    const std::map<std::string, std::string> env = with_limits(environment_for(lang), compile_limits);
     std::vector<std::string> argv;
     std::string key;
     try {
         if (lang.compiled()) {
-            argv = expand_compile_argv(lang, files);
+            argv = expand_compile_argv(lang, files, compile_limits);
             if (cache_) {
                 key = compile_key(lang, argv, env, files, *cache_);
                 if (auto lease = cache_->find(key)) {
@@ -292,7 +311,7 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
     compile.work_access = WorkDirAccess::Writable;
     compile.tmpfs_mb = 256;
     compile.cancel = cancel;
-    compile.limits = lang.compile_limits.apply(default_compile_limits());
+    compile.limits = compile_limits;
     RunOutcome compiled = box.run(compile);
     ++compile_steps_;
     if (compiled.cancelled) {

@@ -1,5 +1,6 @@
 // Every registered language: hello world, stdin echo, a runtime error, and
-// for compiled ones a compile error with the compiler's message. A language
+// for compiled ones a compile error with the compiler's message; for the
+// runtimes that manage their own memory, 1 GB held ends MemoryLimitExceeded. A language
 // whose toolchain is missing fails here: CI installs every one.
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -11,14 +12,20 @@ using namespace execd::test;
 
 namespace {
 
-std::string sample(const Language& lang, const std::string& kind) {
+// The sample `kind` of a language, or "" when it has none.
+std::string optional_sample(const Language& lang, const std::string& kind) {
     const std::string dir = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/";
     for (const auto& ext : lang.extensions) {
         std::string path = dir + kind + "." + ext;
         if (std::filesystem::exists(path)) return read_text(path);
     }
-    FAIL("no sample " << kind << " for " << lang.id << " in " << dir);
     return {};
+}
+
+std::string sample(const Language& lang, const std::string& kind) {
+    std::string text = optional_sample(lang, kind);
+    if (text.empty()) FAIL("no sample " << kind << " for " << lang.id << " in tests/langs/" << lang.id);
+    return text;
 }
 
 }  // namespace
@@ -45,6 +52,16 @@ TEST_CASE("every registered language runs its samples", "[languages]") {
             CHECK(error.run.verdict == Verdict::RuntimeError);
             CHECK(error.run.exit_code == 3);
             CHECK_FALSE(error.run.stderr_data.empty());
+
+            // A runtime that manages its own memory (JVM, Mono, Go, Node, the
+            // Erlang VM, Python) holding 1 GB is stopped by the limit, not by
+            // a flag of its own: MemoryLimitExceeded.
+            if (const std::string memory = optional_sample(lang, "memory"); !memory.empty()) {
+                auto big = run_code(lang.id, memory, {}, generous);
+                INFO(big.run.message << big.run.stderr_data);
+                CHECK(big.run.verdict == Verdict::MemoryLimitExceeded);
+                CHECK(big.run.stdout_data.empty());
+            }
 
             if (lang.compiled()) {
                 auto bad = run_code(lang.id, sample(lang, "compile_error"), {}, generous);
