@@ -1,5 +1,6 @@
-// Every registered language: hello world, stdin echo, a runtime error, and
-// for compiled ones a compile error with the compiler's message; for the
+// Every registered language: hello world, stdin echo, a runtime error, a
+// busy loop stopped at the time limit, and for compiled ones a compile error
+// with the compiler's message; for the
 // runtimes that manage their own memory, 1 GB held ends MemoryLimitExceeded. A language
 // whose toolchain is missing fails here: CI installs every one.
 #include <catch2/catch.hpp>
@@ -52,6 +53,13 @@ TEST_CASE("every registered language runs its samples", "[languages]") {
             CHECK(error.run.verdict == Verdict::RuntimeError);
             CHECK(error.run.exit_code == 3);
             CHECK_FALSE(error.run.stderr_data.empty());
+
+            // A busy loop ends at the time limit, however the runtime starts.
+            LimitOverrides short_limit;
+            short_limit.time_ms = 1500;
+            auto busy = run_code(lang.id, sample(lang, "loop"), {}, short_limit);
+            INFO(busy.run.message << (busy.compile ? busy.compile->stderr_data : "") << busy.run.stderr_data);
+            CHECK(busy.run.verdict == Verdict::TimeLimitExceeded);
 
             // A runtime that manages its own memory (JVM, Mono, Go, Node, the
             // Erlang VM, Python) holding 1 GB is stopped by the limit, not by

@@ -1,0 +1,5 @@
+defmodule Busy do
+  def loop, do: loop()
+end
+
+Busy.loop()

@@ -1,0 +1,8 @@
+-module(main).
+-export([main/1]).
+
+main(_) ->
+    loop().
+
+loop() ->
+    loop().

@@ -1,0 +1,2 @@
+: main ( -- )  begin again ;
+main bye

@@ -1,2 +1,0 @@
-(display "error: something went wrong\n" (current-error-port))
-(exit 3)

@@ -1,2 +1,0 @@
-(display "hello")
-(newline)

@@ -1,0 +1,6 @@
+void main() {
+    shared int n;
+    while (true) {
+        n = n + 1;
+    }
+}

@@ -1,0 +1,2 @@
+fun loop () = loop ();
+val () = loop ();
