@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "core/runner.h"
+
 namespace execd::api {
 namespace {
 
@@ -132,6 +134,42 @@ JobResult job_result_from_json(const Object& job) {
     } catch (const Poco::Exception& ex) {
         throw std::runtime_error("the server's result is not in the expected shape: " + ex.displayText());
     }
+}
+
+namespace {
+
+Poco::JSON::Object::Ptr limits_json(const Limits& l) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("timeMs", l.time_ms);
+    o->set("cpuMs", l.cpu_ms);
+    o->set("memoryMb", l.memory_mb);
+    o->set("pids", l.pids);
+    o->set("outputBytes", l.output_bytes);
+    return o;
+}
+
+Poco::JSON::Array::Ptr texts_json(const std::vector<std::string>& texts) {
+    Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+    for (const auto& t : texts) a->add(t);
+    return a;
+}
+
+}  // namespace
+
+Poco::JSON::Object::Ptr language_json(const Language& lang, const std::string& version) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("id", lang.id);
+    o->set("name", lang.name);
+    o->set("aliases", texts_json(lang.aliases));
+    o->set("extensions", texts_json(lang.extensions));
+    if (!lang.variant_of.empty()) o->set("variantOf", lang.variant_of);
+    o->set("version", version);
+    o->set("compiled", lang.compiled());
+    o->set("usable", lang.usable());
+    o->set("packages", texts_json(lang.packages));
+    o->set("limits", limits_json(lang.limits.apply(Limits{})));
+    if (lang.compiled()) o->set("compileLimits", limits_json(lang.compile_limits.apply(default_compile_limits())));
+    return o;
 }
 
 }  // namespace execd::api

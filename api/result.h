@@ -10,6 +10,7 @@
 
 #include "api/codec.h"
 #include "core/job.h"
+#include "core/registry.h"
 
 namespace execd::api {
 
@@ -28,5 +29,12 @@ std::string expired_job_json(int64_t queue_ttl_s);
 // not) is a result with `cancelled` set and its message, if any. Throws
 // std::runtime_error naming what is missing or malformed.
 JobResult job_result_from_json(const Poco::JSON::Object& job);
+
+// One language as GET /v1/languages and `exec languages --json` show it:
+// id, name, aliases, extensions, variantOf (a variant's base), version ("" when
+// unknown or not installed), compiled, usable, the Debian packages that
+// provide it, and the limits a job gets unless it asks for others (limits;
+// compileLimits for a compiled one).
+Poco::JSON::Object::Ptr language_json(const Language& lang, const std::string& version);
 
 }  // namespace execd::api

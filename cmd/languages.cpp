@@ -1,11 +1,9 @@
 // exec languages: what the registry declares and whether it runs here.
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "cmd/common.h"
@@ -14,29 +12,10 @@
 namespace execd::cli {
 namespace {
 
-// Each usable language's version, in registry order: remembered ones from
-// the compile cache (keyed by the toolchain's binaries), the rest probed a
-// few at a time.
-std::vector<std::string> versions_of(const Registry& registry, CompileCache* cache) {
-    const auto& langs = registry.languages();
-    std::vector<std::string> out(langs.size());
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-        for (size_t i = next++; i < langs.size(); i = next++)
-            if (langs[i].usable()) out[i] = cached_version(langs[i], cache);
-    };
-    const size_t n = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
-    return out;
-}
-
 int languages_command(const GlobalOptions& global, bool json) {
     if (json) need_remote();
     Registry registry = load_registry(global);
-    const std::vector<std::string> versions = versions_of(registry, local_cache(global));
+    const std::vector<std::string> versions = language_versions(registry, local_cache(global));
     if (json) {
         std::cout << remote().languages_json(registry, versions) << std::endl;
         return 0;
@@ -52,8 +31,18 @@ int languages_command(const GlobalOptions& global, bool json) {
               << "\n";
     for (size_t i = 0; i < registry.languages().size(); ++i) {
         const Language& l = registry.languages()[i];
+        std::string version = versions[i];
+        if (!l.usable()) {
+            // What provides it, for the operator to install.
+            version = "not installed";
+            if (!l.packages.empty()) {
+                version += " (apt-get install";
+                for (const auto& p : l.packages) version += " " + p;
+                version += ")";
+            }
+        }
         std::cout << std::left << std::setw(id_w) << l.id << std::setw(name_w) << l.name << std::setw(8)
-                  << (l.usable() ? "yes" : "no") << versions[i] << "\n";
+                  << (l.usable() ? "yes" : "no") << version << "\n";
     }
     return 0;
 }

@@ -112,20 +112,8 @@ std::string job_json(const JobResult& result) {
 
 std::string languages_json(const Registry& registry, const std::vector<std::string>& versions) {
     Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-    for (size_t i = 0; i < registry.languages().size(); ++i) {
-        const Language& l = registry.languages()[i];
-        Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        o->set("id", l.id);
-        o->set("name", l.name);
-        o->set("version", i < versions.size() ? versions[i] : std::string());
-        o->set("compiled", l.compiled());
-        o->set("usable", l.usable());
-        Poco::JSON::Array::Ptr ext = new Poco::JSON::Array;
-        for (const auto& e : l.extensions) ext->add(e);
-        o->set("extensions", ext);
-        if (!l.variant_of.empty()) o->set("variantOf", l.variant_of);
-        list->add(o);
-    }
+    for (size_t i = 0; i < registry.languages().size(); ++i)
+        list->add(api::language_json(registry.languages()[i], i < versions.size() ? versions[i] : std::string()));
     std::ostringstream out;
     Poco::JSON::Stringifier::condense(list, out);
     return out.str();

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstring>
+#include <thread>
 
 #include "core/checker.h"
 #include "core/util/files.h"
@@ -166,6 +168,22 @@ std::string toolchain_identity(const Language& lang) {
 
 std::string cached_version(const Language& lang, CompileCache* cache) {
     return cache ? version_for(lang, *cache, toolchain_identity(lang)) : lang.probe_version();
+}
+
+std::vector<std::string> language_versions(const Registry& registry, CompileCache* cache) {
+    const auto& langs = registry.languages();
+    std::vector<std::string> out(langs.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t i = next++; i < langs.size(); i = next++)
+            if (langs[i].usable()) out[i] = cached_version(langs[i], cache);
+    };
+    const size_t n = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    return out;
 }
 
 namespace {

@@ -36,6 +36,10 @@ std::string toolchain_identity(const Language& lang);
 // toolchain_identity(), so it is probed again only after an upgrade.
 std::string cached_version(const Language& lang, CompileCache* cache);
 
+// Each usable language's version in registry order ("" for one that is not
+// usable): cached_version, the ones not remembered probed a few at a time.
+std::vector<std::string> language_versions(const Registry& registry, CompileCache* cache);
+
 // Default limits of a compile step; the registry's compile_limits override them.
 Limits default_compile_limits();
 

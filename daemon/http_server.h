@@ -8,10 +8,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/compile_cache.h"
 #include "core/registry.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
@@ -27,6 +29,11 @@ struct ServerContext {
     std::atomic<bool>& draining;
     std::function<int()> workers_busy;  // empty on api-only nodes
     std::function<int()> workers_total;
+    CompileCache* cache = nullptr;  // remembers toolchain versions (nodes with workers)
+    // GET /v1/languages's versions, probed once per registry loaded.
+    std::mutex versions_mutex;
+    std::shared_ptr<const Registry> versions_of;
+    std::vector<std::string> versions;
 };
 
 struct Request {

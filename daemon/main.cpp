@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
             spdlog::info("{} workers started", workers->size());
         }
         ConfigSource configs(config);
-        ServerContext ctx{configs, store, registry_fn, metrics, draining, nullptr, nullptr};
+        ServerContext ctx{configs, store, registry_fn, metrics, draining, nullptr, nullptr, cache.get(), {}, {}, {}};
         if (workers) {
             ctx.workers_busy = [&workers] { return workers->busy(); };
             ctx.workers_total = [&workers] { return workers->size(); };

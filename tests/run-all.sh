@@ -3,8 +3,9 @@
 # (tests/check-format.sh), a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the install and the .deb on this
 # machine (tests/packaging/package_test.sh), the same under ASan+UBSan, and
-# the sandbox and CLI tests (and the two-node containment test) again on a
-# cgroup v2 kernel in QEMU, and the container image with compose.yaml on a
+# the sandbox and CLI tests (and the two-node containment test, and a
+# language of every runtime family) again on a cgroup v2 kernel in QEMU, and
+# the container image with compose.yaml on a
 # Docker engine of its own (tests/docker/compose_test.sh); it ends by failing
 # if any process the suite started still runs or any of its temporary
 # directories remains.
@@ -52,7 +53,7 @@ step "tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure --timeout 1200 -R 'unit|sandbox|cli|daemon')
 
-step "sandbox and CLI tests on cgroup v2 (QEMU)"
+step "sandbox, CLI and a language of every runtime family on cgroup v2 (QEMU)"
 vm=""
 for d in "${CGV2_TOOL:-}" ../shared/tools/cgroup-v2-vm /work/shared/tools/cgroup-v2-vm; do
     if [ -n "$d" ] && [ -x "$d/run-v2.sh" ]; then vm=$d; break; fi
@@ -63,7 +64,7 @@ if [ -z "$vm" ]; then
 fi
 CGV2_MEM=${CGV2_MEM:-2048M} CGV2_TIMEOUT=${CGV2_TIMEOUT:-1500} \
     "$vm/run-v2.sh" --env TMPDIR=/run "$PWD/build/tests/execd_tests" \
-    '[sandbox],[cli],[daemon][v2]'
+    '[sandbox],[cli],[daemon][v2],[languages][v2]'
 
 step "container image and compose.yaml: 4 workers, 40 jobs, a worker killed mid-job (Docker)"
 tests/docker/compose_test.sh

@@ -101,10 +101,32 @@ TEST_CASE("exec refuses bad input with a clear error", "[cli]") {
     CHECK_THAT(reg.err, Contains("bad.toml:5") && Contains("'run' must be an array"));
 }
 
-TEST_CASE("exec languages lists what is usable", "[cli]") {
+TEST_CASE("exec languages lists what is usable, and what provides what is not", "[cli]") {
     auto p = exec_run({"languages"});
     CHECK(p.exit_code == 0);
     CHECK_THAT(p.out, Contains("python") && Contains("yes") && Contains("Python 3."));
+
+    const std::string file = temp_file(
+        "missing-languages.toml",
+        "[language.python]\nname = \"Python\"\nextensions = [\"py\"]\nsource = \"main.py\"\npackages = "
+        "[\"python3\"]\nversion = [\"/usr/bin/python3\", \"--version\"]\nrun = [\"/usr/bin/python3\", \"main.py\"]\n"
+        "[language.zz]\nname = \"Zed\"\nextensions = [\"zz\"]\nsource = \"m.zz\"\npackages = [\"zed-lang\", "
+        "\"zed-libs\"]\ncompile = [\"/nonexistent/zedc\", \"m.zz\"]\nrun = [\"./m\"]\nlimits = { memory_mb = 64 }\n");
+    auto table = exec_run({"--languages", file, "languages"});
+    INFO(table.err);
+    CHECK(table.exit_code == 0);
+    CHECK_THAT(table.out, Contains("not installed (apt-get install zed-lang zed-libs)"));
+
+    auto json = exec_run({"--languages", file, "languages", "--json"});
+    INFO(json.err);
+    REQUIRE(json.exit_code == 0);
+    CHECK_THAT(json.out,
+               Contains(R"("id":"python")") && Contains(R"("version":"Python 3.)") &&
+                   Contains(R"("packages":["python3"])") &&
+                   Contains(R"("limits":{"timeMs":3000,"cpuMs":3000,"memoryMb":128,"pids":50,"outputBytes":4096})"));
+    CHECK_THAT(json.out, Contains(R"("id":"zz")") && Contains(R"("version":"","compiled":true,"usable":false)") &&
+                             Contains(R"("packages":["zed-lang","zed-libs"])") && Contains(R"("memoryMb":64)") &&
+                             Contains(R"("compileLimits":{"timeMs":15000)"));
 }
 
 TEST_CASE("exec keeps a parsed registry and reads an edited file anew", "[cli]") {

@@ -354,6 +354,13 @@ TEST_CASE("metrics and languages", "[daemon]") {
     auto l = http(execd.port(), "GET", "/v1/languages");
     CHECK(l.status == 200);
     CHECK_THAT(l.body, Contains("\"id\":\"python\"") && Contains("\"usable\":true"));
+    // Each with its version, packages and default limits, as exec languages --json says.
+    CHECK_THAT(l.body, Contains(R"J("version":"Python 3.)J") && Contains(R"J("packages":["python3"])J"));
+    CHECK_THAT(l.body,
+               Contains(R"J("limits":{"timeMs":3000,"cpuMs":3000,"memoryMb":128,"pids":50,"outputBytes":4096})J"));
+    CHECK_THAT(l.body,
+               Contains(R"J("id":"cpp20","name":"C++ (G++, GNU C++20)")J") && Contains(R"J("variantOf":"cpp")J"));
+    CHECK_THAT(l.body, Contains(R"J("compileLimits":{"timeMs":15000,"cpuMs":15000,"memoryMb":512,"pids":32)J"));
 }
 
 TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes it, attempts = 2, one result",
@@ -455,24 +462,26 @@ TEST_CASE("exec through a server prints what --local prints, for every language"
     const std::string server = "http://127.0.0.1:" + std::to_string(execd.port());
     const std::string langs = EXECD_SOURCE_DIR "/languages.toml";
     const auto& registry = repo_registry();
+    // One daemon for all of them: a section would start the test case, and
+    // so a Redis and an execd, again for each language.
     for (const auto& lang : registry.languages()) {
-        DYNAMIC_SECTION(lang.id) {
-            std::string file;
-            for (const auto& ext : lang.extensions) {
-                std::string f = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/hello." + ext;
-                if (access(f.c_str(), R_OK) == 0) file = f;
-            }
-            REQUIRE_FALSE(file.empty());
-            auto local =
-                run_process({EXECD_EXEC_BINARY, "--languages", langs, "--local", "run", "--time", "10000", file});
-            auto remote = run_process(
-                {EXECD_EXEC_BINARY, "--languages", langs, "--server", server, "run", "--time", "10000", file});
-            INFO(local.err << " | " << remote.err);
-            CHECK(local.out == "hello\n");
-            CHECK(remote.out == local.out);
-            CHECK(remote.err == local.err);
-            CHECK(remote.exit_code == local.exit_code);
+        INFO("language " << lang.id);
+        std::string file;
+        for (const auto& ext : lang.extensions) {
+            std::string f = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/hello." + ext;
+            if (access(f.c_str(), R_OK) == 0) file = f;
         }
+        REQUIRE_FALSE(file.empty());
+        // By id: a variant (cpp20, chicken) is never chosen by extension.
+        auto local = run_process(
+            {EXECD_EXEC_BINARY, "--languages", langs, "--local", "run", "--lang", lang.id, "--time", "10000", file});
+        auto remote = run_process({EXECD_EXEC_BINARY, "--languages", langs, "--server", server, "run", "--lang",
+                                   lang.id, "--time", "10000", file});
+        INFO(local.err << " | " << remote.err);
+        CHECK(local.out == "hello\n");
+        CHECK(remote.out == local.out);
+        CHECK(remote.err == local.err);
+        CHECK(remote.exit_code == local.exit_code);
     }
     // Verdicts and exit statuses match too, and --json has the same fields.
     const std::string dir = make_temp_dir("execd-cli-remote");

@@ -145,3 +145,30 @@ int main() {
     REQUIRE(registry.find("c++20") != nullptr);
     CHECK(registry.find("c++20")->id == "cpp20");
 }
+
+TEST_CASE("one language of every runtime family runs and is stopped by its limits, on cgroup v1 and v2",
+          "[languages][v2]") {
+    // Native code (GCC, LLVM, GHC's RTS, OCaml), the JVM, Mono, V8, the
+    // Erlang VM, CPython and PyPy, Ruby, SBCL and Racket (Chez Scheme).
+    for (const char* id : {"c", "rust", "haskell", "ocaml", "java", "csharp", "javascript", "go", "erlang", "python",
+                           "pypy", "ruby", "commonlisp", "racket"}) {
+        const Language* lang = repo_registry().find(id);
+        REQUIRE(lang != nullptr);
+        DYNAMIC_SECTION(id) {
+            LimitOverrides generous;
+            generous.time_ms = std::max<int64_t>(lang->limits.time_ms.value_or(3000), 10000);
+            auto hello = run_code(id, sample(*lang, "hello"), {}, generous);
+            INFO(hello.run.message << (hello.compile ? hello.compile->stderr_data : "") << hello.run.stderr_data);
+            CHECK(hello.run.verdict == Verdict::OK);
+            CHECK(hello.run.stdout_data == "hello\n");
+            CHECK(hello.run.memory_kb > 0);
+
+            LimitOverrides short_limit;
+            short_limit.time_ms = 1500;
+            CHECK(run_code(id, sample(*lang, "loop"), {}, short_limit).run.verdict == Verdict::TimeLimitExceeded);
+
+            if (const std::string memory = optional_sample(*lang, "memory"); !memory.empty())
+                CHECK(run_code(id, memory, {}, generous).run.verdict == Verdict::MemoryLimitExceeded);
+        }
+    }
+}
