@@ -4,8 +4,6 @@
 
 #include <stdexcept>
 
-#include "core/runner.h"
-
 namespace execd::api {
 namespace {
 

@@ -299,6 +299,18 @@ LimitOverrides decode_limits(wire::Reader& r) {
     return l;
 }
 
+Limits default_compile_limits() {
+    Limits l;
+    l.time_ms = 15000;
+    l.cpu_ms = 15000;
+    l.memory_mb = 512;
+    l.pids = 64;
+    l.output_bytes = 64 * 1024;
+    l.file_size_mb = 256;
+    l.open_files = 1024;
+    return l;
+}
+
 std::string Registry::snapshot() const {
     wire::Writer w(kSnapshotMagic);
     w.text(origin_);

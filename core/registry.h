@@ -56,6 +56,10 @@ struct LimitOverrides {
 // Nothing set when the key is absent. Throws TomlError.
 LimitOverrides read_limit_overrides(const TomlTable& parent, const std::string& key, const std::string& what);
 
+// Default limits of a compile step; a language's compile_limits override
+// them (those of a run are Limits{}, overridden by its limits).
+Limits default_compile_limits();
+
 // LimitOverrides in the host-local binary form (core/util/wire.h).
 void encode_limits(wire::Writer& w, const LimitOverrides& limits);
 LimitOverrides decode_limits(wire::Reader& r);

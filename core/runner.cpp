@@ -16,18 +16,6 @@
 
 namespace execd {
 
-Limits default_compile_limits() {
-    Limits l;
-    l.time_ms = 15000;
-    l.cpu_ms = 15000;
-    l.memory_mb = 512;
-    l.pids = 64;
-    l.output_bytes = 64 * 1024;
-    l.file_size_mb = 256;
-    l.open_files = 1024;
-    return l;
-}
-
 std::map<std::string, std::string> base_environment() {
     return {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}, {"TMPDIR", "/tmp"}};
 }

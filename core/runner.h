@@ -40,9 +40,6 @@ std::string cached_version(const Language& lang, CompileCache* cache);
 // usable): cached_version, the ones not remembered probed a few at a time.
 std::vector<std::string> language_versions(const Registry& registry, CompileCache* cache);
 
-// Default limits of a compile step; the registry's compile_limits override them.
-Limits default_compile_limits();
-
 // The environment every box gets before the language adds its own.
 std::map<std::string, std::string> base_environment();
 

@@ -1,0 +1,3 @@
+const message: string = "error: something went wrong";
+console.error(message);
+process.exit(3);

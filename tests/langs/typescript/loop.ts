@@ -1,0 +1,4 @@
+let n: number = 0;
+while (true) {
+    n++;
+}
