@@ -348,7 +348,9 @@ words=$(complete_bash execctl test --s)
 [ "$(sort <<<"$words" | tr '\n' ' ')" = "--server --state-dir --stop-on-failure --suite " ] ||
     fail "bash completes 'execctl test --s' to: $words"
 words=$(complete_bash execctl run --lang py)
-[ "$words" = python ] || fail "bash completes 'execctl run --lang py' to: $words"
+[ "$(sort <<<"$words" | tr '\n' ' ')" = "pypy python " ] || fail "bash completes 'execctl run --lang py' to: $words"
+words=$(complete_bash execctl run --lang pyt)
+[ "$words" = python ] || fail "bash completes 'execctl run --lang pyt' to: $words"
 words=$(complete_bash execctl --warm 0 run -l "")
 for language in python c cpp javascript; do
     grep -qx "$language" <<<"$words" || fail "bash completes no language '$language' after --lang: $words"
