@@ -63,6 +63,17 @@ JobResult run_code(const std::string& lang, const std::string& code, const std::
     return runner.run(req);
 }
 
+std::string language_sample(const Language& lang, const std::string& kind) {
+    for (const std::string& id : {lang.id, lang.variant_of}) {
+        if (id.empty()) continue;
+        for (const auto& ext : lang.extensions) {
+            const std::string path = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + id + "/" + kind + "." + ext;
+            if (::access(path.c_str(), R_OK) == 0) return path;
+        }
+    }
+    return {};
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;

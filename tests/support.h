@@ -14,6 +14,11 @@ namespace execd::test {
 // The repository's languages.toml.
 const Registry& repo_registry();
 
+// The path of a language's sample `kind` ("hello", "echo", ...):
+// tests/langs/<id>/<kind>.<one of its extensions>, or for a variant that has
+// none of its own, its base's; "" when there is none.
+std::string language_sample(const Language& lang, const std::string& kind);
+
 // One native sandbox for the test process (created on first use).
 Sandbox& shared_sandbox();
 

@@ -466,11 +466,7 @@ TEST_CASE("exec through a server prints what --local prints, for every language"
     // so a Redis and an execd, again for each language.
     for (const auto& lang : registry.languages()) {
         INFO("language " << lang.id);
-        std::string file;
-        for (const auto& ext : lang.extensions) {
-            std::string f = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/hello." + ext;
-            if (access(f.c_str(), R_OK) == 0) file = f;
-        }
+        const std::string file = language_sample(lang, "hello");
         REQUIRE_FALSE(file.empty());
         // By id: a variant (cpp20, chicken) is never chosen by extension.
         auto local = run_process(

@@ -4,7 +4,6 @@
 // runtimes that manage their own memory, 1 GB held ends MemoryLimitExceeded. A language
 // whose toolchain is missing fails here: CI installs every one.
 #include <catch2/catch.hpp>
-#include <filesystem>
 
 #include "tests/support.h"
 
@@ -13,14 +12,10 @@ using namespace execd::test;
 
 namespace {
 
-// The sample `kind` of a language, or "" when it has none.
+// The sample `kind` of a language (language_sample), or "" when it has none.
 std::string optional_sample(const Language& lang, const std::string& kind) {
-    const std::string dir = std::string(EXECD_SOURCE_DIR) + "/tests/langs/" + lang.id + "/";
-    for (const auto& ext : lang.extensions) {
-        std::string path = dir + kind + "." + ext;
-        if (std::filesystem::exists(path)) return read_text(path);
-    }
-    return {};
+    const std::string path = language_sample(lang, kind);
+    return path.empty() ? std::string() : read_text(path);
 }
 
 std::string sample(const Language& lang, const std::string& kind) {

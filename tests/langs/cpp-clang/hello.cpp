@@ -1,6 +1,0 @@
-#include <iostream>
-
-int main() {
-    std::cout << "hello" << std::endl;
-    return 0;
-}

@@ -1,2 +1,0 @@
-echo "error: something went wrong" >&2
-exit 3

@@ -1,7 +1,0 @@
-import std.stdio;
-
-void main()
-{
-    foreach (ubyte[] chunk; stdin.byChunk(4096))
-        stdout.rawWrite(chunk);
-}

@@ -1,6 +1,0 @@
-void main() {
-    shared int n;
-    while (true) {
-        n = n + 1;
-    }
-}

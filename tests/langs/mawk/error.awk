@@ -1,4 +1,0 @@
-BEGIN {
-    print "error: something went wrong" > "/dev/stderr"
-    exit 3
-}

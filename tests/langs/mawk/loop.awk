@@ -1,1 +1,0 @@
-BEGIN { while (1) {} }
