@@ -156,7 +156,7 @@ note "image $EXECD_IMAGE built in $((SECONDS - t)) s: $((size / 1000000)) MB"
                               if (name != "") printf "%6d s  %s\n", now - begun, substr(name, 1, 90)
                               name = substr($0, index($0, "Step")); begun = now }
     END { if (name != "") printf "%6d s  %s\n", end - begun, substr(name, 1, 90) }' "$work/build.log" |
-    sort -rn | head -n 4
+    sort -rn | sed -n 1,4p  # sed reads to the end: head would leave sort a SIGPIPE, which pipefail makes fatal
 
 # ---- the stack: redis, api, four workers
 t=$SECONDS
@@ -174,7 +174,7 @@ api=http://$address
 # iptables' FORWARD chain, whose policy it sets to DROP.
 why=""
 if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] &&
-    iptables -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP'; then
+    [[ $'\n'$(iptables -S FORWARD 2>/dev/null)$'\n' == *$'\n-P FORWARD DROP\n'* ]]; then
     why=" (bridged traffic passes iptables' FORWARD chain here, and its policy is DROP: another Docker engine with iptables on?)"
 fi
 /usr/bin/python3 - "$api/readyz" <<'EOF' || fail "the API did not answer /readyz with 200 within 60 s$why"
@@ -191,11 +191,11 @@ sys.exit(1)
 EOF
 for container in $("$compose" ps -q worker); do
     for _ in $(seq 600); do
-        "$docker" logs "$container" 2>&1 | grep -q ' workers started' && break
+        [[ $("$docker" logs "$container" 2>&1) == *' workers started'* ]] && break
         [ "$("$docker" inspect -f '{{.State.Running}}' "$container")" = true ] || break
         sleep 0.1
     done
-    "$docker" logs "$container" 2>&1 | grep -q ' workers started' || {
+    [[ $("$docker" logs "$container" 2>&1) == *' workers started'* ]] || {
         "$docker" logs "$container" 2>&1 | tail -n 20 >&2
         fail "worker container $container did not start its workers"
     }

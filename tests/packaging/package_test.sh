@@ -383,7 +383,7 @@ left=()
 while read -r path; do
     if was_there "$path"; then
         # A directory hidden above is a mount point: it stays, emptied.
-        if mountpoint -q "$path" && [ -n "$(ls -A "$path")" ]; then left+=("$path/$(ls -A "$path" | head -1)"); fi
+        if mountpoint -q "$path" && [ -n "$(ls -A "$path")" ]; then left+=("$path/$(ls -A "$path" | sed -n 1p)"); fi
         continue
     fi
     if [ -e "$path" ] || [ -L "$path" ]; then left+=("$path"); fi
