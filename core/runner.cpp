@@ -7,7 +7,9 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "core/checker.h"
 #include "core/util/files.h"
@@ -34,10 +36,11 @@ StepResult judge(const RunOutcome& o, const Limits& limits) {
     }
     // Order matters: the cause, not the symptom. An OOM kill shows up as
     // SIGKILL, a pids-limit hit often as a crash or a timeout.
-    if (o.oom_killed) {
+    if (o.oom_killed || o.memory_thrashing) {
         r.verdict = Verdict::MemoryLimitExceeded;
         r.exit_code = kExitMemoryLimit;
         r.message = "memory limit of " + std::to_string(limits.memory_mb) + " MB exceeded";
+        if (!o.oom_killed) r.message += ": held at the limit, the program kept reading evicted pages back from disk";
     } else if (o.pids_limit_hit) {
         r.verdict = Verdict::ProcessLimitExceeded;
         r.exit_code = kExitProcessLimit;
@@ -73,14 +76,19 @@ Limits Runner::run_limits(const Language& language, const JobRequest& request) c
 
 namespace {
 
-// "{memory_mb}" in a language's argv and env values: the step's memory
-// limit in MB, so that a runtime that cannot see its cgroup (the JVM's heap,
-// -Xmx{memory_mb}m) grows up to the limit and the limit, not a flag, stops
-// it (MemoryLimitExceeded).
+// "{memory_mb}" and "{memory_kb}" in a language's argv and env values: the
+// step's memory limit in MB or KB, so that a runtime that cannot see its
+// cgroup (the JVM's heap, -Xmx{memory_mb}m; GNU Prolog's stacks,
+// GLOBALSZ={memory_kb}) grows up to the limit and the limit, not a flag,
+// stops it (MemoryLimitExceeded).
 std::string with_limits(std::string text, const Limits& limits) {
-    static const std::string kMemory = "{memory_mb}";
-    for (size_t at = text.find(kMemory); at != std::string::npos; at = text.find(kMemory, at))
-        text.replace(at, kMemory.size(), std::to_string(limits.memory_mb));
+    const std::pair<std::string_view, int64_t> placeholders[] = {{"{memory_mb}", limits.memory_mb},
+                                                                 {"{memory_kb}", limits.memory_mb * 1024}};
+    for (const auto& [name, value] : placeholders) {
+        const std::string replacement = std::to_string(value);
+        for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + replacement.size()))
+            text.replace(at, name.size(), replacement);
+    }
     return text;
 }
 

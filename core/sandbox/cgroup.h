@@ -54,6 +54,20 @@ public:
     // Whether a fork or clone has failed on the pids limit during this run.
     virtual bool pids_limit_hit() = 0;
 
+    // Memory charged to the box now, page cache included (v1:
+    // memory.usage_in_bytes; v2: memory.current). Cheap: one small read.
+    virtual int64_t memory_usage() = 0;
+
+    // From memory.stat: what reclaim cannot take (anonymous memory and tmpfs,
+    // there being no swap) and the page faults that had to read from disk,
+    // cumulative over the cgroup's life (callers compare two readings). A
+    // larger read: call it only when memory_usage() is at the limit.
+    struct MemoryStat {
+        int64_t unreclaimable_bytes = 0;
+        int64_t major_faults = 0;
+    };
+    virtual MemoryStat memory_stat() = 0;
+
     // Kills every process in the box and waits until the cgroup is empty.
     // Returns false if it could not be emptied (an internal error).
     virtual bool kill_all() = 0;

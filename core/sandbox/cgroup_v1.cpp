@@ -49,6 +49,7 @@ public:
         usage_ = open_knob(memory_ + "/memory.usage_in_bytes", O_RDONLY);
         oom_control_ = open_knob(memory_ + "/memory.oom_control", O_RDONLY);
         has_memsw_ = ::access((memory_ + "/memory.memsw.limit_in_bytes").c_str(), W_OK) == 0;
+        memory_stat_ = open_knob(memory_ + "/memory.stat", O_RDONLY);
     }
 
     ~BoxCgroupV1() override {
@@ -59,6 +60,7 @@ public:
         max_usage_.reset();
         usage_.reset();
         oom_control_.reset();
+        memory_stat_.reset();
         for (const auto* dir : {&memory_, &pids_, &cpuacct_}) ::rmdir(dir->c_str());
     }
 
@@ -98,6 +100,14 @@ public:
     int64_t cpu_ns() override { return pread_int(cpu_usage_.get()); }
 
     bool pids_limit_hit() override { return read_keyed_value(pread_text(pids_events_.get()), "max") > pids_base_; }
+
+    int64_t memory_usage() override { return pread_int(usage_.get()); }
+
+    MemoryStat memory_stat() override {
+        const std::string text = pread_text(memory_stat_.get());
+        // v1's `rss` is anonymous memory; tmpfs pages are in `shmem`.
+        return {read_keyed_value(text, "rss") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault")};
+    }
 
     bool kill_all() override {
         // The box's processes all live in one PID namespace whose init the
@@ -150,7 +160,7 @@ private:
 
     std::string memory_, pids_, cpuacct_;
     Fd tasks_[3];
-    Fd cpu_usage_, pids_events_, max_usage_, usage_, oom_control_;
+    Fd cpu_usage_, pids_events_, max_usage_, usage_, oom_control_, memory_stat_;
     bool has_memsw_ = false;
     int64_t usage_base_ = 0, oom_base_ = 0, pids_base_ = 0;
     int64_t memory_mb_ = -1, pids_max_ = -1;  // what the knobs hold now; -1 unknown

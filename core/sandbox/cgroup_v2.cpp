@@ -64,6 +64,18 @@ public:
 
     bool pids_limit_hit() override { return read_keyed_value(pread_text(pids_events_.get()), "max") > 0; }
 
+    // Opened on first use: most runs end before anyone asks.
+    int64_t memory_usage() override {
+        if (!memory_current_) memory_current_ = open_knob(path_ + "/memory.current", O_RDONLY);
+        return pread_int(memory_current_.get());
+    }
+
+    MemoryStat memory_stat() override {
+        if (!memory_stat_) memory_stat_ = open_knob(path_ + "/memory.stat", O_RDONLY);
+        const std::string text = pread_text(memory_stat_.get());
+        return {read_keyed_value(text, "anon") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault")};
+    }
+
     bool kill_all() override {
         if (!dir_) return true;
         using namespace std::chrono;
@@ -105,6 +117,8 @@ private:
         dir_.reset();
         cpu_stat_.reset();
         pids_events_.reset();
+        memory_current_.reset();
+        memory_stat_.reset();
         kill_all_by_path();
         for (int i = 0; i < 1000 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i)
             std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -125,7 +139,7 @@ private:
     }
 
     std::string path_;
-    Fd dir_, cpu_stat_, pids_events_;
+    Fd dir_, cpu_stat_, pids_events_, memory_current_, memory_stat_;
     bool swap_ = false;
     int64_t cpu_base_ = 0;
 };

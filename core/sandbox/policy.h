@@ -50,12 +50,13 @@ struct RunOutcome {
     int exit_code = 0;    // when exited and not signaled
     int term_signal = 0;  // when killed by a signal (ours or its own)
 
-    bool wall_timeout = false;     // we killed it at the wall-clock limit
-    bool cpu_timeout = false;      // CPU time passed the limit
-    bool output_exceeded = false;  // stdout+stderr passed the output limit
-    bool oom_killed = false;       // the memory cgroup OOM-killed something
-    bool pids_limit_hit = false;   // a fork/clone failed on the pids limit
-    bool cancelled = false;        // stopped through RunPolicy::cancel
+    bool wall_timeout = false;      // we killed it at the wall-clock limit
+    bool cpu_timeout = false;       // CPU time passed the limit
+    bool output_exceeded = false;   // stdout+stderr passed the output limit
+    bool oom_killed = false;        // the memory cgroup OOM-killed something
+    bool memory_thrashing = false;  // we killed it thrashing at its memory limit (supervise.h)
+    bool pids_limit_hit = false;    // a fork/clone failed on the pids limit
+    bool cancelled = false;         // stopped through RunPolicy::cancel
 
     std::string stdout_data;
     std::string stderr_data;

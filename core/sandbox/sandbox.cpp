@@ -918,6 +918,7 @@ RunOutcome Box::outcome(const RunPolicy& policy, const Supervised& seen, Clock::
     out.output_exceeded = seen.kill == KillReason::Output;
     out.wall_timeout = seen.kill == KillReason::Wall;
     out.cancelled = seen.kill == KillReason::Cancel;
+    out.memory_thrashing = seen.kill == KillReason::Memory;
     for (const auto& r : seen.reports) {
         if (r.kind != ChildReport::Exit) continue;
         // The box's peak counts every process but only what rose above the

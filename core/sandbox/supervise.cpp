@@ -14,6 +14,14 @@ namespace execd {
 namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(10);
+// Thrashing (see thrashing()): windows of kThrashTicks ticks that each end
+// within max(1 MB, 1/64) of the memory limit, with at least 2/3 of the limit
+// unreclaimable, and take at least kThrashFaults major faults; kThrashWindows
+// in a row. A program that merely runs at its limit takes no major faults:
+// reclaim takes page cache it no longer uses and its code stays resident.
+constexpr int kThrashTicks = 10;
+constexpr int64_t kThrashFaults = 4;
+constexpr int kThrashWindows = 3;
 constexpr size_t kChunk = 65536;
 
 }  // namespace
@@ -76,7 +84,26 @@ KillReason Supervision::check_counters() {
     if (cgroup_.cpu_ns() > policy_.limits.cpu_ms * 1'000'000) return KillReason::Cpu;
     if (cgroup_.pids_limit_hit()) return KillReason::Pids;
     if (policy_.cancel && policy_.cancel->load()) return KillReason::Cancel;
+    if (++ticks_ % kThrashTicks == 0 && thrashing()) return KillReason::Memory;
     return KillReason::None;
+}
+
+bool Supervision::thrashing() {
+    const int64_t limit = policy_.limits.memory_mb << 20;
+    const int64_t usage = cgroup_.memory_usage();
+    if (usage < limit - std::max<int64_t>(1 << 20, limit / 64)) {
+        thrash_windows_ = 0;
+        major_faults_ = -1;
+        return false;
+    }
+    const BoxCgroup::MemoryStat stat = cgroup_.memory_stat();
+    if (major_faults_ >= 0 && stat.major_faults - major_faults_ >= kThrashFaults &&
+        stat.unreclaimable_bytes >= limit / 3 * 2)
+        ++thrash_windows_;
+    else
+        thrash_windows_ = 0;
+    major_faults_ = stat.major_faults;
+    return thrash_windows_ >= kThrashWindows;
 }
 
 void Supervision::read_output(Fd& fd, std::string& sink, bool& eof) {

@@ -1,6 +1,7 @@
 // The supervision of one running box: feeds its stdin, collects its output
 // against the output limit, reads its init's reports, and watches the wall
-// clock, the cgroup's CPU time, its pids limit and the cancel flag. One
+// clock, the cgroup's CPU time, its pids limit, the cancel flag, and whether
+// the program is thrashing at its memory limit. One
 // thread, one non-blocking poll loop; it never kills anything itself, it says
 // why the box should go.
 #pragma once
@@ -16,7 +17,7 @@
 
 namespace execd {
 
-enum class KillReason { None, Wall, Cpu, Output, Pids, Cancel };
+enum class KillReason { None, Wall, Cpu, Output, Pids, Cancel, Memory };
 
 // The supervisor's ends of a running box's pipes.
 struct BoxStreams {
@@ -54,8 +55,15 @@ private:
     void read_output(Fd& fd, std::string& sink, bool& eof);
     void read_status();
     void feed_stdin();
-    // Every 10 ms: CPU time, pids limit, cancel flag.
+    // Every 10 ms: CPU time, pids limit, cancel flag; every 100 ms, thrashing.
     KillReason check_counters();
+    // Held at its memory limit, a program keeps running only because the
+    // kernel evicts the pages of its code and mapped files, which it then
+    // reads back from disk: it crawls until the time limit and loads the disk
+    // for every other box. Checked every 100 ms; true after kThrashWindows
+    // windows in a row that each end at the limit, with most of it memory
+    // reclaim cannot take, and with major faults during the window.
+    bool thrashing();
 
     const RunPolicy& policy_;
     BoxCgroup& cgroup_;
@@ -66,6 +74,9 @@ private:
     std::string status_buf_;
     bool status_eof_ = false, exit_seen_ = false, out_eof_ = false, err_eof_ = false;
     Supervised seen_;
+    int ticks_ = 0;
+    int64_t major_faults_ = -1;  // at the last window's end, when it was at the limit; else -1
+    int thrash_windows_ = 0;     // thrashing windows in a row
 };
 
 }  // namespace execd

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -204,6 +205,103 @@ TEST_CASE("memory just under the limit is fine and reported", "[sandbox][v2]") {
     CHECK(r.run.memory_kb <= 128 * 1024);
 }
 
+namespace {
+
+// The largest regular file below /usr/lib: a file far larger than the room
+// a box has left at its memory limit.
+std::string large_usr_file() {
+    std::string best;
+    off_t best_size = 0;
+    std::function<void(const std::string&, int)> walk = [&](const std::string& dir, int depth) {
+        DIR* d = opendir(dir.c_str());
+        if (!d) return;
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            const std::string path = dir + "/" + e->d_name;
+            struct stat st {};
+            if (lstat(path.c_str(), &st) != 0) continue;
+            if (S_ISDIR(st.st_mode) && depth < 4) walk(path, depth + 1);
+            if (S_ISREG(st.st_mode) && st.st_size > best_size) best = path, best_size = st.st_size;
+        }
+        closedir(d);
+    };
+    walk("/usr/lib", 0);
+    INFO("largest file below /usr/lib: " << best << ", " << (best_size >> 20) << " MiB");
+    REQUIRE(best_size >= (64 << 20));
+    return best;
+}
+
+// Holds `hold` MiB, drops the file named on stdin from the page cache (so
+// its pages are charged to this box when read back), then goes over it
+// `passes` times, through a mapping or with read(2); prints the bytes seen.
+std::string held_file_reader(int hold, int passes, bool mapped) {
+    return "#include <fcntl.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+           "#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
+           "int main(void) {\n"
+           "  char path[4096] = {0}; if (!fgets(path, sizeof path, stdin)) return 2;\n"
+           "  path[strcspn(path, \"\\n\")] = 0;\n"
+           "  size_t hold = (size_t)" +
+           std::to_string(hold) +
+           " << 20; char* held = malloc(hold); memset(held, 1, hold);\n"
+           "  int fd = open(path, O_RDONLY); if (fd < 0) return 3;\n"
+           "  struct stat st; fstat(fd, &st); posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);\n"
+           "  unsigned long seen = 0;\n"
+           "  static char buf[1 << 16];\n"
+           "  const char* map = " +
+           (mapped ? "mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)" : "0") +
+           ";\n"
+           "  for (int pass = 0; pass < " +
+           std::to_string(passes) +
+           "; ++pass) {\n"
+           "    if (map) { for (off_t i = 0; i < st.st_size; i += 4096) seen += map[i] != 7; }\n"
+           "    else { ssize_t n; lseek(fd, 0, SEEK_SET); while ((n = read(fd, buf, sizeof buf)) > 0) seen += n; }\n"
+           "  }\n"
+           "  printf(\"%lu %d\\n\", seen, held[hold - 1]);\n"
+           "  return 0;\n}\n";
+}
+
+}  // namespace
+
+TEST_CASE("a program thrashing at its memory limit is stopped as MemoryLimitExceeded, not left to crawl",
+          "[sandbox][v2]") {
+    // 48 of its 64 MiB held, the program goes over a mapping of a file of at
+    // least 64 MiB again and again: the kernel keeps it within its limit only
+    // by evicting pages of the mapping, which the next pass reads back from
+    // disk. Nothing is ever OOM-killed; left alone it would crawl (and load
+    // the disk) until its time limit.
+    const std::string file = large_usr_file();
+    LimitOverrides limits;
+    limits.memory_mb = 64;
+    limits.time_ms = 20000;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run_code("c", held_file_reader(48, 1000, true), file + "\n", limits);
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO(r.run.message << r.run.stderr_data << (r.compile ? r.compile->message : ""));
+    CHECK(r.run.verdict == Verdict::MemoryLimitExceeded);
+    CHECK(r.run.exit_code == 137);
+    CHECK_THAT(r.run.message, Contains("reading evicted pages back from disk"));
+    CHECK(r.run.stdout_data.empty());
+    CHECK(took < std::chrono::milliseconds(*limits.time_ms / 2));
+    require_nothing_left();
+}
+
+TEST_CASE("a program at its memory limit that reads a large file with read(2) is not taken for thrashing",
+          "[sandbox][v2]") {
+    // The same held memory and the same file, read through the page cache:
+    // the limit is hit again and again (the file's pages fill the room left
+    // and are reclaimed), but the program's own pages stay resident.
+    const std::string file = large_usr_file();
+    struct stat st {};
+    REQUIRE(stat(file.c_str(), &st) == 0);
+    LimitOverrides limits;
+    limits.memory_mb = 64;
+    limits.time_ms = 30000;
+    auto r = run_code("c", held_file_reader(48, 4, false), file + "\n", limits);
+    INFO(r.run.message << r.run.stderr_data << (r.compile ? r.compile->message : ""));
+    CHECK(r.run.verdict == Verdict::OK);
+    CHECK(r.run.stdout_data == std::to_string(4 * static_cast<unsigned long>(st.st_size)) + " 1\n");
+}
+
 TEST_CASE("a fork bomb is ProcessLimitExceeded and the host is unaffected", "[sandbox][v2]") {
     auto r =
         run_code("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
@@ -334,6 +432,29 @@ run = ["/usr/bin/bash", "-c", "ls /box | sort | tr '\n' ' '"]
     unlink(keep.c_str());
     rmdir(victim_dir.c_str());
     require_nothing_left();
+}
+
+TEST_CASE("{memory_mb} and {memory_kb} in a language's run argv and env are the step's limit", "[sandbox]") {
+    Registry reg = Registry::parse(R"(
+[language.sizer]
+name = "Sizer"
+extensions = ["size"]
+source = "main.size"
+run = ["/usr/bin/bash", "-c", "echo \"$HEAP $0 {memory_kb}/{memory_kb} {memory}\"", "{memory_mb}"]
+env = { HEAP = "{memory_mb}m" }
+limits = { memory_mb = 96 }
+)",
+                                   "sizer.toml");
+    Runner runner(shared_sandbox(), reg);
+    JobRequest req;
+    req.language = "sizer";
+    req.code = "x";
+    auto language_limit = runner.run(req);
+    INFO(language_limit.run.message << language_limit.run.stderr_data);
+    CHECK(language_limit.run.stdout_data == "96m 96 98304/98304 {memory}\n");
+    req.limits.memory_mb = 200;  // the job's own limit wins
+    auto job_limit = runner.run(req);
+    CHECK(job_limit.run.stdout_data == "200m 200 204800/204800 {memory}\n");
 }
 
 TEST_CASE("concurrent boxes get distinct uids and slots", "[sandbox]") {
