@@ -4,6 +4,7 @@
 # what the container image's test needs (Docker, Compose, debootstrap).
 #
 #   packaging/install-deps.sh            build dependencies + all toolchains + container tools
+#                                        + Clang's libFuzzer (tests/fuzz)
 #   packaging/install-deps.sh --build    build dependencies only
 #   packaging/install-deps.sh --runtime [PKG...]
 #                                        what the container image runs: all toolchains,
@@ -26,6 +27,8 @@ build=(cmake make g++ pkg-config
 
 # The container image and its test (tests/docker): not needed to build.
 docker=(docker.io docker-compose debootstrap iproute2)
+# The fuzz targets (tests/fuzz): Clang with libFuzzer.
+fuzz=(clang libclang-rt-14-dev)
 # The image's runtime stage: the toolchains, these, and the libraries execd
 # links, which the Dockerfile names from the built binaries.
 runtime=(redis-server)
@@ -86,7 +89,7 @@ fi
 case $mode in
     --build) packages=("${build[@]}") ;;
     --runtime) packages=("${runtime[@]}" "${toolchains[@]}") ;;
-    *) packages=("${build[@]}" "${docker[@]}" "${toolchains[@]}") ;;
+    *) packages=("${build[@]}" "${docker[@]}" "${fuzz[@]}" "${toolchains[@]}") ;;
 esac
 
 if [ -n "$print" ]; then

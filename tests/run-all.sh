@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: the source format check
 # (tests/check-format.sh), a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the install and the .deb on this
-# machine (tests/packaging/package_test.sh), the same under ASan+UBSan, and
+# machine (tests/packaging/package_test.sh), the same under ASan+UBSan, each
+# fuzz target for a minute (tests/fuzz/run.sh), and
 # the sandbox and CLI tests (and the two-node containment test, and a
 # language of every runtime family) again on a cgroup v2 kernel in QEMU, and
 # the container image with compose.yaml on a
@@ -52,6 +53,9 @@ cmake --build build-asan -j "$jobs" --target execd_tests exec execd
 step "tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure --timeout 1200 -R 'unit|sandbox|cli|daemon')
+
+step "fuzz targets, 60 s each (tests/fuzz: Clang's libFuzzer, ASan+UBSan)"
+tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-60}" --jobs "$jobs"
 
 step "sandbox, CLI and a language of every runtime family on cgroup v2 (QEMU)"
 vm=""

@@ -43,7 +43,6 @@ using Clock = std::chrono::steady_clock;
 struct CloneArgs {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
-constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
 // AddressSanitizer cannot follow a child that shares its memory on a stack
 // of its own; sanitizer builds take the fork-like path everywhere.

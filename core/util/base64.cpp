@@ -55,6 +55,10 @@ std::optional<std::string> base64_decode(std::string_view text) {
             if (v[k] < 0) return std::nullopt;
         }
         uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+        // The bits of the last character that padding leaves unused must be
+        // zero (RFC 4648 §3.5): "aGVsbG8=" is "hello", and "aGVsbG9=" is no
+        // second spelling of it.
+        if (n & ((1u << (8 * pad)) - 1)) return std::nullopt;
         out += static_cast<char>(n >> 16);
         if (pad < 2) out += static_cast<char>((n >> 8) & 255);
         if (pad < 1) out += static_cast<char>(n & 255);

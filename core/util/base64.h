@@ -12,7 +12,8 @@ namespace execd {
 std::string base64_encode(std::string_view bytes);
 
 // Strict standard base64: the length a multiple of 4, padding only at the
-// end, no whitespace or other characters. nullopt if `text` is not that.
+// end, no whitespace or other characters, and the bits padding leaves unused
+// zero, so every byte string has one spelling. nullopt if `text` is not that.
 std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace execd

@@ -41,6 +41,14 @@ TEST_CASE("base64", "[unit]") {
     CHECK(base64_encode("fo") == "Zm8=");
     CHECK(base64_encode("foo") == "Zm9v");
     CHECK(base64_encode(std::string("\0\xff", 2)) == "AP8=");
+
+    CHECK(base64_decode("Zm8=") == "fo");
+    CHECK(base64_decode("aGVsbG8=") == "hello");
+    CHECK(base64_decode("") == "");
+    for (const char* bad : {"Zm8", "Zm=8", "Z===", "Zm8=Zm8=", "Zm 8", "Zm8\n"}) CHECK_FALSE(base64_decode(bad));
+    // One spelling per byte string: bits that padding leaves unused must be
+    // zero (found by tests/fuzz/base64_fuzz.cpp: "aGVsbG1=" was taken as "hello").
+    for (const char* other : {"aGVsbG1=", "aGVsbG9=", "Zm9=", "Zh==", "AP9="}) CHECK_FALSE(base64_decode(other));
 }
 
 TEST_CASE("a finished job has the seed's fields", "[unit]") {

@@ -81,6 +81,8 @@ TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") 
                Contains("bad.toml:6") && Contains("memory_mb"));
     CHECK_THAT(refusal("[sandbox]\nbinds = []\n"), Contains("defines no language"));
     CHECK_THAT(refusal("[language.\"Bad Id\"]\nname = \"X\"\n"), Contains("ids use only"));
+    CHECK_THAT(refusal("[language.x]\nname = 'X\xc0\xaf'\n"),
+               Contains("bad.toml:2: not UTF-8 (byte 0xC0 at column 10); a TOML file must be UTF-8"));
 }
 
 TEST_CASE("a variant takes its base's extensions and is chosen by id or alias only", "[unit]") {

@@ -315,6 +315,12 @@ TEST_CASE("tests.toml refusals name file, line and key", "[unit]") {
                Contains(origin + ":4: [tests.2]: no test named '2' (2.in is missing)"));
     CHECK_THAT(refused("tests = 3\n"), Contains(origin + ":1: 'tests' must hold [tests.NAME] tables"));
     CHECK_THAT(refused("[limits]\ntime_ms = = 5\n"), Contains(origin + ":2: syntax error"));
+    // Not UTF-8: refused before the TOML parser sees it (toml11 read outside
+    // its buffer on a bad byte in a literal string: tests/fuzz found it).
+    CHECK_THAT(refused("[checker]\n'N[F\xff\xff' = 1\n"),
+               Contains(origin + ":2: not UTF-8 (byte 0xFF at column 5); a TOML file must be UTF-8"));
+    CHECK_THAT(refused("# caf\xc3\xa9\n[tests.1]\nargs = ['\xe2\x82']\n"),
+               Contains(origin + ":3: not UTF-8 (byte 0xE2 at column 10)"));
 }
 
 TEST_CASE("links that lead out of a test directory are refused, naming the file", "[unit]") {
