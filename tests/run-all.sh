@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it: the source format check
 # (tests/check-format.sh), a warnings-as-errors build and every
 # test (unit, sandbox, every language, CLI), the install and the .deb on this
-# machine (tests/packaging/package_test.sh), the same under ASan+UBSan, each
-# fuzz target for a minute (tests/fuzz/run.sh), and
+# machine (tests/packaging/package_test.sh), a chaos run of 300 jobs under
+# faults (tests/chaos/chaos.py), the same tests under ASan+UBSan, each fuzz
+# target for a minute (tests/fuzz/run.sh), and
 # the sandbox and CLI tests (and the two-node containment test, and a
 # language of every runtime family) again on a cgroup v2 kernel in QEMU, and
 # the container image with compose.yaml on a
@@ -42,6 +43,9 @@ cmake --build build -j "$jobs"
 
 step "tests"
 (cd build && ctest --output-on-failure --timeout 1200)
+
+step "chaos: 300 jobs through two nodes while nodes are killed, drained, reloaded and Redis restarts"
+/usr/bin/python3 tests/chaos/chaos.py --jobs 300 --seconds 90
 
 step "install and Debian package (cmake --install --prefix, cpack, dpkg)"
 tests/packaging/package_test.sh build
@@ -86,7 +90,7 @@ done < <(ps -e -o pid=,stat=,comm=)
 while read -r dir; do
     survivors+=("directory $dir")
 done < <(find "$tmp" -maxdepth 1 \( -name 'execd-tests-*' -o -name 'execd-probe-home-*' -o -name 'execd-docker-test.*' \
-              -o -name 'execd-base-image.*' \) -newer "$marker")
+              -o -name 'execd-base-image.*' -o -name 'execd-chaos-*' -o -name 'execd-fuzz-*' \) -newer "$marker")
 if [ ${#survivors[@]} -gt 0 ]; then
     echo "run-all.sh: the suite left ${#survivors[@]} behind:" >&2
     printf '  %s\n' "${survivors[@]}" >&2
