@@ -233,7 +233,8 @@ std::string large_usr_file() {
 
 // Holds `hold` MiB, drops the file named on stdin from the page cache (so
 // its pages are charged to this box when read back), then goes over it
-// `passes` times, through a mapping or with read(2); prints the bytes seen.
+// `passes` times, through a mapping (every page, in a scattered order) or
+// with read(2); prints what it saw.
 std::string held_file_reader(int hold, int passes, bool mapped) {
     return "#include <fcntl.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
            "#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
@@ -250,10 +251,14 @@ std::string held_file_reader(int hold, int passes, bool mapped) {
            "  const char* map = " +
            (mapped ? "mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)" : "0") +
            ";\n"
+           // Page by page in a scattered order, each fault reading one page:
+           // the kernel reads no cluster around it.
+           "  if (map) madvise((void*)map, st.st_size, MADV_RANDOM);\n"
            "  for (int pass = 0; pass < " +
            std::to_string(passes) +
            "; ++pass) {\n"
-           "    if (map) { for (off_t i = 0; i < st.st_size; i += 4096) seen += map[i] != 7; }\n"
+           "    if (map) { size_t pages = st.st_size / 4096;\n"
+           "      for (size_t k = 0, i = 0; k < pages; ++k, i = (i + 7919) % pages) seen += map[i * 4096] != 7; }\n"
            "    else { ssize_t n; lseek(fd, 0, SEEK_SET); while ((n = read(fd, buf, sizeof buf)) > 0) seen += n; }\n"
            "  }\n"
            "  printf(\"%lu %d\\n\", seen, held[hold - 1]);\n"
@@ -264,7 +269,7 @@ std::string held_file_reader(int hold, int passes, bool mapped) {
 
 TEST_CASE("a program thrashing at its memory limit is stopped as MemoryLimitExceeded, not left to crawl",
           "[sandbox][v2]") {
-    // 48 of its 64 MiB held, the program goes over a mapping of a file of at
+    // 52 of its 64 MiB held, the program goes over a mapping of a file of at
     // least 64 MiB again and again: the kernel keeps it within its limit only
     // by evicting pages of the mapping, which the next pass reads back from
     // disk. Nothing is ever OOM-killed; left alone it would crawl (and load
@@ -274,7 +279,7 @@ TEST_CASE("a program thrashing at its memory limit is stopped as MemoryLimitExce
     limits.memory_mb = 64;
     limits.time_ms = 20000;
     const auto started = std::chrono::steady_clock::now();
-    auto r = run_code("c", held_file_reader(48, 1000, true), file + "\n", limits);
+    auto r = run_code("c", held_file_reader(52, 1000, true), file + "\n", limits);
     const auto took = std::chrono::steady_clock::now() - started;
     INFO(r.run.message << r.run.stderr_data << (r.compile ? r.compile->message : ""));
     CHECK(r.run.verdict == Verdict::MemoryLimitExceeded);
@@ -296,7 +301,7 @@ TEST_CASE("a program at its memory limit that reads a large file with read(2) is
     LimitOverrides limits;
     limits.memory_mb = 64;
     limits.time_ms = 30000;
-    auto r = run_code("c", held_file_reader(48, 4, false), file + "\n", limits);
+    auto r = run_code("c", held_file_reader(52, 4, false), file + "\n", limits);
     INFO(r.run.message << r.run.stderr_data << (r.compile ? r.compile->message : ""));
     CHECK(r.run.verdict == Verdict::OK);
     CHECK(r.run.stdout_data == std::to_string(4 * static_cast<unsigned long>(st.st_size)) + " 1\n");
