@@ -59,12 +59,16 @@ public:
     virtual int64_t memory_usage() = 0;
 
     // From memory.stat: what reclaim cannot take (anonymous memory and tmpfs,
-    // there being no swap) and the page faults that had to read from disk,
-    // cumulative over the cgroup's life (callers compare two readings). A
-    // larger read: call it only when memory_usage() is at the limit.
+    // there being no swap); the page faults that had to read from disk
+    // (`pgmajfault`); and the file pages read back soon after they were
+    // evicted (`workingset_refault_file`, through a mapping or read(2); -1
+    // when the kernel does not report it). The counters are cumulative over
+    // the cgroup's life: callers compare two readings. A larger read: call it
+    // only when memory_usage() is at the limit.
     struct MemoryStat {
         int64_t unreclaimable_bytes = 0;
         int64_t major_faults = 0;
+        int64_t refaults = -1;
     };
     virtual MemoryStat memory_stat() = 0;
 
@@ -110,6 +114,9 @@ std::unique_ptr<CgroupManager> make_cgroup_v2_manager(const std::string& mount_r
 // Parses "key value" lines (memory.events, pids.events, cpu.stat, oom_control)
 // and returns the value of `key`, or 0 when the key is absent.
 int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept;
+
+// The same, or -1 when the key is absent.
+int64_t read_keyed_value_or_absent(const std::string& text, const std::string& key) noexcept;
 
 // The ids of the "box-<id>" directories below `parent`.
 std::vector<int> list_box_dirs(const std::string& parent);

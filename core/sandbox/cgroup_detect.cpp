@@ -3,6 +3,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -39,6 +40,10 @@ std::vector<int> list_box_dirs(const std::string& parent) {
 }
 
 int64_t read_keyed_value(const std::string& text, const std::string& key) noexcept {
+    return std::max<int64_t>(0, read_keyed_value_or_absent(text, key));
+}
+
+int64_t read_keyed_value_or_absent(const std::string& text, const std::string& key) noexcept {
     size_t pos = 0;
     while (pos < text.size()) {
         size_t eol = text.find('\n', pos);
@@ -52,7 +57,7 @@ int64_t read_keyed_value(const std::string& text, const std::string& key) noexce
         }
         pos = eol + 1;
     }
-    return 0;
+    return -1;
 }
 
 std::string pread_text(int fd) {

@@ -106,7 +106,8 @@ public:
     MemoryStat memory_stat() override {
         const std::string text = pread_text(memory_stat_.get());
         // v1's `rss` is anonymous memory; tmpfs pages are in `shmem`.
-        return {read_keyed_value(text, "rss") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault")};
+        return {read_keyed_value(text, "rss") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault"),
+                read_keyed_value_or_absent(text, "workingset_refault_file")};
     }
 
     bool kill_all() override {

@@ -73,7 +73,8 @@ public:
     MemoryStat memory_stat() override {
         if (!memory_stat_) memory_stat_ = open_knob(path_ + "/memory.stat", O_RDONLY);
         const std::string text = pread_text(memory_stat_.get());
-        return {read_keyed_value(text, "anon") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault")};
+        return {read_keyed_value(text, "anon") + read_keyed_value(text, "shmem"), read_keyed_value(text, "pgmajfault"),
+                read_keyed_value_or_absent(text, "workingset_refault_file")};
     }
 
     bool kill_all() override {

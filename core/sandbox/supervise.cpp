@@ -16,9 +16,13 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(10);
 // Thrashing (see thrashing()): windows of kThrashTicks ticks that each end
 // within max(1 MB, 1/64) of the memory limit, with at least 2/3 of the limit
-// unreclaimable, and take at least kThrashFaults major faults; kThrashWindows
-// in a row. A program that merely runs at its limit takes no major faults:
-// reclaim takes page cache it no longer uses and its code stays resident.
+// unreclaimable, and in which at least kThrashFaults page faults read from
+// disk and at least kThrashFaults file pages came back soon after they were
+// evicted; kThrashWindows in a row. Neither count alone will do: a program
+// reading a mapped file for the first time takes major faults but no
+// refaults, one reading a large file with read(2) again and again takes
+// refaults but no major faults; a program whose own code or mapping is
+// evicted and read straight back takes both.
 constexpr int kThrashTicks = 10;
 constexpr int64_t kThrashFaults = 4;
 constexpr int kThrashWindows = 3;
@@ -93,16 +97,19 @@ bool Supervision::thrashing() {
     const int64_t usage = cgroup_.memory_usage();
     if (usage < limit - std::max<int64_t>(1 << 20, limit / 64)) {
         thrash_windows_ = 0;
-        major_faults_ = -1;
+        major_faults_ = refaults_ = -1;
         return false;
     }
     const BoxCgroup::MemoryStat stat = cgroup_.memory_stat();
-    if (major_faults_ >= 0 && stat.major_faults - major_faults_ >= kThrashFaults &&
+    // A kernel that does not report refaults (-1) leaves major faults alone.
+    const bool refaulting = stat.refaults < 0 || (refaults_ >= 0 && stat.refaults - refaults_ >= kThrashFaults);
+    if (major_faults_ >= 0 && stat.major_faults - major_faults_ >= kThrashFaults && refaulting &&
         stat.unreclaimable_bytes >= limit / 3 * 2)
         ++thrash_windows_;
     else
         thrash_windows_ = 0;
     major_faults_ = stat.major_faults;
+    refaults_ = stat.refaults;
     return thrash_windows_ >= kThrashWindows;
 }
 

@@ -62,7 +62,8 @@ private:
     // reads back from disk: it crawls until the time limit and loads the disk
     // for every other box. Checked every 100 ms; true after kThrashWindows
     // windows in a row that each end at the limit, with most of it memory
-    // reclaim cannot take, and with major faults during the window.
+    // reclaim cannot take, and with file pages read back from disk soon
+    // after their eviction during the window (supervise.cpp).
     bool thrashing();
 
     const RunPolicy& policy_;
@@ -75,8 +76,8 @@ private:
     bool status_eof_ = false, exit_seen_ = false, out_eof_ = false, err_eof_ = false;
     Supervised seen_;
     int ticks_ = 0;
-    int64_t major_faults_ = -1;  // at the last window's end, when it was at the limit; else -1
-    int thrash_windows_ = 0;     // thrashing windows in a row
+    int64_t major_faults_ = -1, refaults_ = -1;  // at the last window's end, when it was at the limit; else -1
+    int thrash_windows_ = 0;                     // thrashing windows in a row
 };
 
 }  // namespace execd

@@ -13,8 +13,8 @@ sends one SIGHUP, and restarts Redis. Jobs are of every kind whose outcome
 is known in advance (OK, RuntimeError, TimeLimitExceeded,
 MemoryLimitExceeded, OutputLimitExceeded, CompileError, a graded job that
 is WrongAnswer), and some are cancelled. Afterwards every accepted job must
-have exactly one final result, equal to what its kind gives, read the same
-from every node:
+have exactly one final result, equal to what its kind gives, and read the
+same twice (through whichever nodes answer):
 
 - a job cancelled while queued (DELETE answered 200) ends cancelled, with
   no result;
@@ -25,8 +25,14 @@ from every node:
 - the nodes' logs record one completion per job, never two.
 
 It prints a reconciliation table and exits 1 if any job is lost,
-duplicated, wrong, or has a result it must not have. Needs root (the
-sandbox) and a build (cmake --build build). Talks only to 127.0.0.1.
+duplicated, wrong, or has a result it must not have; if a submission is
+refused other than by a node that is stopping; if more than a tenth of the
+submissions go unanswered; or if a fault could not be injected (and, in a
+run long enough for five rounds of faults, if a kind was never injected).
+The seed fixes the faults' order and timing; which node answers each
+request is left to chance. Needs root (the sandbox) and a build (cmake
+--build build). Talks only to 127.0.0.1, whatever proxy the environment
+names.
 """
 
 import argparse
@@ -81,6 +87,10 @@ MIX = ["ok"] * 6 + ["ok-c", "slow-ok", "runtime-error", "time", "memory", "outpu
 FINAL = ("completed", "cancelled")
 
 
+# No proxy, whatever http_proxy says: every request goes to 127.0.0.1.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def request(port, method, path, body=None, timeout=70):
     """(status, parsed JSON or None); (0, reason) when the connection was
     refused, (None, reason) when there was no answer to what was sent."""
@@ -88,7 +98,7 @@ def request(port, method, path, body=None, timeout=70):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
                                  headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with OPENER.open(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         try:
@@ -189,7 +199,8 @@ class Node:
 class Run:
     def __init__(self, args):
         self.args = args
-        self.rng = random.Random(args.seed)
+        self.rng = random.Random(args.seed)  # the faults thread's only
+        self.fault_error = None
         self.work = tempfile.mkdtemp(prefix="execd-chaos-")
         self.redis = Redis(self.work)
         self.prefix = f"chaos{os.getpid()}:"
@@ -201,10 +212,11 @@ class Run:
         self.fault_log = []
         self.mu = threading.Lock()
         self.stop_faults = threading.Event()
+        self.faults_thread = None
 
     def live_ports(self):
         ports = [n.port for n in self.nodes if n.alive()]
-        self.rng.shuffle(ports)
+        random.shuffle(ports)
         return ports
 
     # ---- load
@@ -220,7 +232,7 @@ class Run:
                     with self.mu:
                         self.jobs[job_id] = {"kind": kind, "delete": None}
                     if kind == "cancel":
-                        time.sleep(self.rng.uniform(0, 2.5))
+                        time.sleep(random.uniform(0, 2.5))
                         self.cancel(job_id)
                     return
                 if status is None:
@@ -239,16 +251,21 @@ class Run:
     def cancel(self, job_id):
         # "sent" until a reply says what happened: a node may have cancelled
         # the job and died before answering.
+        # A 409 after an unanswered DELETE may be that DELETE's own doing.
         with self.mu:
             self.jobs[job_id]["delete"] = "sent"
+        unanswered = False
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             for port in self.live_ports():
                 status, _ = request(port, "DELETE", f"/v1/jobs/{job_id}", timeout=10)
-                if status in (200, 202, 409):
+                if status in (200, 202) or (status == 409 and not unanswered):
                     with self.mu:
                         self.jobs[job_id]["delete"] = status
                     return
+                if status == 409:
+                    return  # stays "sent": cancelled by the unanswered one, or finished
+                unanswered |= status is None
             time.sleep(0.2)
 
     def load(self):
@@ -273,6 +290,12 @@ class Run:
         self.fault_log.append((round(time.monotonic() - self.started, 1), what))
 
     def faults_loop(self):
+        try:
+            self.inject_faults()
+        except Exception as e:  # noqa: BLE001 - reported, and the run fails
+            self.fault_error = f"{type(e).__name__}: {e}"
+
+    def inject_faults(self):
         deck = []  # every kind of fault in each round, in a random order
         while not self.stop_faults.wait(self.rng.uniform(self.args.fault_gap / 2, self.args.fault_gap * 1.5)):
             if not deck:
@@ -382,7 +405,8 @@ class Run:
                 continue
             if verdict == expected:
                 rows[f"{expected}, as expected" + (" (finished before its cancel)" if deleted else "")] += 1
-            elif verdict == "InternalError" and attempts[job_id] >= 2:
+            elif verdict == "InternalError" and "lost its worker on every attempt" in doc.get("message", "") \
+                    and attempts[job_id] >= 2:
                 rows["InternalError: its workers died on every attempt (the run's doing)"] += 1
             else:
                 rows["wrong verdict"] += 1
@@ -397,11 +421,11 @@ class Run:
             node = Node(i, self.work, f"redis://127.0.0.1:{self.redis.port}", self.prefix, f"chaos-{os.getpid()}")
             node.start()
             self.nodes.append(node)
-        faults = threading.Thread(target=self.faults_loop)
-        faults.start()
+        self.faults_thread = threading.Thread(target=self.faults_loop)
+        self.faults_thread.start()
         self.load()
         self.stop_faults.set()
-        faults.join()
+        self.faults_thread.join()
         for node in self.nodes:  # whatever the last fault left down comes back
             if not node.alive():
                 node.start()
@@ -426,15 +450,29 @@ class Run:
         bad = ["lost", "duplicated", "wrong", "changed", "without being asked", "cancelled while queued"]
         failures = sum(c for row, c in rows.items() if any(b in row for b in bad))
         print(f"  {'lost, duplicated, wrong or forbidden':<66} {failures:>6}")
-        for p in problems[:20]:
-            print("  ! " + p)
         if accepted == 0:
             problems.append("no job was accepted")
+        for what, count in self.refused.items():
+            problems.append(f"{count} submissions refused: {what}")
+        if self.unanswered > self.args.jobs / 10:
+            problems.append(f"{self.unanswered} of {self.args.jobs} submissions got no answer")
+        if self.fault_error:
+            problems.append(f"a fault could not be injected: {self.fault_error}")
+        elif self.args.seconds >= 5 * self.args.fault_gap:
+            for kind in ("node SIGKILL, restarted", "node SIGTERM (drain), restarted", "node SIGHUP (reload)",
+                         "Redis restarted"):
+                if not self.faults[kind]:
+                    problems.append(f"never injected: {kind}")
+        for p in problems[:20]:
+            print("  ! " + p)
         return 1 if problems else 0
 
     def cleanup(self):
-        # Drained, so that no box, cgroup or mount outlives the run.
+        # Drained, so that no box, cgroup or mount outlives the run; the
+        # faults thread first, so that it starts nothing again.
         self.stop_faults.set()
+        if self.faults_thread:
+            self.faults_thread.join()
         for node in self.nodes:
             node.signal(signal.SIGTERM)
         for node in self.nodes:

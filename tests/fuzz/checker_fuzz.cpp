@@ -1,9 +1,10 @@
-// The built-in checkers (core/checker.h). The first byte picks the checker
-// (and the float tolerances); the rest is expected output, a NUL, then the
-// actual output. Properties: no crash; a rejection says why; every checker
-// accepts an output identical to the expected one (but float, for which a
-// "nan" token is a difference); exact accepts nothing else; a checker that
-// accepts is no stricter than a looser one (exact ⊂ lines ⊂ tokens).
+// The built-in checkers (core/checker.h). The first byte picks the float
+// checker's tolerances; the rest is expected output, a NUL, then the actual
+// output, which every checker compares. Properties: no crash; a rejection
+// says why; exact, lines and tokens accept an output identical to the
+// expected one (float is left out: a "nan" token is a difference); exact
+// accepts nothing else; a checker that accepts is no stricter than a looser
+// one (exact ⊂ lines ⊂ tokens).
 #include <string>
 #include <string_view>
 

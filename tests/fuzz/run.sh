@@ -40,8 +40,11 @@ build=${EXECD_FUZZ_BUILD:-$source_dir/build-fuzz}
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 if [ ! -f "$build/CMakeCache.txt" ]; then
     CC=clang CXX=clang++ cmake -S "$source_dir" -B "$build" -DEXECD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+elif ! grep -qx 'EXECD_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+    echo "run.sh: $build is not a fuzz build (EXECD_FUZZ=ON); remove it or set EXECD_FUZZ_BUILD" >&2
+    exit 2
 fi
-cmake --build "$build" -j"$(nproc)" --target fuzz >/dev/null
+cmake --build "$build" -j"$jobs" --target fuzz >/dev/null
 
 # One target: its own corpus directory first (libFuzzer writes new inputs
 # there), the seeds second. Its summary line goes to $build/fuzz-<t>.result.
