@@ -1,10 +1,13 @@
 #include "core/util/toml_reader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "core/util/utf8.h"
 
@@ -33,10 +36,64 @@ void require_utf8(const std::string& text, const std::string& origin) {
     }
 }
 
+// What toml11 3.7 cannot take safely, found outside strings and comments:
+// arrays and inline tables nested deeper than kMaxNesting (it recurses once
+// per level and runs out of stack), and binary integers of more than 62
+// digits (it doubles a signed 64-bit place value once per digit, which
+// overflows). Both found by tests/fuzz.
+constexpr int kMaxNesting = 64;
+constexpr size_t kMaxBinaryDigits = 62;
+
+void require_parsable(const std::string& text, const std::string& origin) {
+    size_t line = 1;
+    int depth = 0;
+    auto fail = [&](const std::string& reason) {
+        throw TomlError(origin + ":" + std::to_string(line) + ": " + reason);
+    };
+    auto starts = [&](size_t i, std::string_view what) { return text.compare(i, what.size(), what) == 0; };
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n') {
+            ++line;
+        } else if (c == '#') {
+            while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+        } else if (c == '"' || c == '\'') {
+            // A string: basic ones have escapes, literal ones none; a
+            // tripled quote opens one that may span lines.
+            const bool multi = starts(i, std::string(3, c));
+            const std::string close = multi ? std::string(3, c) : std::string(1, c);
+            i += close.size();
+            while (i < text.size() && !starts(i, close) && (multi || text[i] != '\n')) {
+                if (text[i] == '\n') ++line;
+                if (c == '"' && text[i] == '\\' && i + 1 < text.size() && text[++i] == '\n') ++line;
+                ++i;
+            }
+            if (i < text.size() && text[i] == '\n')
+                --i;  // an unterminated one: the parser will say so
+            else
+                i += close.size() - 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxNesting)
+                fail("arrays or tables nested more than " + std::to_string(kMaxNesting) + " deep");
+        } else if (c == ']' || c == '}') {
+            depth = std::max(0, depth - 1);
+        } else if (c == '0' && i + 1 < text.size() && text[i + 1] == 'b' &&
+                   (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_'))) {
+            size_t digits = 0, j = i + 2;
+            for (; j < text.size() && (text[j] == '0' || text[j] == '1' || text[j] == '_'); ++j)
+                digits += text[j] != '_';
+            if (digits > kMaxBinaryDigits)
+                fail("a binary integer of more than " + std::to_string(kMaxBinaryDigits) + " digits");
+            i = j - 1;
+        }
+    }
+}
+
 }  // namespace
 
 toml::value parse_toml(const std::string& text, const std::string& origin, Excerpt excerpt) {
     require_utf8(text, origin);
+    require_parsable(text, origin);
     try {
         std::istringstream in(text);
         return toml::parse(in, origin);

@@ -81,6 +81,16 @@ TEST_CASE("a malformed registry is refused with its line and reason", "[unit]") 
                Contains("bad.toml:6") && Contains("memory_mb"));
     CHECK_THAT(refusal("[sandbox]\nbinds = []\n"), Contains("defines no language"));
     CHECK_THAT(refusal("[language.\"Bad Id\"]\nname = \"X\"\n"), Contains("ids use only"));
+    // What toml11 cannot take safely (found by tests/fuzz): deep nesting
+    // ran it out of stack, a long binary integer overflowed it.
+    CHECK_THAT(refusal("[language.x]\nname = \"X\"\nargs = " + std::string(65, '[') + "\n"),
+               Contains("bad.toml:3: arrays or tables nested more than 64 deep"));
+    CHECK_THAT(refusal("[language.x]\n\nn = 0b" + std::string(63, '1') + "\n"),
+               Contains("bad.toml:3: a binary integer of more than 62 digits"));
+    // Neither counts inside strings or comments, and 62 digits are fine to the parser.
+    CHECK_THAT(refusal("# " + std::string(80, '[') + "\n[language.x]\nname = \"" + std::string(80, '{') +
+                       "\"\nd = '0b" + std::string(70, '1') + "'\nn = 0b" + std::string(62, '1') + "\n"),
+               Contains(": language 'x': unknown key"));  // past the parser: its own checks
     CHECK_THAT(refusal("[language.x]\nname = 'X\xc0\xaf'\n"),
                Contains("bad.toml:2: not UTF-8 (byte 0xC0 at column 10); a TOML file must be UTF-8"));
 }
