@@ -292,7 +292,7 @@ class Run:
     def faults_loop(self):
         try:
             self.inject_faults()
-        except Exception as e:  # noqa: BLE001 - reported, and the run fails
+        except Exception as e:  # any at all: reported, and the run fails
             self.fault_error = f"{type(e).__name__}: {e}"
 
     def inject_faults(self):

@@ -11,16 +11,11 @@ using namespace execd::test;
 
 namespace {
 
-// The sample `kind` of a language (language_sample), or "" when it has none.
-std::string optional_sample(const Language& lang, const std::string& kind) {
-    const std::string path = language_sample(lang, kind);
-    return path.empty() ? std::string() : read_text(path);
-}
-
+// The sample `kind` of a language (language_sample); every language has each.
 std::string sample(const Language& lang, const std::string& kind) {
-    std::string text = optional_sample(lang, kind);
-    if (text.empty()) FAIL("no sample " << kind << " for " << lang.id << " in tests/langs/" << lang.id);
-    return text;
+    const std::string path = language_sample(lang, kind);
+    if (path.empty()) FAIL("no sample " << kind << " for " << lang.id << " in tests/langs/" << lang.id);
+    return read_text(path);
 }
 
 }  // namespace
