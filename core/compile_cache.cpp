@@ -200,15 +200,19 @@ std::optional<std::string> CompileCache::recall(const std::string& key) const {
 
 void CompileCache::remember(const std::string& key, const std::string& value) noexcept {
     if (!is_key(key)) return;
+    Fd memo;
+    std::string tmp;
     try {
         if (::mkdirat(dir_.get(), "memo", 0700) != 0 && errno != EEXIST) return;
-        Fd memo = open_dir_at(dir_.get(), "memo");
+        memo = open_dir_at(dir_.get(), "memo");
         // Written whole under a temporary name, then renamed: readers never see half a value.
-        const std::string tmp = "tmp." + random_hex(8);
+        tmp = "tmp." + random_hex(8);
         create_file_at(memo.get(), tmp, value, 0600);
-        if (::renameat(memo.get(), tmp.c_str(), memo.get(), key.c_str()) != 0) ::unlinkat(memo.get(), tmp.c_str(), 0);
+        if (::renameat(memo.get(), tmp.c_str(), memo.get(), key.c_str()) == 0) return;
     } catch (const std::exception&) {
+        // A full disk: the value is not remembered, and half of it is not kept.
     }
+    if (memo && !tmp.empty()) ::unlinkat(memo.get(), tmp.c_str(), 0);
 }
 
 int64_t CompileCache::size_bytes() const {

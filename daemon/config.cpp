@@ -279,6 +279,7 @@ SandboxConfig sandbox_config(const Config& c) {
     sc.state_dir = c.sandbox_dir;
     sc.instance = c.instance;
     sc.uid_base = instance_uid_base(c.instance);
+    sc.work_tmpfs_mb = c.work_area_mb;
     return sc;
 }
 

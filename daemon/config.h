@@ -55,6 +55,7 @@ struct Config {
     std::string state_dir;         // [paths]
     std::string sandbox_dir;
     std::string instance;       // the engine's name on the host; "" = the default one
+    int64_t work_area_mb{};     // [sandbox] the tmpfs of every job's files; 0 = a quarter of the RAM
     std::string cache_dir;      // [cache] dir: empty = <sandbox_dir>/cache
     int64_t cache_max_mb{};     // 0 turns the compile cache off
     std::string languages;      // registry file; empty = default_languages_file() or built-in
@@ -162,9 +163,9 @@ bool is_loopback_host(const std::string& host);
 api::Maxima submission_maxima(const Config& config);
 
 // The sandbox a worker node builds: its state directory, and the instance's
-// cgroup parent and uid range. max_slots and lock_dir stay core's (they are
-// the host's, shared with every exec and execd), work_tmpfs_mb a quarter of
-// the RAM; the registry adds its binds.
+// cgroup parent and uid range, and the size of its work area. max_slots and
+// lock_dir stay core's (they are the host's, shared with every exec and
+// execd); the registry adds its binds.
 SandboxConfig sandbox_config(const Config& config);
 
 }  // namespace execd::daemon

@@ -213,29 +213,33 @@ void RedisConnection::connect() {
     client_ = std::move(c);
 }
 
-Reply RedisConnection::run(const std::vector<std::string>& args, int64_t receive_timeout_ms) {
+Reply RedisConnection::run(const std::vector<std::string>& args, int64_t receive_timeout_ms, int sendings) {
     for (int attempt = 0;; ++attempt) {
+        bool sent = false;
         try {
             if (!client_) connect();
             client_->setReceiveTimeout(Poco::Timespan(receive_timeout_ms * 1000));
             Poco::Redis::Array cmd;
             for (const auto& a : args) cmd << a;
+            sent = true;
             return convert(client_->sendCommand(cmd));
         } catch (const RedisUnavailable&) {
+            // Not connected: nothing was sent, so another try is always safe.
             client_.reset();
             if (attempt >= 1) throw;
         } catch (const Poco::Exception& e) {
             // A broken or timed-out connection cannot be trusted again.
             client_.reset();
-            if (attempt >= 1) throw RedisUnavailable("Redis at " + shown_ + ": " + e.displayText());
+            if (attempt >= 1 || (sent && sendings < 2))
+                throw RedisUnavailable("Redis at " + shown_ + ": " + e.displayText());
         }
     }
 }
 
-Reply RedisConnection::command(const std::vector<std::string>& args) { return run(args, 5000); }
+Reply RedisConnection::command(const std::vector<std::string>& args) { return run(args, 5000, 2); }
 
 Reply RedisConnection::blocking(const std::vector<std::string>& args, int64_t timeout_ms) {
-    return run(args, timeout_ms + 5000);
+    return run(args, timeout_ms + 5000, 1);
 }
 
 Reply RedisConnection::eval(const Script& s, const std::vector<std::string>& keys,

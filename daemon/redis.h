@@ -22,6 +22,18 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Redis is there but refuses every write until it can persist again (it
+// answers MISCONF: the disk of its AOF or RDB file is full or failing).
+// Nothing of the refused command was done; it passes by itself once Redis
+// can write.
+class RedisCannotPersist : public RedisUnavailable {
+public:
+    using RedisUnavailable::RedisUnavailable;
+};
+
+// A MISCONF error reply: Redis refuses writes because it cannot persist.
+inline bool is_cannot_persist(const std::string& error) { return error.rfind("MISCONF", 0) == 0; }
+
 struct Reply {
     enum class Kind { Nil, Integer, String, Array, Error };
     Kind kind = Kind::Nil;
@@ -68,19 +80,24 @@ public:
     explicit RedisConnection(std::string url);
     ~RedisConnection();
 
-    // Runs one command. Reconnects once if the connection had broken.
-    // Throws RedisUnavailable; a Redis error reply comes back as Kind::Error.
+    // Runs one command. When the connection breaks (or times out) before
+    // the reply, connects again and sends it once more: Redis may have run
+    // it already, so every command sent this way must be safe to repeat
+    // (the job scripts are: see prelude.lua). Throws RedisUnavailable; a
+    // Redis error reply comes back as Kind::Error.
     Reply command(const std::vector<std::string>& args);
 
-    // EVALSHA, loading the script on NOSCRIPT.
+    // EVALSHA, loading the script on NOSCRIPT; sent as command() is.
     Reply eval(const Script& script, const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
     // Blocks up to `timeout_ms` in a blocking command (BLPOP); the socket
-    // timeout is raised to cover it.
+    // timeout is raised to cover it. Sent once: a BLPOP whose reply was lost
+    // has taken an element, which a second one would wait for in vain; the
+    // caller reads the state instead. Throws RedisUnavailable.
     Reply blocking(const std::vector<std::string>& args, int64_t timeout_ms);
 
 private:
-    Reply run(const std::vector<std::string>& args, int64_t receive_timeout_ms);
+    Reply run(const std::vector<std::string>& args, int64_t receive_timeout_ms, int sendings);
     void connect();
     std::string url_;
     std::string shown_;  // url_ with its password hidden

@@ -118,6 +118,11 @@ constexpr Setting kSettings[] = {
              "the default engine",
      .env = "EXECD_INSTANCE",
      .restart = true},
+    {.section = "sandbox", .key = "work_area_mb", .flag = "--work-area-mb", .field = &Config::work_area_mb,
+     .integer = 0, .min = 0, .max = int64_t{1} << 24, .unit = "MB",
+     .help = "Size of the work area, the tmpfs at <sandbox dir>/ns holding every running job's files; 0 = a "
+             "quarter of the RAM. When it is full, a job whose files do not fit ends as an InternalError (retried)",
+     .restart = true},
 
     // [workers]
     {.section = "workers", .key = "role", .flag = "--role", .field = &Config::role, .text = "all",

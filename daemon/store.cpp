@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "api/result.h"
+#include "core/util/files.h"
 #include "daemon/logging.h"
 #include "daemon/lua_scripts.h"
 
@@ -47,7 +49,10 @@ std::vector<std::string> finish_keys(const std::string& prefix, const std::strin
 }
 
 Reply checked(Reply r, const char* what) {
-    if (r.kind == Reply::Kind::Error) throw RedisUnavailable(std::string(what) + ": " + r.string);
+    if (r.kind == Reply::Kind::Error) {
+        if (is_cannot_persist(r.string)) throw RedisCannotPersist(std::string(what) + ": " + r.string);
+        throw RedisUnavailable(std::string(what) + ": " + r.string);
+    }
     return r;
 }
 
@@ -126,6 +131,7 @@ JobStore::SubmitOutcome JobStore::submit_all(const std::vector<NewJob>& jobs, co
     // "OOM command not allowed when used memory > 'maxmemory'".
     if (r.kind == Reply::Kind::Error && r.string.find("OOM command not allowed") != std::string::npos)
         return SubmitOutcome::OutOfMemory;
+    if (r.kind == Reply::Kind::Error && is_cannot_persist(r.string)) return SubmitOutcome::DiskFull;
     checked(r, "submit");
     switch (r.integer) {
         case 1: return SubmitOutcome::Queued;
@@ -142,10 +148,10 @@ std::optional<StoredJob> JobStore::get(const std::string& id) {
                               "get"));
 }
 
-void JobStore::progress(const std::string& id, const std::string& worker, const std::string& text) noexcept {
+void JobStore::progress(const std::string& id, const std::string& lease, const std::string& text) noexcept {
     try {
         auto c = pool_.take();
-        c->eval(kProgress, {key("job:" + id)}, {worker, text});
+        c->eval(kProgress, {key("job:" + id)}, {lease, text});
     } catch (const std::exception&) {
         // Progress is advisory: a missed update shows an older count.
     }
@@ -169,31 +175,43 @@ std::vector<std::optional<StoredJob>> JobStore::get_all(const std::vector<std::s
 
 std::optional<StoredJob> JobStore::wait(const std::string& id, int64_t wait_ms, std::optional<StoredJob> known) {
     auto job = known ? std::move(known) : get(id);
-    if (!job || wait_ms <= 0 || job->state == JobState::Completed || job->state == JobState::Cancelled) return job;
-    {
-        auto c = pool_.take();
-        char timeout[32];
-        std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(wait_ms) / 1000.0);
-        Reply r = c->blocking({"BLPOP", key("done:" + id), timeout}, wait_ms);
-        // Put the signal back for any other waiter on the same job, and
-        // read the job, in one round trip. (A Redis at maxmemory may refuse
-        // the RPUSH: then the job is read alone.)
-        if (r.kind == Reply::Kind::Array) {
-            Reply j =
-                c->eval(kRewake, {key("job:" + id), key("done:" + id)}, {std::to_string(settings().result_ttl_s)});
-            if (j.kind != Reply::Kind::Error) return stored_job(checked(j, "get"));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    // A wait that breaks off (its signal may have gone with the lost reply)
+    // reads the job on a new connection and, while it runs on, waits once
+    // more for the time left.
+    for (int waits = 0; waits < 2; ++waits) {
+        if (!job || job->state == JobState::Completed || job->state == JobState::Cancelled) return job;
+        const int64_t left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return job;
+        try {
+            auto c = pool_.take();
+            char timeout[32];
+            std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(left) / 1000.0);
+            Reply r = c->blocking({"BLPOP", key("done:" + id), timeout}, left);
+            // Put the signal back for any other waiter on the same job, and
+            // read the job, in one round trip. (A Redis at maxmemory may
+            // refuse the RPUSH: then the job is read alone.)
+            if (r.kind == Reply::Kind::Array) {
+                Reply j =
+                    c->eval(kRewake, {key("job:" + id), key("done:" + id)}, {std::to_string(settings().result_ttl_s)});
+                if (j.kind != Reply::Kind::Error) return stored_job(checked(j, "get"));
+            }
+            return get(id);
+        } catch (const RedisUnavailable&) {
+            job = get(id);
         }
     }
-    return get(id);
+    return job;
 }
 
 JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::string& cancelled_json,
                                          const OwnerCheck& who) {
     auto c = pool_.take();
-    Reply r =
-        checked(c->eval(kCancel, finish_keys(prefix_, id),
-                        {id, cancelled_json, std::to_string(settings().result_ttl_s), who.any ? "0" : "1", who.owner}),
-                "cancel");
+    Reply r = checked(c->eval(kCancel, finish_keys(prefix_, id),
+                              {id, cancelled_json, std::to_string(settings().result_ttl_s), who.any ? "0" : "1",
+                               who.owner, new_lease()}),
+                      "cancel");
     switch (r.integer) {
         case -1: return CancelOutcome::Unknown;
         case 1: return CancelOutcome::Cancelled;
@@ -204,22 +222,31 @@ JobStore::CancelOutcome JobStore::cancel(const std::string& id, const std::strin
 
 namespace {
 
-// A job take_next (prelude.lua) took: its six fields from `first` on.
-PoppedJob popped_job(const std::vector<Reply>& e, size_t first) {
+// A job take_next (prelude.lua) took under `lease`: its six fields from
+// `first` on.
+PoppedJob popped_job(const std::vector<Reply>& e, size_t first, const std::string& lease) {
     if (e.size() != first + 6) throw RedisUnavailable("pop: unexpected reply");
-    return PoppedJob{e[first].string,      e[first + 1].string, static_cast<int>(e[first + 2].integer),
-                     e[first + 3].integer, e[first + 4].string, e[first + 5].integer == 1};
+    return PoppedJob{e[first].string,
+                     e[first + 1].string,
+                     static_cast<int>(e[first + 2].integer),
+                     e[first + 3].integer,
+                     e[first + 4].string,
+                     e[first + 5].integer == 1,
+                     lease};
 }
 
 }  // namespace
 
-std::optional<PoppedJob> JobStore::pop(const std::string& worker) {
+std::string JobStore::new_lease() { return random_hex(8); }
+
+std::optional<PoppedJob> JobStore::pop(const std::string& worker, const std::string& lease) {
     auto c = pool_.take();
-    Reply r = checked(c->eval(kPop, {key("queue"), key("queued_at"), key("running"), key(kNoSuchKey)},
-                              {std::to_string(settings().lease_ms), worker, key("job:")}),
-                      "pop");
+    Reply r =
+        checked(c->eval(kPop, {key("queue"), key("queued_at"), key("running"), key(kNoSuchKey), key("took:" + worker)},
+                        {std::to_string(settings().lease_ms), worker, key("job:"), lease}),
+                "pop");
     if (r.kind != Reply::Kind::Array) return std::nullopt;
-    return popped_job(r.elements, 0);
+    return popped_job(r.elements, 0, lease);
 }
 
 void JobStore::wait_for_work(int64_t timeout_ms) {
@@ -229,36 +256,42 @@ void JobStore::wait_for_work(int64_t timeout_ms) {
     c->blocking({"BLPOP", key("wake"), timeout}, timeout_ms);
 }
 
-bool JobStore::renew(const std::string& id, const std::string& worker, bool& cancel_requested) {
+bool JobStore::renew(const std::string& id, const std::string& lease, bool& cancel_requested) {
     auto c = pool_.take();
     Reply r = checked(c->eval(kRenew, {key("job:" + id), key("running"), key(kNoSuchKey)},
-                              {id, worker, std::to_string(settings().lease_ms)}),
+                              {id, lease, std::to_string(settings().lease_ms)}),
                       "renew");
     cancel_requested = r.integer == 1;
     return r.integer >= 0;
 }
 
-bool JobStore::complete(const std::string& id, const std::string& result_json, JobState final_state,
-                        const std::string& verdict, const std::string& next_for, std::optional<PoppedJob>* next) {
+bool JobStore::complete(const std::string& id, const std::string& lease, const std::string& result_json,
+                        JobState final_state, const std::string& verdict, const std::string& next_for,
+                        std::optional<PoppedJob>* next, const std::string& next_lease_given) {
+    const std::string next_lease = !next ? std::string() : next_lease_given.empty() ? new_lease() : next_lease_given;
+    std::vector<std::string> keys = finish_keys(prefix_, id);
     std::vector<std::string> args{id, job_state_name(final_state), result_json, std::to_string(settings().result_ttl_s),
                                   verdict};
     if (next) {
         next->reset();
-        args.insert(args.end(), {next_for, std::to_string(settings().lease_ms), key("job:")});
+        keys.push_back(key("took:" + next_for));
+        args.insert(args.end(), {next_for, std::to_string(settings().lease_ms), key("job:"), lease, next_lease});
+    } else {
+        args.insert(args.end(), {"", "", "", lease});
     }
     auto c = pool_.take();
-    Reply r = checked(c->eval(kComplete, finish_keys(prefix_, id), args), "complete");
+    Reply r = checked(c->eval(kComplete, keys, args), "complete");
     if (r.kind != Reply::Kind::Array || r.elements.empty()) throw RedisUnavailable("complete: unexpected reply");
-    if (next && r.elements.size() > 1) *next = popped_job(r.elements, 1);
+    if (next && r.elements.size() > 1) *next = popped_job(r.elements, 1, next_lease);
     return r.elements[0].integer == 1;
 }
 
-bool JobStore::retry(const std::string& id, const std::string& exhausted_json) {
+bool JobStore::retry(const std::string& id, const std::string& lease, const std::string& exhausted_json) {
     const StoreSettings now = settings();
     auto c = pool_.take();
     Reply r = checked(c->eval(kRetry, finish_keys(prefix_, id),
                               {id, std::to_string(now.attempts), std::to_string(now.backoff_ms), exhausted_json,
-                               std::to_string(now.result_ttl_s)}),
+                               std::to_string(now.result_ttl_s), lease}),
                       "retry");
     return r.integer == 2;
 }

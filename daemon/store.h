@@ -2,7 +2,9 @@
 // jobs, retries with backoff, results recorded once, cancel and long-poll
 // that work whichever node runs the job. Every state change is one Lua
 // script (daemon/lua/, compiled in), so a node that dies at any instant
-// leaves a consistent state.
+// leaves a consistent state; and each is safe to send twice (a reply lost
+// with its connection is asked again): the calls on one attempt at a job
+// carry its lease token, and a call that may end a job a token of its own.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,7 @@ struct PoppedJob {
     int64_t waited_ms = 0;   // since its submission, by Redis's clock
     std::string request_id;  // "" when none
     bool more = false;       // other jobs were still queued when it was taken
+    std::string lease;       // this attempt's lease token: renew, progress, complete and retry name it
 };
 
 struct NewJob {
@@ -86,6 +89,7 @@ public:
         QueueFull,    // queue_max jobs are waiting
         BytesFull,    // the requests held would pass queue_max_bytes
         OutOfMemory,  // Redis is at its maxmemory (it answered OOM; nothing was written)
+        DiskFull,     // Redis cannot persist (it answered MISCONF: its disk is full or failing; nothing was written)
     };
 
     // Queues a job for `owner` (token_owner, or "" without tokens).
@@ -116,32 +120,47 @@ public:
     CancelOutcome cancel(const std::string& id, const std::string& cancelled_json,
                          const OwnerCheck& who = OwnerCheck::anyone());
 
-    // Takes the next job and a lease on it for `worker`; nullopt when empty.
-    std::optional<PoppedJob> pop(const std::string& worker);
+    // A new lease token (64 random bits as hex). Throws SystemFailure.
+    static std::string new_lease();
+
+    // Takes the next job and a lease on it for `worker` (one thread: it
+    // takes one job at a time) under the token `lease`; nullopt when empty.
+    // Sent again with the same token, it takes nothing more: it gives the
+    // job that token took while that job is still held under it, else
+    // nullopt. So a worker whose take broke off (RedisUnavailable) tries
+    // again with the same token.
+    std::optional<PoppedJob> pop(const std::string& worker, const std::string& lease);
+    std::optional<PoppedJob> pop(const std::string& worker) { return pop(worker, new_lease()); }
 
     // Blocks up to `timeout_ms` for a submission signal (cheap wake-up).
     void wait_for_work(int64_t timeout_ms);
 
-    // Extends the lease. Returns false when the job was cancelled or the
-    // lease is no longer ours.
-    bool renew(const std::string& id, const std::string& worker, bool& cancel_requested);
+    // Extends the lease of the attempt `lease` (PoppedJob::lease). Returns
+    // false when the job was cancelled or the lease is no longer that
+    // attempt's.
+    bool renew(const std::string& id, const std::string& lease, bool& cancel_requested);
 
-    // Notes how far a running graded job got ("3/5"), if `worker` holds its
-    // lease. Best effort: never throws.
-    void progress(const std::string& id, const std::string& worker, const std::string& text) noexcept;
+    // Notes how far a running graded job got ("3/5"), if the attempt `lease`
+    // holds it. Best effort: never throws.
+    void progress(const std::string& id, const std::string& lease, const std::string& text) noexcept;
 
-    // Records the final result once; later calls for the same job do nothing.
-    // Returns whether this call recorded it. With `next`, also takes the next
-    // job for worker `next_for` in the same round trip, as pop() would (and
-    // whether or not the result was recorded): *next is it, or nullopt.
-    bool complete(const std::string& id, const std::string& result_json, JobState final_state,
+    // Records the final result of attempt `lease` once; later calls for the
+    // same job do nothing. Returns whether this attempt recorded it (true
+    // again when the same attempt sends it again). Any attempt's result
+    // counts while the job has none, a lapsed one's too. With `next`, also
+    // takes the next job for worker `next_for` in the same round trip, as
+    // pop() would (and whether or not the result was recorded): *next is
+    // it, or nullopt. `next_lease` is that take's token, as pop's (a new one
+    // when empty).
+    bool complete(const std::string& id, const std::string& lease, const std::string& result_json, JobState final_state,
                   const std::string& verdict, const std::string& next_for = {},
-                  std::optional<PoppedJob>* next = nullptr);
+                  std::optional<PoppedJob>* next = nullptr, const std::string& next_lease = {});
 
-    // An infrastructure failure: back to the queue after backoff, or, when
-    // attempts are used up, completed with `exhausted_json` (then it returns
-    // true).
-    bool retry(const std::string& id, const std::string& exhausted_json);
+    // An infrastructure failure on attempt `lease`: back to the queue after
+    // backoff, or, when attempts are used up, completed with
+    // `exhausted_json` (then it returns true). Nothing when that attempt no
+    // longer holds the job.
+    bool retry(const std::string& id, const std::string& lease, const std::string& exhausted_json);
 
     // Returns expired leases to the queue (or fails them when out of
     // attempts), releases delayed retries, and cancels (reason "expired")

@@ -72,6 +72,10 @@ void WorkerPool::work(int index) {
     // A job taken with the last one's result: it is counted as running
     // already, so it is run even if a drain began meanwhile.
     std::optional<Taken> next;
+    // The lease token of a take whose reply has not come back (Redis went
+    // away meanwhile): the next try sends it again, so that it gets the job
+    // the lost reply held, if any, rather than a second one.
+    std::string pending_lease;
     while (!stopping_ || next) {
         if (!box) {
             try {
@@ -86,19 +90,21 @@ void WorkerPool::work(int index) {
         next.reset();
         if (!taken) {
             try {
-                std::optional<PoppedJob> job = store_.pop(worker);
+                if (pending_lease.empty()) pending_lease = JobStore::new_lease();
+                std::optional<PoppedJob> job = store_.pop(worker, pending_lease);
+                pending_lease.clear();
                 if (!job) {
                     store_.wait_for_work(500);
                     continue;
                 }
-                taken = admit(std::move(*job), worker);
+                taken = admit(std::move(*job));
             } catch (const std::exception& e) {
                 spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
                 std::this_thread::sleep_for(milliseconds(500));
                 continue;
             }
         }
-        next = process(*taken, worker, box.get());
+        next = process(*taken, worker, box.get(), pending_lease);
         if (box->broken()) {
             spdlog::error("worker {}: box slot {} is broken; taking a new one", worker, box->slot());
             box.reset();
@@ -106,9 +112,9 @@ void WorkerPool::work(int index) {
     }
 }
 
-WorkerPool::Taken WorkerPool::admit(PoppedJob job, const std::string& worker) {
+WorkerPool::Taken WorkerPool::admit(PoppedJob job) {
     auto active = std::make_shared<Active>();
-    active->worker = worker;
+    active->lease = job.lease;
     active->request_id = job.request_id;
     {
         std::lock_guard lock(mutex_);
@@ -118,7 +124,8 @@ WorkerPool::Taken WorkerPool::admit(PoppedJob job, const std::string& worker) {
     return Taken{std::move(job), std::move(active)};
 }
 
-std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const std::string& worker, Box* box) {
+std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const std::string& worker, Box* box,
+                                                     std::string& pending_lease) {
     const PoppedJob& job = taken.job;
     const std::shared_ptr<Active>& active = taken.active;
     LogScope scope(job.request_id, job.id);
@@ -141,7 +148,7 @@ std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const s
             const auto now = steady_clock::now();
             if (index + 1 < total && now - last_progress < milliseconds(250)) return;
             last_progress = now;
-            store_.progress(job.id, worker, std::to_string(index + 1) + "/" + std::to_string(total));
+            store_.progress(job.id, job.lease, std::to_string(index + 1) + "/" + std::to_string(total));
         };
         Runner runner(sandbox_, *registry, cache_);
         // The box's next init is asked for once the result is stored, so
@@ -191,23 +198,49 @@ std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const s
     // Record it, and take the next job in the same round trip unless
     // stopping; if Redis is away, keep trying while our lease could still
     // be valid. Past that the job is re-run elsewhere (at least once).
+    // Every try asks for the next job under the same token; if none gets
+    // through, the worker's next take sends it again (pending_lease).
     std::optional<PoppedJob> next;
-    const auto give_up = steady_clock::now() + milliseconds(store_.settings().lease_ms);
+    active->ending = true;
+    if (!stopping_ && pending_lease.empty()) pending_lease = JobStore::new_lease();
+    const auto lease = milliseconds(store_.settings().lease_ms);
+    auto give_up = steady_clock::now() + lease;
+    bool said_full = false;
     for (;;) {
         try {
             if (infrastructure_failure) {
-                if (store_.retry(job.id, result_json)) {
+                if (store_.retry(job.id, job.lease, result_json)) {
                     metrics_.jobs.add(label("status", "completed"));
                     metrics_.verdicts.add(label("verdict", "InternalError"));
                 }
-            } else if (store_.complete(job.id, result_json, final_state, verdict, worker,
-                                       stopping_ ? nullptr : &next)) {
-                spdlog::info("job {} {} {} in {} ms", job.id, job_state_name(final_state), verdict,
-                             duration_cast<milliseconds>(steady_clock::now() - started).count());
-                metrics_.jobs.add(label("status", job_state_name(final_state)));
-                if (!verdict.empty()) metrics_.verdicts.add(label("verdict", verdict));
+            } else {
+                const bool take_next = !stopping_;
+                const bool recorded = store_.complete(job.id, job.lease, result_json, final_state, verdict, worker,
+                                                      take_next ? &next : nullptr, pending_lease);
+                if (take_next) pending_lease.clear();  // its reply came back
+                if (recorded) {
+                    spdlog::info("job {} {} {} in {} ms", job.id, job_state_name(final_state), verdict,
+                                 duration_cast<milliseconds>(steady_clock::now() - started).count());
+                    metrics_.jobs.add(label("status", job_state_name(final_state)));
+                    if (!verdict.empty()) metrics_.verdicts.add(label("verdict", verdict));
+                }
             }
+            if (said_full) spdlog::info("job {}: Redis can persist again; the result is recorded", job.id);
             break;
+        } catch (const RedisCannotPersist& e) {
+            // Redis refuses every write until its disk has room: nobody can
+            // requeue this job meanwhile, so the result is kept until it
+            // can be recorded (a drain still gives up after a lease).
+            if (!said_full) {
+                spdlog::error("job {}: Redis cannot persist ({}); the result is kept until it can", job.id, e.what());
+                said_full = true;
+            }
+            if (!stopping_) give_up = steady_clock::now() + lease;
+            if (steady_clock::now() > give_up) {
+                spdlog::error("job {}: result not recorded, Redis cannot persist: {}", job.id, e.what());
+                break;
+            }
+            std::this_thread::sleep_for(milliseconds(200));
         } catch (const std::exception& e) {
             if (steady_clock::now() > give_up) {
                 spdlog::error("job {}: result not recorded, Redis unavailable: {}", job.id, e.what());
@@ -220,7 +253,7 @@ std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const s
     // The next job counts as running before this one stops counting, so a
     // drain never sees the worker idle in between.
     std::optional<Taken> taken_next;
-    if (next) taken_next = admit(std::move(*next), worker);
+    if (next) taken_next = admit(std::move(*next));
     --busy_;
     std::lock_guard lock(mutex_);
     active_.erase(job.id);
@@ -244,9 +277,10 @@ void WorkerPool::keep_leases() {
             LogScope scope(a->request_id, id);
             try {
                 bool cancel = false;
-                bool ours = store_.renew(id, a->worker, cancel);
+                bool ours = store_.renew(id, a->lease, cancel);
                 if (cancel) a->cancel = true;
-                if (!ours) spdlog::warn("job {}: lease lost (another node may run it)", id);
+                // Unless its result has just been recorded meanwhile.
+                if (!ours && !a->ending) spdlog::warn("job {}: lease lost (another node may run it)", id);
             } catch (const std::exception& e) {
                 spdlog::warn("job {}: cannot renew lease: {}", id, e.what());
             }

@@ -50,10 +50,13 @@ private:
         PoppedJob job;
         std::shared_ptr<Active> active;
     };
-    Taken admit(PoppedJob job, const std::string& worker);
+    Taken admit(PoppedJob job);
     // Runs a job and records its result; returns the worker's next job when
     // the same round trip took one (only while not stopping).
-    std::optional<Taken> process(const Taken& taken, const std::string& worker, Box* box);
+    // `pending_lease`: the token of a take not yet answered (see work()),
+    // used and cleared by the take that goes with the result, or made for it
+    // and left for the next take when the result cannot be recorded.
+    std::optional<Taken> process(const Taken& taken, const std::string& worker, Box* box, std::string& pending_lease);
 
     JobStore& store_;
     Sandbox& sandbox_;
@@ -68,10 +71,11 @@ private:
     std::thread keeper_;
 
     struct Active {
-        std::string worker;
+        std::string lease;       // the attempt's lease token (PoppedJob::lease)
         std::string request_id;  // for the lease keeper's log lines
         std::atomic<bool> cancel{false};
         std::atomic<bool> abandoned{false};  // stopped by drain: the lease lapses, another node re-runs it
+        std::atomic<bool> ending{false};     // its result is being recorded: a lease that ends is no news
     };
     std::mutex mutex_;
     std::condition_variable idle_;

@@ -55,6 +55,11 @@ void throw_unless_queued(ServerContext& ctx, const Request& req, JobStore::Submi
             throw api::ApiError(507, "insufficient_storage",
                                 "the job store is out of memory (Redis maxmemory)" +
                                     (jobs > 1 ? none : std::string("; nothing was queued")) + "; try again later");
+        case JobStore::SubmitOutcome::DiskFull:
+            throw api::ApiError(507, "insufficient_storage",
+                                "the job store cannot write to its disk (Redis refuses writes until it can persist "
+                                "them again)" +
+                                    (jobs > 1 ? none : std::string("; nothing was queued")) + "; try again later");
         case JobStore::SubmitOutcome::Queued: return;
     }
 }

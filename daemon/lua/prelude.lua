@@ -33,16 +33,23 @@ end
 --   ttl:     seconds the job's hash and `done:<id>` are kept
 --   verdict: counted as stats `verdict:<verdict>` unless ''
 --   stat:    counted as stats `status:<stat>` (default: final)
--- Returns 1 when this call ended the job, 0 when it was already over or gone.
-local function finish(k, jk, dk, id, final, result, ttl, verdict, stat)
-  local st, bytes = unpack(redis.call('HMGET', jk, 'status', 'bytes'))
-  if not st or st == 'completed' or st == 'cancelled' then return 0 end
+--   token:   the token of the call that ends it, kept as `ended_by` ('' for
+--            a call that need not know: the reaper's)
+-- Returns 1 when this call ended the job (or, sent again with the same
+-- token, had ended it), 0 when it was already over or gone.
+local function finish(k, jk, dk, id, final, result, ttl, verdict, stat, token)
+  local st, bytes, ended_by = unpack(redis.call('HMGET', jk, 'status', 'bytes', 'ended_by'))
+  if not st then return 0 end
+  if st == 'completed' or st == 'cancelled' then
+    if token and token ~= '' and ended_by == token then return 1 end
+    return 0
+  end
   writes_even_when_full(k.no_such_key)
   redis.call('HDEL', jk, 'cancel', 'request', 'progress', 'bytes')
   if bytes then
     if redis.call('DECRBY', k.queued_bytes, bytes) < 0 then redis.call('SET', k.queued_bytes, 0) end
   end
-  redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms())
+  redis.call('HSET', jk, 'status', final, 'result', result, 'finished_ms', now_ms(), 'ended_by', token or '')
   redis.call('ZREM', k.running, id)
   redis.call('ZREM', k.queue, id)
   redis.call('ZREM', k.delayed, id)
@@ -69,10 +76,17 @@ end
 --   queue, queued_at, running: those keys
 --   lease: ms the lease lasts; worker: who takes it
 --   job_prefix: the prefix of the job hashes, e.g. 'execd:job:'
+--   token: the new lease's token, made for this call
+--   took: the worker's `took:<worker>` key, which notes the last token it
+--         took a job with, and that job
 -- Returns {id, request, attempt, waited, request_id, more}, or false when
 -- `queue` is empty: attempt counts from 1, waited is the ms since the job
 -- was submitted, request_id the submitting HTTP request's ('' for none),
 -- more 1 when other jobs still wait, else 0.
+--
+-- The same call sent again (same token) takes nothing more: it answers with
+-- the job the first sending took, while that job still runs under this
+-- token, and false once it has moved on (its lease lapsed meanwhile).
 --
 -- Undeclared keys: the job hash `<job prefix><id>` of each id it takes from
 -- `queue`. Which id that is is known only once ZPOPMIN has run, inside the
@@ -80,7 +94,21 @@ end
 -- every other worker for the same id and could skip a job of a better
 -- priority submitted in between. So the scripts that take jobs, like the
 -- others, run on one Redis server, not on a Redis Cluster.
-local function take_next(queue, queued_at, running, lease, worker, job_prefix)
+local function take_next(queue, queued_at, running, lease, worker, job_prefix, token, took)
+  local function taken(id, jk)
+    local request, created, started, request_id, attempts =
+      unpack(redis.call('HMGET', jk, 'request', 'created_ms', 'started_ms', 'request_id', 'attempts'))
+    local more = redis.call('ZCARD', queue) > 0 and 1 or 0
+    return {id, request, tonumber(attempts), tonumber(started) - (tonumber(created) or tonumber(started)),
+            request_id or '', more}
+  end
+  local last_token, last_id = unpack(redis.call('HMGET', took, 'token', 'id'))
+  if last_token == token then
+    local jk = job_prefix .. last_id
+    local st, holder = unpack(redis.call('HMGET', jk, 'status', 'lease'))
+    if st == 'running' and holder == token then return taken(last_id, jk) end
+    return false
+  end
   while true do
     local r = redis.call('ZPOPMIN', queue)
     if #r == 0 then return false end
@@ -90,12 +118,12 @@ local function take_next(queue, queued_at, running, lease, worker, job_prefix)
       local now = now_ms()
       redis.call('ZREM', queued_at, id)
       redis.call('ZADD', running, now + lease, id)
-      local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
-      redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'started_ms', now)
+      redis.call('HINCRBY', jk, 'attempts', 1)
+      redis.call('HSET', jk, 'status', 'running', 'worker', worker, 'lease', token, 'started_ms', now)
       redis.call('HDEL', jk, 'progress')
-      local request, created, request_id = unpack(redis.call('HMGET', jk, 'request', 'created_ms', 'request_id'))
-      local more = redis.call('ZCARD', queue) > 0 and 1 or 0
-      return {id, request, attempts, now - (tonumber(created) or now), request_id or '', more}
+      redis.call('HSET', took, 'token', token, 'id', id)
+      redis.call('PEXPIRE', took, math.max(lease, 60000))
+      return taken(id, jk)
     end
   end
 end

@@ -12,6 +12,7 @@
 --     queued, counted as status `expired`; else out of `queued_at`.
 -- A job's age counts from its submission, and only a job in state queued
 -- (waiting in `queue` or `delayed`) expires: never one that is running.
+-- Safe to repeat as it is: sent again, every id has moved on and is left.
 --
 -- KEYS[1 .. 7]  queue, running, delayed, queued_at, queued_bytes, stats,
 --               no-such-key   (the prelude's shared_keys)
@@ -54,7 +55,7 @@ for j = 1, n_lapsed do
         finish(k, jk, done_key(j), id, 'completed', lost, ttl, 'InternalError')
       else
         redis.call('HSET', jk, 'status', 'queued')
-        redis.call('HDEL', jk, 'worker')
+        redis.call('HDEL', jk, 'worker', 'lease')
         redis.call('ZADD', k.queue, score, id)
         if created then redis.call('ZADD', k.queued_at, created, id) end
         redis.call('RPUSH', wake, '1')

@@ -11,15 +11,24 @@
 -- ARGV[3]  backoff    ms; attempt a waits backoff * 2^(a - 1)
 -- ARGV[4]  exhausted  the result when no attempt is left
 -- ARGV[5]  ttl        seconds the finished job is kept
+-- ARGV[6]  token      the lease token of the attempt that failed
 -- Reply:   1 delayed; 2 completed as exhausted; 0 the job was not running
+--          under that attempt. Sent again, the same reply: a job delayed by
+--          this attempt is queued and still holds its token (a pop replaces
+--          it, a reap removes it); one it ended holds it as `ended_by`.
 local k = shared_keys(3)
 local jk, dk = KEYS[1], KEYS[2]
 local id, max_attempts, backoff = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local exhausted, ttl = ARGV[4], tonumber(ARGV[5])
-local st, attempts, created = unpack(redis.call('HMGET', jk, 'status', 'attempts', 'created_ms'))
-if st ~= 'running' then return 0 end
+local exhausted, ttl, token = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local st, attempts, created, holder, ended_by =
+  unpack(redis.call('HMGET', jk, 'status', 'attempts', 'created_ms', 'lease', 'ended_by'))
+if st == 'queued' and holder == token then return 1 end
+if st ~= 'running' then return ended_by == token and 2 or 0 end
+if holder ~= token then return 0 end
 attempts = tonumber(attempts) or 0
-if attempts >= max_attempts then return 2 * finish(k, jk, dk, id, 'completed', exhausted, ttl, 'InternalError') end
+if attempts >= max_attempts then
+  return 2 * finish(k, jk, dk, id, 'completed', exhausted, ttl, 'InternalError', nil, token)
+end
 writes_even_when_full(k.no_such_key)
 redis.call('ZREM', k.running, id)
 redis.call('HSET', jk, 'status', 'queued')

@@ -18,9 +18,12 @@
 -- Reply:  1 all queued; -1 `queue` lacks room for n more (nothing written);
 --        -2 the requests would pass max_bytes (nothing written);
 --        an -OOM error from a Redis at maxmemory (nothing written).
+--        Sent again (the ids are new for each submission, so they are its
+--        token), 1: the first job exists already, so the batch was queued.
 local k = {queue = KEYS[1], queued_at = KEYS[2], queued_bytes = KEYS[3], seq = KEYS[4], wake = KEYS[5]}
 local queue_max, max_bytes, owner = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local n = (#ARGV - 3) / 5
+if n > 0 and redis.call('EXISTS', KEYS[6]) == 1 then return 1 end
 if redis.call('ZCARD', k.queue) + n > queue_max then return -1 end
 local bytes = 0
 for i = 1, n do bytes = bytes + #ARGV[5 * i] + #ARGV[5 * i + 2] end

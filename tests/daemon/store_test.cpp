@@ -22,6 +22,7 @@
 #include "daemon/lua_scripts.h"
 #include "daemon/redis.h"
 #include "tests/daemon/daemon_fixture.h"
+#include "tests/daemon/redis_proxy.h"
 
 using namespace execd::test;
 using namespace execd::daemon;
@@ -89,81 +90,29 @@ struct Rig {
 
 std::string request(const std::string& name) { return R"({"language":"python","code":")" + name + R"("})"; }
 
-// A TCP relay between a client and Redis that swallows the first reply sent
-// back on its first connection and closes that connection: to the client,
-// the reply is lost on the wire. Later connections pass through. Ended (and
-// its thread joined) by its destructor.
-class ReplyDroppingProxy {
-public:
-    explicit ReplyDroppingProxy(int upstream_port) : upstream_port_(upstream_port) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a = loopback(0);
-        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::listen(listener_, 4) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~ReplyDroppingProxy() {
-        stop_ = true;
-        thread_.join();
-        ::close(listener_);
-    }
-    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-    bool dropped() const { return dropped_; }
+int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
-private:
-    static sockaddr_in loopback(int port) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        return a;
-    }
+// Each job script as store.cpp sends it (with the prelude where it takes
+// it): the SHA1 a cut is aimed at.
+const Script kSubmitScript(std::string(lua::kPrelude) + lua::kSubmit);
+const Script kPopScript(std::string(lua::kPrelude) + lua::kPop);
+const Script kCompleteScript(std::string(lua::kPrelude) + lua::kComplete);
+const Script kRetryScript(std::string(lua::kPrelude) + lua::kRetry);
+const Script kRenewScript(std::string(lua::kPrelude) + lua::kRenew);
+const Script kProgressScript(lua::kProgress);
+const Script kCancelScript(std::string(lua::kPrelude) + lua::kCancel);
+const Script kReapScript(std::string(lua::kPrelude) + lua::kReap);
 
-    void serve() {
-        for (bool first = true; !stop_;) {
-            pollfd p{listener_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (client < 0) continue;
-            int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in a = loopback(upstream_port_);
-            if (::connect(upstream, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) relay(client, upstream, first);
-            ::close(upstream);
-            ::close(client);
-            first = false;
-        }
+// Loads every script, so that a cut meets the script's EVALSHA, not the
+// NOSCRIPT answer before it.
+void load_scripts(RedisServer& redis) {
+    for (const Script* s : {&kSubmitScript, &kPopScript, &kCompleteScript, &kRetryScript, &kRenewScript,
+                            &kProgressScript, &kCancelScript, &kReapScript}) {
+        Reply r = redis.command({"SCRIPT", "LOAD", s->source});
+        REQUIRE(r.string == s->sha);
     }
-
-    void relay(int client, int upstream, bool drop_first_reply) {
-        char buf[65536];
-        while (!stop_) {
-            pollfd p[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
-            if (::poll(p, 2, 50) <= 0) continue;
-            if (p[0].revents) {
-                ssize_t n = ::read(client, buf, sizeof buf);
-                if (n <= 0 || ::write(upstream, buf, static_cast<size_t>(n)) != n) return;
-            }
-            if (p[1].revents) {
-                ssize_t n = ::read(upstream, buf, sizeof buf);
-                if (n <= 0) return;
-                if (drop_first_reply) {
-                    dropped_ = true;
-                    return;
-                }
-                if (::write(client, buf, static_cast<size_t>(n)) != n) return;
-            }
-        }
-    }
-
-    int upstream_port_;
-    int listener_ = -1;
-    int port_ = 0;
-    std::atomic<bool> stop_{false}, dropped_{false};
-    std::thread thread_;
-};
+    REQUIRE(redis.command({"SCRIPT", "LOAD", std::string(lua::kPrelude) + lua::kReapDue}).kind == Reply::Kind::String);
+}
 
 }  // namespace
 
@@ -240,9 +189,11 @@ TEST_CASE("store: complete can take the worker's next job in the same round trip
     CHECK(a->more);  // b and c still wait
 
     std::optional<PoppedJob> next;
-    CHECK(store.complete("a", R"({"by":"w1"})", JobState::Completed, "OK", "w1", &next));
+    CHECK(store.complete("a", a->lease, R"({"by":"w1"})", JobState::Completed, "OK", "w1", &next));
     REQUIRE(next);
     CHECK(next->id == "b");
+    CHECK(next->lease != a->lease);
+    const std::string b_lease = next->lease;
     CHECK(next->request_json == request("b"));
     CHECK(next->attempt == 1);
     CHECK(next->more);
@@ -255,19 +206,21 @@ TEST_CASE("store: complete can take the worker's next job in the same round trip
     CHECK_FALSE(rig.score("queued_at", "b").has_value());
     CHECK(store.get("a")->result_json == R"({"by":"w1"})");
 
-    // A result that was recorded already still takes the next job.
-    CHECK_FALSE(store.complete("a", R"({"again":1})", JobState::Completed, "OK", "w1", &next));
+    // Another attempt's result, once one was recorded, records nothing but
+    // still takes the next job.
+    CHECK_FALSE(store.complete("a", "another attempt", R"({"again":1})", JobState::Completed, "OK", "w1", &next));
     REQUIRE(next);
     CHECK(next->id == "c");
     CHECK_FALSE(next->more);
+    const std::string c_lease = next->lease;
     CHECK(store.get("a")->result_json == R"({"by":"w1"})");
 
     // Nothing left: the result is recorded and no job comes back; without
     // `next` nothing is taken.
-    CHECK(store.complete("b", "{}", JobState::Completed, "OK", "w1", &next));
+    CHECK(store.complete("b", b_lease, "{}", JobState::Completed, "OK", "w1", &next));
     CHECK_FALSE(next);
     REQUIRE(store.submit("d", request("d"), 10) == JobStore::SubmitOutcome::Queued);
-    CHECK(store.complete("c", "{}", JobState::Completed, "OK"));
+    CHECK(store.complete("c", c_lease, "{}", JobState::Completed, "OK"));
     CHECK(store.get("d")->state == JobState::Queued);
     CHECK(rig.counter("verdict:OK") == 3);
 }
@@ -276,37 +229,42 @@ TEST_CASE("store: a lease is renewed by its holder only, and carries a cancel re
     Rig rig;
     auto& store = rig.store;
     REQUIRE(store.submit("j", request("j"), 10) == JobStore::SubmitOutcome::Queued);
-    REQUIRE(store.pop("w1"));
+    auto taken = store.pop("w1");
+    REQUIRE(taken);
+    const std::string lease = taken->lease;
+    CHECK(lease.size() == 16);
     const int64_t first = rig.must_score("running", "j");
 
     std::this_thread::sleep_for(milliseconds(100));
     bool cancel = true;
-    CHECK(store.renew("j", "w1", cancel));
+    CHECK(store.renew("j", lease, cancel));
     CHECK_FALSE(cancel);
     const int64_t renewed = rig.must_score("running", "j");
     CHECK(renewed >= first + 90);
 
-    CHECK_FALSE(store.renew("j", "w2", cancel));
+    // Not by another attempt's token, nor by the worker's name.
+    CHECK_FALSE(store.renew("j", JobStore::new_lease(), cancel));
+    CHECK_FALSE(store.renew("j", "w1", cancel));
     CHECK(rig.must_score("running", "j") == renewed);
 
     // Progress only from the holder.
-    store.progress("j", "w2", "1/5");
+    store.progress("j", JobStore::new_lease(), "1/5");
     CHECK(store.get("j")->progress.empty());
-    store.progress("j", "w1", "2/5");
+    store.progress("j", lease, "2/5");
     CHECK(store.get("j")->progress == "2/5");
 
     // A cancel of a running job is a request its worker sees on renew.
     CHECK(store.cancel("j", kCancelled) == JobStore::CancelOutcome::Requested);
     CHECK(store.get("j")->state == JobState::Running);
-    CHECK(store.renew("j", "w1", cancel));
+    CHECK(store.renew("j", lease, cancel));
     CHECK(cancel);
 
-    CHECK(store.complete("j", kCancelled, JobState::Cancelled, ""));
+    CHECK(store.complete("j", lease, kCancelled, JobState::Cancelled, ""));
     auto j = store.get("j");
     REQUIRE(j);
     CHECK(j->state == JobState::Cancelled);
     CHECK(j->progress.empty());
-    CHECK_FALSE(store.renew("j", "w1", cancel));
+    CHECK_FALSE(store.renew("j", lease, cancel));
     CHECK(store.running_count() == 0);
     CHECK(rig.redis.command({"HEXISTS", rig.key("job:j"), "cancel"}).integer == 0);
 }
@@ -324,7 +282,9 @@ TEST_CASE("store: a failed attempt waits out a doubling backoff; the last one en
         REQUIRE(job);
         CHECK(job->attempt == attempt);
         const int64_t before = rig.now_ms();
-        store.retry("r", kExhausted);
+        CHECK_FALSE(store.retry("r", JobStore::new_lease(), kExhausted));  // not this attempt's: nothing
+        CHECK(rig.score("running", "r"));
+        store.retry("r", job->lease, kExhausted);
         const int64_t after = rig.now_ms();
         const int64_t backoff = 200 << (attempt - 1);
         auto due = rig.score("delayed", "r");
@@ -349,7 +309,7 @@ TEST_CASE("store: a failed attempt waits out a doubling backoff; the last one en
     auto last = store.pop("w1");
     REQUIRE(last);
     CHECK(last->attempt == 3);
-    store.retry("r", kExhausted);
+    CHECK(store.retry("r", last->lease, kExhausted));
     auto r = store.get("r");
     REQUIRE(r);
     CHECK(r->state == JobState::Completed);
@@ -359,7 +319,7 @@ TEST_CASE("store: a failed attempt waits out a doubling backoff; the last one en
     CHECK(rig.counter("status:completed") == 1);
 
     // A retry of a finished job changes nothing.
-    store.retry("r", kLost);
+    CHECK_FALSE(store.retry("r", JobStore::new_lease(), kLost));
     CHECK(store.get("r")->result_json == kExhausted);
     CHECK(rig.counter("status:completed") == 1);
 }
@@ -385,6 +345,7 @@ TEST_CASE("store: the reaper requeues a lapsed lease at its old place, and fails
     CHECK(a->state == JobState::Queued);
     CHECK(a->attempts == 1);
     CHECK(rig.redis.command({"HEXISTS", rig.key("job:a"), "worker"}).integer == 0);
+    CHECK(rig.redis.command({"HEXISTS", rig.key("job:a"), "lease"}).integer == 0);
     CHECK(rig.score("queued_at", "a"));
 
     // Its original score: ahead of b and c, submitted after it.
@@ -396,7 +357,7 @@ TEST_CASE("store: the reaper requeues a lapsed lease at its old place, and fails
         auto job = store.pop("w2");
         REQUIRE(job);
         CHECK(job->id == id);
-        CHECK(store.complete(id, "{}", JobState::Completed, "OK"));
+        CHECK(store.complete(id, job->lease, "{}", JobState::Completed, "OK"));
     }
 
     // Its last attempt lapses too: an InternalError, counted once.
@@ -417,7 +378,8 @@ TEST_CASE("store: a reap leaves a job whose lease was renewed after its first ha
     Rig rig;
     auto& store = rig.store;
     REQUIRE(store.submit("j", request("j"), 10) == JobStore::SubmitOutcome::Queued);
-    REQUIRE(store.pop("w1"));
+    auto taken = store.pop("w1");
+    REQUIRE(taken);
     rig.sleep_past(rig.must_score("running", "j"));
 
     // The first half, as reap() runs it, names the lapsed lease...
@@ -430,7 +392,7 @@ TEST_CASE("store: a reap leaves a job whose lease was renewed after its first ha
 
     // ...its worker renews it in between...
     bool cancel = false;
-    REQUIRE(store.renew("j", "w1", cancel));
+    REQUIRE(store.renew("j", taken->lease, cancel));
 
     // ...and the second half leaves it alone.
     const Script reap(std::string(lua::kPrelude) + lua::kReap);
@@ -482,10 +444,11 @@ TEST_CASE("store: cancel", "[store][daemon]") {
     }
     SECTION("a running job is asked to stop; a finished one is already finished") {
         REQUIRE(store.submit("r", request("r"), 10) == JobStore::SubmitOutcome::Queued);
-        REQUIRE(store.pop("w1"));
+        auto r = store.pop("w1");
+        REQUIRE(r);
         CHECK(store.cancel("r", kCancelled) == JobStore::CancelOutcome::Requested);
         CHECK(store.get("r")->state == JobState::Running);
-        CHECK(store.complete("r", "{}", JobState::Completed, "OK"));
+        CHECK(store.complete("r", r->lease, "{}", JobState::Completed, "OK"));
         CHECK(store.cancel("r", kCancelled) == JobStore::CancelOutcome::AlreadyFinished);
         CHECK(store.get("r")->state == JobState::Completed);
     }
@@ -508,7 +471,8 @@ TEST_CASE("store: every long-poll on a job wakes with its result when it ends, o
     Rig rig;
     auto& store = rig.store;
     REQUIRE(store.submit("w", request("w"), 10) == JobStore::SubmitOutcome::Queued);
-    REQUIRE(store.pop("w1"));
+    auto taken = store.pop("w1");
+    REQUIRE(taken);
     // Three waiters on the one job, one of them handed the job as just read.
     std::vector<std::optional<StoredJob>> woke(3);
     std::vector<std::thread> waiters;
@@ -516,7 +480,7 @@ TEST_CASE("store: every long-poll on a job wakes with its result when it ends, o
         waiters.emplace_back([&, i] { woke[i] = store.wait("w", 5000, i == 0 ? store.get("w") : std::nullopt); });
     std::this_thread::sleep_for(milliseconds(200));
     const auto t0 = steady_clock::now();
-    REQUIRE(store.complete("w", R"({"status":"completed","verdict":"OK"})", JobState::Completed, "OK"));
+    REQUIRE(store.complete("w", taken->lease, R"({"status":"completed","verdict":"OK"})", JobState::Completed, "OK"));
     for (auto& t : waiters) t.join();
     CHECK(steady_clock::now() - t0 < seconds(2));
     for (const auto& job : woke) {
@@ -541,31 +505,34 @@ TEST_CASE("store: TTLs of finished jobs and of queued ones", "[store][daemon]") 
     SECTION("a finished job and its done signal expire after result_ttl_s; an unfinished one never does") {
         REQUIRE(store.submit("f", request("f"), 10) == JobStore::SubmitOutcome::Queued);
         CHECK(rig.redis.command({"TTL", rig.key("job:f")}).integer == -1);
-        REQUIRE(store.pop("w1"));
+        auto f = store.pop("w1");
+        REQUIRE(f);
         CHECK(rig.redis.command({"TTL", rig.key("job:f")}).integer == -1);
-        CHECK(store.complete("f", "{}", JobState::Completed, "OK"));
+        CHECK(store.complete("f", f->lease, "{}", JobState::Completed, "OK"));
         for (const char* k : {"job:f", "done:f"}) {
             const int64_t ttl = rig.redis.command({"TTL", rig.key(k)}).integer;
             CHECK(ttl > 50);
             CHECK(ttl <= 60);
         }
         CHECK(rig.redis.command({"LLEN", rig.key("done:f")}).integer == 1);
-        // A second completion records nothing.
-        CHECK_FALSE(store.complete("f", "{\"again\":1}", JobState::Completed, "OK"));
+        // A second completion, another attempt's, records nothing.
+        CHECK_FALSE(store.complete("f", JobStore::new_lease(), "{\"again\":1}", JobState::Completed, "OK"));
         CHECK(store.get("f")->result_json == "{}");
         CHECK(rig.counter("verdict:OK") == 1);
     }
     SECTION("a job still queued queue_ttl_s after its submission expires; a running one does not") {
         REQUIRE(store.submit("run", request("run"), 1) == JobStore::SubmitOutcome::Queued);
         REQUIRE(store.submit("wait", request("wait"), 10) == JobStore::SubmitOutcome::Queued);
-        REQUIRE(store.pop("w1")->id == "run");
+        auto run = store.pop("w1");
+        REQUIRE(run);
+        REQUIRE(run->id == "run");
         const int64_t created = rig.must_score("queued_at", "wait");
         CHECK(store.reap(kLost) == 0);
         CHECK(store.get("wait")->state == JobState::Queued);
         for (int i = 0; i < 6; ++i) {  // the running job's lease holds throughout
             std::this_thread::sleep_for(milliseconds(200));
             bool cancel = false;
-            REQUIRE(store.renew("run", "w1", cancel));
+            REQUIRE(store.renew("run", run->lease, cancel));
         }
         REQUIRE(rig.now_ms() > created + 1000);
         CHECK(store.reap(kLost) == 0);
@@ -600,6 +567,7 @@ TEST_CASE("store: a worker dying between the pop reply and its lease costs one m
     auto& store = rig.store;
 
     SECTION("the pop's reply reaches a worker that dies before acting on it") {
+        std::string dead_lease;
         REQUIRE(store.submit("j", request("j"), 10) == JobStore::SubmitOutcome::Queued);
         REQUIRE(store.submit("k", request("k"), 20) == JobStore::SubmitOutcome::Queued);
         {
@@ -610,6 +578,7 @@ TEST_CASE("store: a worker dying between the pop reply and its lease costs one m
             auto taken = dead.pop("dead/0");
             REQUIRE(taken);
             CHECK(taken->id == "j");
+            dead_lease = taken->lease;
         }
         // Under the lease nobody else gets it, and nothing reaps it.
         auto k = store.pop("live/0");
@@ -617,7 +586,7 @@ TEST_CASE("store: a worker dying between the pop reply and its lease costs one m
         CHECK(k->id == "k");
         CHECK_FALSE(store.pop("live/0"));
         CHECK(store.reap(kLost) == 0);
-        CHECK(store.complete("k", "{}", JobState::Completed, "OK"));
+        CHECK(store.complete("k", k->lease, "{}", JobState::Completed, "OK"));
 
         // Once it lapses the reaper requeues it, once...
         rig.sleep_past(rig.must_score("running", "j"));
@@ -630,12 +599,12 @@ TEST_CASE("store: a worker dying between the pop reply and its lease costs one m
         CHECK(again->request_json == request("j"));
         CHECK(again->attempt == 2);
         CHECK_FALSE(store.pop("live/1"));
-        CHECK(store.complete("j", R"({"by":"live"})", JobState::Completed, "OK"));
+        CHECK(store.complete("j", again->lease, R"({"by":"live"})", JobState::Completed, "OK"));
 
         // The dead worker's lease and result, were they to arrive late, count for nothing.
         bool cancel = false;
-        CHECK_FALSE(store.renew("j", "dead/0", cancel));
-        CHECK_FALSE(store.complete("j", R"({"by":"dead"})", JobState::Completed, "OK"));
+        CHECK_FALSE(store.renew("j", dead_lease, cancel));
+        CHECK_FALSE(store.complete("j", dead_lease, R"({"by":"dead"})", JobState::Completed, "OK"));
         auto j = store.get("j");
         REQUIRE(j);
         CHECK(j->state == JobState::Completed);
@@ -645,45 +614,207 @@ TEST_CASE("store: a worker dying between the pop reply and its lease costs one m
         CHECK(store.running_count() == 0);
         CHECK(store.queue_depth() == 0);
     }
-    SECTION("the pop's reply is lost on the wire") {
-        // The script is loaded once, so the relay's first reply is the pop's,
-        // not a NOSCRIPT.
-        REQUIRE_FALSE(store.pop("warm-up"));
+    SECTION("the pop's reply is lost on the wire: sent again, the pop gives the same job, still attempt 1") {
+        load_scripts(rig.redis);
         REQUIRE(store.submit("j", request("j"), 10) == JobStore::SubmitOutcome::Queued);
         REQUIRE(store.submit("k", request("k"), 20) == JobStore::SubmitOutcome::Queued);
 
-        ReplyDroppingProxy proxy(std::stoi(rig.redis.url().substr(rig.redis.url().rfind(':') + 1)));
-        std::optional<PoppedJob> got;
-        {
-            RedisPool pool(proxy.url());
-            JobStore worker(pool, store.settings());
-            // The connection breaks before the reply arrives; the store sends
-            // the pop once more on a new connection, which takes the next job.
-            got = worker.pop("w/0");
-        }
-        CHECK(proxy.dropped());
+        RedisProxy proxy(port_of(rig.redis.url()));
+        RedisPool pool(proxy.url());
+        JobStore worker(pool, store.settings());
+        // The connection breaks once Redis has run the pop; the store sends
+        // it once more, on a new connection, with the same token.
+        proxy.cut_next(kPopScript.sha, RedisProxy::Cut::After);
+        auto got = worker.pop("w/0");
+        CHECK(proxy.cuts() == 1);
         REQUIRE(got);
-        CHECK(got->id == "k");
+        CHECK(got->id == "j");
         CHECK(got->attempt == 1);
-        CHECK(store.complete("k", "{}", JobState::Completed, "OK"));
+        CHECK(store.get("j")->attempts == 1);
+        CHECK(store.get("k")->state == JobState::Queued);
+        CHECK(store.queue_depth() == 1);
+        CHECK(worker.complete("j", got->lease, "{}", JobState::Completed, "OK"));
 
-        // "j" was taken by the lost reply: leased to a worker that never
-        // heard of it. It lapses, is requeued once and runs once more.
-        auto j = store.get("j");
-        REQUIRE(j);
-        CHECK(j->state == JobState::Running);
-        CHECK(j->attempts == 1);
-        CHECK_FALSE(store.pop("w/1"));
-        rig.sleep_past(rig.must_score("running", "j"));
-        CHECK(store.reap(kLost) == 1);
-        auto again = store.pop("w/1");
-        REQUIRE(again);
-        CHECK(again->id == "j");
-        CHECK(again->attempt == 2);
-        CHECK_FALSE(store.pop("w/1"));
-        CHECK(store.complete("j", "{}", JobState::Completed, "OK"));
-        CHECK(rig.counter("status:completed") == 2);
+        // Both sendings cut: the pop fails, and the worker's next take, with
+        // the same token, gets the job the lost reply held.
+        proxy.cut_every(1, kPopScript.sha, RedisProxy::Cut::After);
+        const std::string token = JobStore::new_lease();
+        CHECK_THROWS_AS(worker.pop("w/0", token), RedisUnavailable);
+        CHECK(proxy.cuts() == 3);
+        proxy.cut_every(0, "", RedisProxy::Cut::After);
+        CHECK(store.get("k")->state == JobState::Running);
+        auto k = worker.pop("w/0", token);
+        REQUIRE(k);
+        CHECK(k->id == "k");
+        CHECK(k->attempt == 1);
+        CHECK(k->lease == token);
+        CHECK(worker.complete("k", k->lease, "{}", JobState::Completed, "OK"));
+        // A token takes once: sent again once its job is over, it takes
+        // nothing; a new token takes the next job.
+        REQUIRE(store.submit("l", request("l"), 10) == JobStore::SubmitOutcome::Queued);
+        CHECK_FALSE(worker.pop("w/0", token));
+        CHECK(store.get("l")->state == JobState::Queued);
+        auto l = worker.pop("w/0");
+        REQUIRE(l);
+        CHECK(l->id == "l");
+        CHECK(worker.complete("l", l->lease, "{}", JobState::Completed, "OK"));
+        CHECK(rig.counter("status:completed") == 3);
         CHECK(store.running_count() == 0);
         CHECK(store.queue_depth() == 0);
+        CHECK(store.get("j")->attempts == 1);
+        CHECK(store.get("k")->attempts == 1);
+    }
+}
+
+TEST_CASE("store: a connection cut before or after Redis runs a script: sent again, each acts once and answers as once",
+          "[store][daemon]") {
+    for (const auto when : {RedisProxy::Cut::Before, RedisProxy::Cut::After}) {
+        INFO((when == RedisProxy::Cut::Before ? "cut before Redis runs it" : "cut after, the reply lost"));
+        StoreSettings settings = fast_settings();
+        settings.lease_ms = 60000;  // nothing lapses unless the test says so
+        Rig rig(settings);
+        auto& store = rig.store;  // straight to Redis: set-up and checks
+        load_scripts(rig.redis);
+        RedisProxy proxy(port_of(rig.redis.url()));
+        RedisPool pool(proxy.url());
+        JobStore cut(pool, store.settings());  // every call under test goes through the proxy
+        int cuts = 0;
+        auto arm = [&](const std::string& marker) {
+            proxy.cut_next(marker, when);
+            ++cuts;
+        };
+        auto llen = [&](const std::string& key) { return rig.redis.command({"LLEN", rig.key(key)}).integer; };
+
+        // submit: one job, then a batch; each queued once.
+        arm(kSubmitScript.sha);
+        CHECK(cut.submit("a", request("a"), 10) == JobStore::SubmitOutcome::Queued);
+        CHECK(proxy.cuts() == cuts);
+        CHECK(store.queue_depth() == 1);
+        CHECK(rig.redis.command({"GET", rig.key("seq")}).string == "1");
+        CHECK(rig.redis.command({"GET", rig.key("queued_bytes")}).string == std::to_string(request("a").size()));
+        arm(kSubmitScript.sha);
+        CHECK(cut.submit_all({{"b", request("b"), 10, "", ""}, {"c", request("c"), 10, "", ""}}) ==
+              JobStore::SubmitOutcome::Queued);
+        CHECK(proxy.cuts() == cuts);
+        CHECK(store.queue_depth() == 3);
+        CHECK(rig.redis.command({"GET", rig.key("seq")}).string == "3");
+        CHECK(llen("wake") == 3);
+
+        // pop: one job, once.
+        arm(kPopScript.sha);
+        auto a = cut.pop("w/0");
+        CHECK(proxy.cuts() == cuts);
+        REQUIRE(a);
+        CHECK(a->id == "a");
+        CHECK(a->attempt == 1);
+        CHECK(store.get("a")->attempts == 1);
+        CHECK(store.queue_depth() == 2);
+        CHECK(store.running_count() == 1);
+
+        // renew and progress.
+        arm(kRenewScript.sha);
+        bool cancel = true;
+        CHECK(cut.renew("a", a->lease, cancel));
+        CHECK_FALSE(cancel);
+        CHECK(proxy.cuts() == cuts);
+        arm(kProgressScript.sha);
+        cut.progress("a", a->lease, "1/2");
+        CHECK(proxy.cuts() == cuts);
+        CHECK(store.get("a")->progress == "1/2");
+
+        // complete, taking the next job: recorded (and counted) once, one job taken.
+        arm(kCompleteScript.sha);
+        std::optional<PoppedJob> b;
+        CHECK(cut.complete("a", a->lease, R"({"r":"a"})", JobState::Completed, "OK", "w/0", &b));
+        CHECK(proxy.cuts() == cuts);
+        REQUIRE(b);
+        CHECK(b->id == "b");
+        CHECK(b->attempt == 1);
+        CHECK(store.get("a")->result_json == R"({"r":"a"})");
+        CHECK(rig.counter("status:completed") == 1);
+        CHECK(rig.counter("verdict:OK") == 1);
+        CHECK(llen("done:a") == 1);
+        CHECK(store.get("b")->attempts == 1);
+        CHECK(store.get("c")->state == JobState::Queued);
+
+        // retry: delayed once, answered "delayed" (false).
+        arm(kRetryScript.sha);
+        CHECK_FALSE(cut.retry("b", b->lease, kExhausted));
+        CHECK(proxy.cuts() == cuts);
+        CHECK(rig.score("delayed", "b"));
+        CHECK(store.get("b")->state == JobState::Queued);
+        CHECK(rig.counter("verdict:InternalError") == 0);
+
+        // cancel of a running job: asked; its result, without a next job.
+        auto c = store.pop("w/1");
+        REQUIRE(c);
+        REQUIRE(c->id == "c");
+        arm(kCancelScript.sha);
+        CHECK(cut.cancel("c", kCancelled) == JobStore::CancelOutcome::Requested);
+        CHECK(proxy.cuts() == cuts);
+        arm(kCompleteScript.sha);
+        CHECK(cut.complete("c", c->lease, kCancelled, JobState::Cancelled, ""));
+        CHECK(proxy.cuts() == cuts);
+        CHECK(rig.counter("status:cancelled") == 1);
+
+        // cancel of a queued job (b waits out its backoff): cancelled, once.
+        arm(kCancelScript.sha);
+        CHECK(cut.cancel("b", kCancelled) == JobStore::CancelOutcome::Cancelled);
+        CHECK(proxy.cuts() == cuts);
+        CHECK(rig.counter("status:cancelled") == 2);
+        CHECK(llen("done:b") == 1);
+        CHECK(rig.redis.command({"GET", rig.key("queued_bytes")}).string == "0");
+
+        // retry with no attempt left: completed as exhausted, counted once.
+        REQUIRE(store.submit("d", request("d"), 10) == JobStore::SubmitOutcome::Queued);
+        auto d = store.pop("w/2");
+        REQUIRE(d);
+        StoreSettings one = cut.settings();
+        one.attempts = 1;
+        cut.update(one);
+        arm(kRetryScript.sha);
+        CHECK(cut.retry("d", d->lease, kExhausted));
+        CHECK(proxy.cuts() == cuts);
+        CHECK(store.get("d")->result_json == kExhausted);
+        CHECK(rig.counter("verdict:InternalError") == 1);
+        CHECK(rig.counter("status:completed") == 2);
+        cut.update(store.settings());
+
+        // reap: a lapsed lease requeued once (its count is that sending's).
+        REQUIRE(store.submit("e", request("e"), 10) == JobStore::SubmitOutcome::Queued);
+        REQUIRE(store.pop("w/3"));
+        rig.redis.command({"ZADD", rig.key("running"), "XX", "1", "e"});  // its lease ran out long ago
+        const int64_t wakes = llen("wake");
+        arm(kReapScript.sha);
+        const int requeued = cut.reap(kLost);
+        CHECK(proxy.cuts() == cuts);
+        CHECK(requeued == (when == RedisProxy::Cut::Before ? 1 : 0));
+        CHECK(store.get("e")->state == JobState::Queued);
+        CHECK(store.queue_depth() == 1);
+        CHECK(llen("wake") == wakes + 1);
+        auto e = store.pop("w/3");
+        REQUIRE(e);
+        CHECK(e->attempt == 2);
+
+        // A long-poll whose BLPOP is cut still answers once the job ends,
+        // not when its wait runs out.
+        std::optional<StoredJob> waited;
+        arm("BLPOP");
+        const auto t0 = steady_clock::now();
+        std::thread waiter([&] { waited = cut.wait("e", 30000); });
+        std::this_thread::sleep_for(milliseconds(300));  // the BLPOP is sent, or cut, by then
+        REQUIRE(store.complete("e", e->lease, R"({"r":"e"})", JobState::Completed, "OK"));
+        waiter.join();
+        CHECK(proxy.cuts() == cuts);
+        REQUIRE(waited);
+        CHECK(waited->state == JobState::Completed);
+        CHECK(steady_clock::now() - t0 < seconds(20));
+
+        // In all: every job ended once; nothing left running or queued.
+        CHECK(rig.counter("status:completed") == 3);
+        CHECK(rig.counter("status:cancelled") == 2);
+        CHECK(store.running_count() == 0);
+        CHECK(store.queue_depth() == 0);
+        CHECK(rig.redis.command({"ZCARD", rig.key("delayed")}).integer == 0);
     }
 }
