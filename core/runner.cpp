@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <string_view>
@@ -216,6 +217,18 @@ std::map<std::string, std::string> environment_for(const Language& lang) {
     return env;
 }
 
+// What failed, for an InternalError's message: `doing`, then the error. A
+// work area with no room left (ENOSPC) says so first: not the program's
+// doing, and it passes once running jobs end.
+std::string internal_failure(const std::string& doing, const std::exception& e, const Sandbox& sandbox) {
+    std::string text = doing.empty() ? std::string(e.what()) : doing + ": " + e.what();
+    const auto* failure = dynamic_cast<const SystemFailure*>(&e);
+    if (failure && (failure->error().err == ENOSPC || failure->error().err == EDQUOT))
+        return "the sandbox's work area is full (" + sandbox.work_area() +
+               ": the files of every running job; its size is [sandbox] work_area_mb): " + text;
+    return text;
+}
+
 // The job's verdict for a failed compile step.
 StepResult compile_error(const StepResult& step) {
     StepResult r;
@@ -313,7 +326,7 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
     } catch (const std::exception& e) {
         p.state = Prepared::State::Failed;
         p.failure.verdict = Verdict::InternalError;
-        p.failure.message = e.what();
+        p.failure.message = internal_failure("", e, sandbox_);
         return p;
     }
     if (!lang.compiled()) return p;
@@ -373,7 +386,7 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
         } catch (const std::exception& e) {
             p.state = Prepared::State::Failed;
             p.failure.verdict = Verdict::InternalError;
-            p.failure.message = std::string("copying the compiled program: ") + e.what();
+            p.failure.message = internal_failure("copying the compiled program", e, sandbox_);
         }
     }
     return p;
@@ -550,7 +563,7 @@ bool Runner::prepare_checker(const JobRequest& request, Box& box, Checker& check
         copy_tree_at(from.get(), checker.copy->fd(), artifact_budget());
     } catch (const std::exception& e) {
         result.run.verdict = Verdict::InternalError;
-        result.run.message = std::string("preparing the checker: ") + e.what();
+        result.run.message = internal_failure("preparing the checker", e, sandbox_);
         return false;
     }
     checker.dir = &*checker.copy;
@@ -565,7 +578,7 @@ bool Runner::check_with_program(Checker& checker, const JobRequest& request, con
         checker.dir->replace_file(kCheckerExpectedFile, *t.expected_output);
     } catch (const std::exception& e) {
         step.verdict = Verdict::InternalError;
-        step.message = std::string("writing the checker's files: ") + e.what();
+        step.message = internal_failure("writing the checker's files", e, sandbox_);
         return true;
     }
     const Limits limits = request.checker.limits.apply(run_limits(*checker.lang, JobRequest{}));

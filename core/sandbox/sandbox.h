@@ -175,6 +175,10 @@ public:
     // A fresh, empty work dir owned by `owner` (the box's uid).
     WorkDir make_work_dir(uid_t owner);
 
+    // Where the work dirs live: the private tmpfs (<state dir>/ns, sized by
+    // SandboxConfig::work_tmpfs_mb) that holds every running job's files.
+    const std::string& work_area() const noexcept { return layout_.ns_dir; }
+
     // One line for logs: the cgroup version and paths.
     std::string describe() const;
 

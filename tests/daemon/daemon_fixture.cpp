@@ -85,8 +85,31 @@ int wait_exit(pid_t pid, int timeout_s) {
 
 }  // namespace
 
-RedisServer::RedisServer(bool append_only) : port_(free_port()), aof_(append_only), dir_(make_temp_dir("execd-redis")) {
+std::vector<std::string> on_small_filesystem(const std::string& dir, int64_t kb) {
+    // util-linux's unshare runs the shell in a new mount namespace, whose
+    // mounts stay private to it; the shell mounts and execs the command.
+    return {"/usr/bin/unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mount -t tmpfs -o size=" + std::to_string(kb) + "k,mode=0755 execd-small \"$0\" && exec \"$@\"",
+            dir};
+}
+
+RedisServer::RedisServer(bool append_only) : RedisServer(append_only, 0) {}
+
+RedisServer::RedisServer(bool append_only, int64_t disk_kb)
+    : port_(free_port()), aof_(append_only), disk_kb_(disk_kb), dir_(make_temp_dir("execd-redis")) {
     start();
+}
+
+RedisServer RedisServer::on_small_disk(int64_t disk_kb) { return RedisServer(true, disk_kb); }
+
+std::string RedisServer::data_dir() const {
+    return disk_kb_ > 0 ? "/proc/" + std::to_string(pid_) + "/root" + dir_ : dir_;
 }
 
 RedisServer::~RedisServer() { stop(); }
@@ -95,9 +118,13 @@ void RedisServer::start() {
     // A second server on the same port would fail to bind while the first
     // ran on, unowned.
     if (pid_ > 0) throw std::logic_error("RedisServer::start: already running (stop() it first)");
-    pid_ = spawn({"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                  "--appendonly", aof_ ? "yes" : "no", "--dir", dir_, "--daemonize", "no"},
-                 dir_ + "/log");
+    std::vector<std::string> argv;
+    if (disk_kb_ > 0) argv = on_small_filesystem(dir_, disk_kb_);
+    argv.insert(argv.end(), {"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
+                             "", "--appendonly", aof_ ? "yes" : "no", "--dir", dir_, "--daemonize", "no"});
+    if (disk_kb_ > 0) argv.insert(argv.end(), {"--appendfsync", "everysec", "--enable-debug-command", "local"});
+    // The log is opened before the small filesystem covers dir_.
+    pid_ = spawn(argv, dir_ + "/log");
     for (int i = 0; i < 500; ++i) {
         try {
             daemon::RedisConnection c(url());
@@ -121,10 +148,12 @@ daemon::Reply RedisServer::command(const std::vector<std::string>& args) {
     return c.command(args);
 }
 
-Execd::Execd(std::vector<std::string> args, bool worker_only) : dir_(make_temp_dir("execd-daemon")) {
+Execd::Execd(std::vector<std::string> args, bool worker_only, std::vector<std::string> wrapper)
+    : dir_(make_temp_dir("execd-daemon")) {
     log_ = dir_ + "/log";
     const std::string port_file = dir_ + "/port";
-    std::vector<std::string> argv{EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file};
+    std::vector<std::string> argv = std::move(wrapper);
+    argv.insert(argv.end(), {EXECD_DAEMON_BINARY, "--listen", "127.0.0.1:0", "--port-file", port_file});
     bool has_state = false, has_languages = false, has_cache = false, has_socket = false;
     for (const auto& a : args) {
         has_socket |= a == "--unix-socket";

@@ -14,18 +14,33 @@ namespace execd::test {
 
 int free_port();
 
+// The front of an argv that runs the rest in a mount namespace of its own,
+// with a tmpfs of `kb` KiB mounted on `dir` (a directory the test made):
+// a small filesystem that the test can fill through /proc/<pid>/root<dir>.
+std::vector<std::string> on_small_filesystem(const std::string& dir, int64_t kb);
+
 class RedisServer {
 public:
     explicit RedisServer(bool append_only = false);
+    // Append-only (fsync every second, Redis's default) with its directory
+    // on a filesystem of `disk_kb` KiB (on_small_filesystem); DEBUG allowed
+    // from loopback, so a test can reload the data from the file.
+    static RedisServer on_small_disk(int64_t disk_kb);
     ~RedisServer();
+    RedisServer(RedisServer&&) = delete;
     void start();
     void stop();  // SIGTERM and wait
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
     daemon::Reply command(const std::vector<std::string>& args);
+    pid_t pid() const { return pid_; }
+    // Its data directory, as the test sees it (through /proc/<pid>/root on a small disk).
+    std::string data_dir() const;
 
 private:
+    RedisServer(bool append_only, int64_t disk_kb);
     int port_;
     bool aof_;
+    int64_t disk_kb_ = 0;
     std::string dir_;
     pid_t pid_ = -1;
 };
@@ -34,7 +49,8 @@ class Execd {
 public:
     // Starts build/daemon/execd with `args` plus --listen 127.0.0.1:0 and a
     // port file; waits until it listens (or for `worker_only`, until it logs).
-    explicit Execd(std::vector<std::string> args, bool worker_only = false);
+    // `wrapper`: the front of the argv that starts it (on_small_filesystem).
+    explicit Execd(std::vector<std::string> args, bool worker_only = false, std::vector<std::string> wrapper = {});
     ~Execd();
 
     int port() const { return port_; }
