@@ -91,6 +91,9 @@ case $mode in
     --runtime) packages=("${runtime[@]}" "${toolchains[@]}") ;;
     *) packages=("${build[@]}" "${docker[@]}" "${fuzz[@]}" "${toolchains[@]}") ;;
 esac
+# A package two groups need (clang: the fuzz targets and c-clang) once, in
+# the order first named.
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | awk 'NF && !seen[$0]++')
 
 if [ -n "$print" ]; then
     printf '%s\n' "${packages[@]}"

@@ -129,7 +129,11 @@ TEST_CASE("a node killed as its pop's reply arrives: the job runs once more else
     std::atomic<pid_t> victim{-1};
     std::atomic<bool> killed{false};
     proxy.on_reply(pop_sha, [&](const std::string& reply) {
-        if (reply.rfind("*6\r\n", 0) == 0 && victim > 0 && !killed.exchange(true)) ::kill(victim, SIGKILL);
+        if (reply.rfind("*6\r\n", 0) != 0 || killed) return;
+        // A may pop before its constructor has returned its pid: the reply
+        // is held here, unsent, until the pid is known.
+        for (int i = 0; i < 500 && victim <= 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+        if (victim > 0 && !killed.exchange(true)) ::kill(victim, SIGKILL);
     });
     Execd a({"--redis", proxy.url(), "--key-prefix", prefix, "--role", "worker", "--workers", "1", "--lease-ms", "2000",
              "--node-name", "A"},

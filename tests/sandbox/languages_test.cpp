@@ -69,6 +69,36 @@ TEST_CASE("every registered language runs its samples", "[languages]") {
     }
 }
 
+TEST_CASE("D collects on the program's own thread: no marking threads per CPU, arguments untouched", "[languages]") {
+    // druntime would start a marking thread for each logical CPU that CPUID
+    // reports (254 on an EPYC host), well past the box's pids limit.
+    const char* program = R"D(
+import core.memory, std.algorithm, std.file, std.stdio, std.string;
+void main(string[] args) {
+    ubyte[][] kept;
+    foreach (i; 0 .. 64) kept ~= new ubyte[1 << 20];
+    GC.collect();
+    foreach (line; readText("/proc/self/status").splitLines)
+        if (line.startsWith("Threads:")) writeln(line.split()[1]);
+    writeln(args[1 .. $]);
+}
+)D";
+    for (const char* id : {"d", "ldc"}) {
+        DYNAMIC_SECTION(id) {
+            Runner runner(shared_sandbox(), repo_registry());
+            JobRequest req;
+            req.language = id;
+            req.code = program;
+            req.args = {"--flag", "x"};
+            req.limits.time_ms = 10000;
+            auto r = runner.run(req);
+            INFO(r.run.message << (r.compile ? r.compile->stderr_data : "") << r.run.stderr_data);
+            CHECK(r.run.verdict == Verdict::OK);
+            CHECK(r.run.stdout_data == "1\n[\"--flag\", \"x\"]\n");
+        }
+    }
+}
+
 TEST_CASE("C and C++ take GNU dialects: POSIX and GNU extensions compile without flags; cpp20 is C++20",
           "[languages]") {
     // MAP_ANONYMOUS, strdup and getline are declared only outside strict ISO
