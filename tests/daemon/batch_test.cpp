@@ -22,10 +22,6 @@ using namespace std::chrono;
 
 namespace {
 
-std::string error_field(const std::string& body, const std::string& key) {
-    return json_field(json_field(body, "error"), key);
-}
-
 // The elements of a {"jobs": [...]} answer, each as compact JSON with its keys
 // sorted (Poco's default object), so two documents compare by content.
 std::vector<std::string> jobs_of(const std::string& body) {

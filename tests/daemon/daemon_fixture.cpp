@@ -283,4 +283,40 @@ std::string unique_prefix() {
     return prefix;
 }
 
+int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+
+std::string error_field(const std::string& body, const std::string& key) {
+    return json_field(json_field(body, "error"), key);
+}
+
+std::string python_job(const std::string& code, const std::string& extra) {
+    std::string escaped;
+    for (char c : code) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        if (c == '\n') {
+            escaped += "\\n";
+            continue;
+        }
+        escaped += c;
+    }
+    return R"J({"language":"python","code":")J" + escaped + "\"" + extra + "}";
+}
+
+std::string submit(int port, const std::string& body) {
+    const HttpReply r = http(port, "POST", "/v1/jobs", body);
+    if (r.status != 202) throw std::runtime_error("POST /v1/jobs answered " + std::to_string(r.status) + ": " + r.body);
+    return json_field(r.body, "jobId");
+}
+
+HttpReply wait_done(int port, const std::string& id, int seconds) {
+    const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
+    HttpReply r;
+    while (steady_clock::now() < give_up) {
+        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
+        const std::string status = json_field(r.body, "status");
+        if (status == "completed" || status == "cancelled") return r;
+    }
+    throw std::runtime_error("job " + id + " did not finish in " + std::to_string(seconds) + " s: " + r.body);
+}
+
 }  // namespace execd::test

@@ -82,4 +82,21 @@ std::string json_field(const std::string& body, const std::string& field);
 // A fresh key prefix, so tests sharing a Redis never see each other's jobs.
 std::string unique_prefix();
 
+// The port of a redis://host:port URL.
+int port_of(const std::string& url);
+
+// A field of the `error` object of an error body.
+std::string error_field(const std::string& body, const std::string& key);
+
+// A submission body running `code` as Python; `extra` is added to the JSON
+// object as it stands (",\"priority\":3").
+std::string python_job(const std::string& code, const std::string& extra = "");
+
+// POST /v1/jobs; the job's id. Anything but 202 throws with the reply.
+std::string submit(int port, const std::string& body);
+
+// GET /v1/jobs/<id>?wait= until it is completed or cancelled; the last
+// reply. Throws if it is neither after `seconds`.
+HttpReply wait_done(int port, const std::string& id, int seconds = 90);
+
 }  // namespace execd::test

@@ -25,42 +25,6 @@ namespace {
 const char* kSeedExample =
     R"J({"language":"python","code":"print(2 + 2)","priority":10,"timeoutMs":3000,"metadata":{}})J";
 
-std::string submit(int port, const std::string& body) {
-    auto r = http(port, "POST", "/v1/jobs", body);
-    INFO(r.body);
-    REQUIRE(r.status == 202);
-    return json_field(r.body, "jobId");
-}
-
-HttpReply wait_done(int port, const std::string& id, int seconds = 60) {
-    const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
-    HttpReply r;
-    while (steady_clock::now() < give_up) {
-        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
-        std::string status = json_field(r.body, "status");
-        if (status == "completed" || status == "cancelled") return r;
-    }
-    FAIL("job " << id << " did not finish: " << r.body);
-    return r;
-}
-
-std::string error_field(const std::string& body, const std::string& key) {
-    return json_field(json_field(body, "error"), key);
-}
-
-std::string python(const std::string& code, const std::string& extra = "") {
-    std::string escaped;
-    for (char c : code) {
-        if (c == '"' || c == '\\') escaped += '\\';
-        if (c == '\n') {
-            escaped += "\\n";
-            continue;
-        }
-        escaped += c;
-    }
-    return R"J({"language":"python","code":")J" + escaped + "\"" + extra + "}";
-}
-
 }  // namespace
 
 TEST_CASE("the seed's examples work verbatim", "[daemon]") {
@@ -81,7 +45,7 @@ TEST_CASE("the seed's examples work verbatim", "[daemon]") {
     CHECK(json_field(done.body, "exitCode") == "0");
     CHECK(json_field(done.body, "verdict") == "OK");
 
-    const std::string loop = submit(execd.port(), python("while True: pass", R"J(,"timeoutMs":1000)J"));
+    const std::string loop = submit(execd.port(), python_job("while True: pass", R"J(,"timeoutMs":1000)J"));
     auto tle = wait_done(execd.port(), loop);
     INFO(tle.body);
     CHECK(json_field(tle.body, "status") == "completed");
@@ -149,7 +113,7 @@ TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stay
     auto media = http(execd.port(), "POST", "/v1/jobs", kSeedExample, {{"Content-Type", "text/plain"}});
     CHECK(media.status == 415);
     CHECK(error_field(media.body, "code") == "unsupported_media_type");
-    auto big = http(execd.port(), "POST", "/v1/jobs", python(std::string(200000, 'x')));
+    auto big = http(execd.port(), "POST", "/v1/jobs", python_job(std::string(200000, 'x')));
     CHECK(big.status == 413);
     CHECK(error_field(big.body, "code") == "body_too_large");
     CHECK(http(execd.port(), "GET", "/v1/jobs/0123456789abcdef0123456789abcdef").status == 404);
@@ -167,7 +131,7 @@ TEST_CASE("bad requests get a 4xx JSON error naming the problem; the daemon stay
     CHECK(json_field(done.body, "stdout") == "NAo=");
     CHECK(json_field(done.body, "encoding") == "base64");
     // Output that is not UTF-8 still makes valid JSON.
-    const std::string raw = submit(execd.port(), python("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe')"));
+    const std::string raw = submit(execd.port(), python_job("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe')"));
     auto raw_done = wait_done(execd.port(), raw);
     CHECK(json_field(raw_done.body, "stdout") == "ok \xEF\xBF\xBD\xEF\xBF\xBD");
     CHECK(execd.stop(SIGTERM) == 0);
@@ -204,14 +168,14 @@ TEST_CASE("a job of priority 1 submitted after ten of priority 10 runs before th
     RedisServer redis;
     const std::string prefix = unique_prefix();
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
-    const std::string busy = submit(execd.port(), python("import time\ntime.sleep(1.5)"));
+    const std::string busy = submit(execd.port(), python_job("import time\ntime.sleep(1.5)"));
     // Wait until the only worker holds it.
     for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + busy).body, "status") != "running";
          ++i)
         std::this_thread::sleep_for(milliseconds(20));
     std::vector<std::string> low;
-    for (int i = 0; i < 10; ++i) low.push_back(submit(execd.port(), python("print(1)", R"J(,"priority":10)J")));
-    const std::string urgent = submit(execd.port(), python("print(1)", R"J(,"priority":1)J"));
+    for (int i = 0; i < 10; ++i) low.push_back(submit(execd.port(), python_job("print(1)", R"J(,"priority":10)J")));
+    const std::string urgent = submit(execd.port(), python_job("print(1)", R"J(,"priority":1)J"));
     for (const auto& id : low) wait_done(execd.port(), id);
     wait_done(execd.port(), urgent);
     auto started = [&](const std::string& id) {
@@ -229,7 +193,7 @@ TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it r
     const int port = execd.port();
 
     // Finished within the wait: 200 and the document GET gives, with its id.
-    auto r = http(port, "POST", "/v1/jobs?wait=30000", python("print(6 * 7)"),
+    auto r = http(port, "POST", "/v1/jobs?wait=30000", python_job("print(6 * 7)"),
                   {{"Content-Type", "application/json"}, {"X-Request-Id", "post-wait-1"}});
     INFO(r.body);
     REQUIRE(r.status == 200);
@@ -246,7 +210,7 @@ TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it r
 
     // Longer than the wait: 202 with its id and its state then; it goes on.
     const auto t0 = steady_clock::now();
-    auto slow = http(port, "POST", "/v1/jobs?wait=700", python("import time\ntime.sleep(2)\nprint('late')"));
+    auto slow = http(port, "POST", "/v1/jobs?wait=700", python_job("import time\ntime.sleep(2)\nprint('late')"));
     INFO(slow.body);
     REQUIRE(slow.status == 202);
     CHECK(steady_clock::now() - t0 < milliseconds(1900));
@@ -259,7 +223,7 @@ TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it r
     CHECK(json_field(late.body, "output") == "late");
 
     // ?wait=0 is a plain submit.
-    auto plain = http(port, "POST", "/v1/jobs?wait=0", python("print(1)"));
+    auto plain = http(port, "POST", "/v1/jobs?wait=0", python_job("print(1)"));
     CHECK(plain.status == 202);
     CHECK(json_field(plain.body, "status") == "queued");
     wait_done(port, json_field(plain.body, "jobId"));
@@ -267,7 +231,7 @@ TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it r
     // A bad wait is refused before anything is queued.
     const std::string before = http(port, "GET", "/metrics").body;
     for (const char* bad : {"abc", "-1", "1e3", ""}) {
-        auto b = http(port, "POST", std::string("/v1/jobs?wait=") + bad, python("print(1)"));
+        auto b = http(port, "POST", std::string("/v1/jobs?wait=") + bad, python_job("print(1)"));
         INFO(bad << ": " << b.body);
         CHECK(b.status == 400);
         CHECK(error_field(b.body, "field") == "wait");
@@ -286,7 +250,8 @@ TEST_CASE("POST /v1/jobs?wait=MS answers with the finished job, or 202 when it r
 TEST_CASE("cancel: a queued job at once, a running one promptly", "[daemon]") {
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1"});
-    const std::string running = submit(execd.port(), python("import time\ntime.sleep(20)", R"J(,"timeoutMs":25000)J"));
+    const std::string running =
+        submit(execd.port(), python_job("import time\ntime.sleep(20)", R"J(,"timeoutMs":25000)J"));
     for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + running).body, "status") != "running";
          ++i)
         std::this_thread::sleep_for(milliseconds(20));
@@ -308,7 +273,7 @@ TEST_CASE("SIGTERM during a run finishes that job and exits 0", "[daemon]") {
     RedisServer redis;
     const std::string prefix = unique_prefix();
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
-    const std::string id = submit(execd.port(), python("import time\ntime.sleep(1)\nprint('finished')"));
+    const std::string id = submit(execd.port(), python_job("import time\ntime.sleep(1)\nprint('finished')"));
     for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + id).body, "status") != "running"; ++i)
         std::this_thread::sleep_for(milliseconds(20));
     CHECK(execd.stop(SIGTERM) == 0);
@@ -324,8 +289,8 @@ TEST_CASE("with no Redis configured execd runs its own and keeps queued jobs acr
         const std::string first = submit(execd.port(), kSeedExample);
         CHECK(json_field(wait_done(execd.port(), first).body, "output") == "4");
         // Queue jobs behind a slow one, then stop before they can run.
-        submit(execd.port(), python("import time\ntime.sleep(1)"));
-        for (int i = 0; i < 5; ++i) ids.push_back(submit(execd.port(), python("print(" + std::to_string(i) + ")")));
+        submit(execd.port(), python_job("import time\ntime.sleep(1)"));
+        for (int i = 0; i < 5; ++i) ids.push_back(submit(execd.port(), python_job("print(" + std::to_string(i) + ")")));
         CHECK(execd.stop(SIGTERM) == 0);
     }
     // Its redis-server went with it.
@@ -370,7 +335,7 @@ TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes i
     Execd a(
         {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "A"});
     const std::string id =
-        submit(a.port(), python("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
+        submit(a.port(), python_job("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
     for (int i = 0; i < 300 && redis.command({"HGET", prefix + "job:" + id, "status"}).string != "running"; ++i)
         std::this_thread::sleep_for(milliseconds(20));
     REQUIRE(redis.command({"HGET", prefix + "job:" + id, "worker"}).string == "A/0");
@@ -388,7 +353,7 @@ TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes i
     // A burst submitted through B runs on both B and a fresh node C.
     Execd c({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--node-name", "C"});
     std::vector<std::string> burst;
-    for (int i = 0; i < 16; ++i) burst.push_back(submit(b.port(), python("import time\ntime.sleep(0.2)")));
+    for (int i = 0; i < 16; ++i) burst.push_back(submit(b.port(), python_job("import time\ntime.sleep(0.2)")));
     std::set<std::string> nodes;
     for (const auto& j : burst) {
         wait_done(c.port(), j);
@@ -410,7 +375,8 @@ TEST_CASE("500 concurrent submissions all complete, none lost or duplicated", "[
     for (int t = 0; t < kThreads; ++t)
         clients.emplace_back([&, t] {
             for (int i = 0; i < kEach; ++i) {
-                auto r = http(execd.port(), "POST", "/v1/jobs", python("print(" + std::to_string(t * kEach + i) + ")"));
+                auto r =
+                    http(execd.port(), "POST", "/v1/jobs", python_job("print(" + std::to_string(t * kEach + i) + ")"));
                 if (r.status != 202) ++failures;
                 ids[t].push_back(json_field(r.body, "jobId"));
             }
@@ -437,7 +403,7 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
     std::vector<std::string> accepted;
     for (int i = 0; i < 20; ++i)
         accepted.push_back(
-            submit(execd.port(), python("import time\ntime.sleep(0.1)\nprint(" + std::to_string(i) + ")")));
+            submit(execd.port(), python_job("import time\ntime.sleep(0.1)\nprint(" + std::to_string(i) + ")")));
     redis.stop();
     auto gap = http(execd.port(), "POST", "/v1/jobs", kSeedExample);
     CHECK(gap.status == 503);
@@ -611,7 +577,7 @@ TEST_CASE("infrastructure failures are retried with backoff, then reported as In
     CHECK(redis.command({"HGET", prefix + "job:" + id, "attempts"}).string == "3");
     CHECK(steady_clock::now() - t0 >= milliseconds(300));  // 100 ms, then 200 ms of backoff
     // A verdict on the program is never retried.
-    const std::string tle = submit(execd.port(), python("while True: pass", R"J(,"timeoutMs":500)J"));
+    const std::string tle = submit(execd.port(), python_job("while True: pass", R"J(,"timeoutMs":500)J"));
     wait_done(execd.port(), tle);
     CHECK(redis.command({"HGET", prefix + "job:" + tle, "attempts"}).string == "1");
 }

@@ -24,45 +24,9 @@ using namespace std::chrono;
 
 namespace {
 
-std::string python(const std::string& code, const std::string& extra = "") {
-    std::string escaped;
-    for (char c : code) {
-        if (c == '"' || c == '\\') escaped += '\\';
-        if (c == '\n') {
-            escaped += "\\n";
-            continue;
-        }
-        escaped += c;
-    }
-    return R"J({"language":"python","code":")J" + escaped + "\"" + extra + "}";
-}
-
 std::string c_program(const std::string& says) {
     return R"J({"language":"c","code":"#include <stdio.h>\nint main(void) { puts(\")J" + says +
            R"J(\"); return 0; }\n"})J";
-}
-
-std::string submit(int port, const std::string& body) {
-    auto r = http(port, "POST", "/v1/jobs", body);
-    INFO(r.body);
-    REQUIRE(r.status == 202);
-    return json_field(r.body, "jobId");
-}
-
-HttpReply wait_done(int port, const std::string& id) {
-    const auto give_up = steady_clock::now() + seconds(90);
-    HttpReply r;
-    while (steady_clock::now() < give_up) {
-        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
-        const std::string status = json_field(r.body, "status");
-        if (status == "completed" || status == "cancelled") return r;
-    }
-    FAIL("job " << id << " did not finish: " << r.body);
-    return r;
-}
-
-std::string error_field(const std::string& body, const std::string& key) {
-    return json_field(json_field(body, "error"), key);
 }
 
 // Writes <dir>/filler until the filesystem has no room left; returns its size.
@@ -117,7 +81,7 @@ TEST_CASE(
     const int port = execd.port();
 
     // A job running when the disk fills, which ends while it is full.
-    const std::string held = submit(port, python("import time\ntime.sleep(2)\nprint('held')"));
+    const std::string held = submit(port, python_job("import time\ntime.sleep(2)\nprint('held')"));
     for (int i = 0; i < 500 && redis.command({"HGET", prefix + "job:" + held, "status"}).string != "running"; ++i)
         std::this_thread::sleep_for(milliseconds(20));
     REQUIRE(redis.command({"HGET", prefix + "job:" + held, "status"}).string == "running");
@@ -130,7 +94,7 @@ TEST_CASE(
     std::vector<std::string> accepted;
     HttpReply refused;
     for (int i = 0; i < 100 && refused.status != 507; ++i) {
-        auto r = http(port, "POST", "/v1/jobs", python("print('later')"));
+        auto r = http(port, "POST", "/v1/jobs", python_job("print('later')"));
         if (r.status == 202)
             accepted.push_back(json_field(r.body, "jobId"));
         else
@@ -159,7 +123,7 @@ TEST_CASE(
     CHECK(json_field(done.body, "output") == "held");
     CHECK(redis.command({"HGET", prefix + "job:" + held, "attempts"}).string == "1");  // recorded, not run again
     for (const auto& id : accepted) CHECK(json_field(wait_done(port, id).body, "output") == "later");
-    const std::string after = submit(port, python("print('after')"));
+    const std::string after = submit(port, python_job("print('after')"));
     CHECK(json_field(wait_done(port, after).body, "output") == "after");
 
     // Nothing corrupted: the data, reloaded from the append-only file as it
@@ -226,7 +190,7 @@ TEST_CASE(
     CHECK(st.f_blocks * st.f_frsize == 8 << 20);
     REQUIRE(fill(area) > 0);
 
-    for (const std::string& body : {python("print('no room')"), c_program("no room")}) {
+    for (const std::string& body : {python_job("print('no room')"), c_program("no room")}) {
         auto squeezed = wait_done(port, submit(port, body));
         INFO(squeezed.body);
         CHECK(json_field(squeezed.body, "verdict") == "InternalError");
@@ -235,7 +199,7 @@ TEST_CASE(
     CHECK_THAT(read_text(execd.log_path()), Contains("work area"));
 
     unfill(area);
-    for (const std::string& body : {python("print('room')"), c_program("room")}) {
+    for (const std::string& body : {python_job("print('room')"), c_program("room")}) {
         auto again = wait_done(port, submit(port, body));
         INFO(again.body);
         CHECK(json_field(again.body, "verdict") == "OK");

@@ -32,10 +32,6 @@ std::map<std::string, std::string> as(const std::string& token) {
     return {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}};
 }
 
-std::string error_field(const std::string& body, const std::string& key) {
-    return json_field(json_field(body, "error"), key);
-}
-
 std::string submit_as(int port, const std::string& token, const std::string& body = kPrint) {
     auto r = http(port, "POST", "/v1/jobs", body, as(token));
     INFO(r.body);

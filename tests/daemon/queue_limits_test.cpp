@@ -18,10 +18,6 @@ using namespace std::chrono;
 
 namespace {
 
-std::string error_field(const std::string& body, const std::string& key) {
-    return json_field(json_field(body, "error"), key);
-}
-
 // A Python job whose source is about `bytes` long (a comment, then print(n)).
 std::string big_job(size_t bytes, int n = 1) {
     return R"J({"language":"python","code":"# )J" + std::string(bytes, 'x') + "\\nprint(" + std::to_string(n) +

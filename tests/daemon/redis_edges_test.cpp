@@ -23,29 +23,8 @@ using namespace std::chrono;
 
 namespace {
 
-int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
-
 std::string python_printing(int n) {
     return R"J({"language":"python","code":"print()J" + std::to_string(n) + R"J()"})J";
-}
-
-std::string submit(int port, const std::string& body) {
-    auto r = http(port, "POST", "/v1/jobs", body);
-    INFO(r.body);
-    REQUIRE(r.status == 202);
-    return json_field(r.body, "jobId");
-}
-
-HttpReply wait_done(int port, const std::string& id) {
-    const auto give_up = steady_clock::now() + seconds(60);
-    HttpReply r;
-    while (steady_clock::now() < give_up) {
-        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
-        const std::string status = json_field(r.body, "status");
-        if (status == "completed" || status == "cancelled") return r;
-    }
-    FAIL("job " << id << " did not finish: " << r.body);
-    return r;
 }
 
 // How often `needle` occurs in `text`.

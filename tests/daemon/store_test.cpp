@@ -90,8 +90,6 @@ struct Rig {
 
 std::string request(const std::string& name) { return R"({"language":"python","code":")" + name + R"("})"; }
 
-int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
-
 // Each job script as store.cpp sends it (with the prelude where it takes
 // it): the SHA1 a cut is aimed at.
 const Script kSubmitScript(std::string(lua::kPrelude) + lua::kSubmit);
