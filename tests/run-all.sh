@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== %s  [%d s]\n' "$*" "$SECONDS"; }
 
 # What runs and what is in $TMPDIR before the suite: at the end, anything of
 # the suite's still running or left behind is named and fails the run.
