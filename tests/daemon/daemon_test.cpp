@@ -422,7 +422,7 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
     CHECK(execd.stop(SIGTERM) == 0);
 }
 
-TEST_CASE("exec through a server prints what --local prints, for every language", "[daemon]") {
+TEST_CASE("exec through a server prints what --local prints, for every language", "[daemon][every-language]") {
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "2"});
     const std::string server = "http://127.0.0.1:" + std::to_string(execd.port());
