@@ -289,7 +289,7 @@ std::string error_field(const std::string& body, const std::string& key) {
     return json_field(json_field(body, "error"), key);
 }
 
-std::string python_job(const std::string& code, const std::string& extra) {
+std::string job_json(const std::string& language, const std::string& code, const std::string& extra) {
     std::string escaped;
     for (char c : code) {
         if (c == '"' || c == '\\') escaped += '\\';
@@ -299,8 +299,10 @@ std::string python_job(const std::string& code, const std::string& extra) {
         }
         escaped += c;
     }
-    return R"J({"language":"python","code":")J" + escaped + "\"" + extra + "}";
+    return R"J({"language":")J" + language + R"J(","code":")J" + escaped + "\"" + extra + "}";
 }
+
+std::string python_job(const std::string& code, const std::string& extra) { return job_json("python", code, extra); }
 
 std::string submit(int port, const std::string& body) {
     const HttpReply r = http(port, "POST", "/v1/jobs", body);

@@ -88,8 +88,9 @@ int port_of(const std::string& url);
 // A field of the `error` object of an error body.
 std::string error_field(const std::string& body, const std::string& key);
 
-// A submission body running `code` as Python; `extra` is added to the JSON
-// object as it stands (",\"priority\":3").
+// A submission body running `code` in `language`; `extra` is added to the
+// JSON object as it stands (",\"priority\":3"). python_job: in Python.
+std::string job_json(const std::string& language, const std::string& code, const std::string& extra = "");
 std::string python_job(const std::string& code, const std::string& extra = "");
 
 // POST /v1/jobs; the job's id. Anything but 202 throws with the reply.

@@ -37,18 +37,6 @@ std::string config_get(execd::daemon::RedisConnection& c, const std::string& nam
     return r.elements.size() == 2 ? r.elements[1].string : "";
 }
 
-HttpReply wait_final(int port, const std::string& id, int seconds = 60) {
-    const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
-    HttpReply r;
-    while (steady_clock::now() < give_up) {
-        r = http(port, "GET", "/v1/jobs/" + id + "?wait=5000");
-        const std::string status = json_field(r.body, "status");
-        if (status == "completed" || status == "cancelled") return r;
-    }
-    FAIL("job " << id << " did not finish: " << r.body);
-    return r;
-}
-
 // Submits `body` until a refusal (at most `limit` tries); returns the ids
 // accepted and the refusal.
 std::pair<std::vector<std::string>, HttpReply> fill(int port, const std::string& body, int limit = 300) {
@@ -130,13 +118,13 @@ TEST_CASE("the private redis-server runs with maxmemory and noeviction; when ful
     // A worker joins the full Redis: it takes, runs and records every job.
     Execd worker({"--redis", socket, "--role", "worker", "--workers", "1"}, true);
     for (const auto& id : ids) {
-        auto done = wait_final(api.port(), id);
+        auto done = wait_done(api.port(), id, 60);
         CHECK(json_field(done.body, "verdict") == "OK");
     }
     auto after = http(api.port(), "POST", "/v1/jobs", big_job(100'000, 7));
     INFO(after.body);
     REQUIRE(after.status == 202);
-    CHECK(json_field(wait_final(api.port(), json_field(after.body, "jobId")).body, "output") == "7");
+    CHECK(json_field(wait_done(api.port(), json_field(after.body, "jobId"), 60).body, "output") == "7");
     CHECK(worker.stop(SIGTERM) == 0);
     CHECK(api.stop(SIGTERM) == 0);
 }
@@ -196,7 +184,7 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
     const std::string waiting = json_field(queued.body, "jobId");
     CHECK(json_field(http(port, "GET", "/v1/jobs/" + waiting).body, "status") == "queued");
 
-    auto expired = wait_final(port, waiting);
+    auto expired = wait_done(port, waiting, 60);
     INFO(expired.body);
     CHECK(steady_clock::now() - t0 >= milliseconds(1000));
     CHECK(json_field(expired.body, "status") == "cancelled");
@@ -204,7 +192,7 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
     CHECK_THAT(json_field(expired.body, "message"), Contains("1 s"));
     CHECK(redis.command({"HEXISTS", prefix + "job:" + waiting, "request"}).integer == 0);
 
-    auto done = wait_final(port, running);
+    auto done = wait_done(port, running, 60);
     CHECK(json_field(done.body, "status") == "completed");
     CHECK(json_field(done.body, "output") == "slept");
     const std::string metrics = http(port, "GET", "/metrics").body;

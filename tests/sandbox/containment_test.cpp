@@ -105,22 +105,7 @@ int main(void) {
 }
 )C";
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
-}
-
-std::string c_job(const std::string& code, const std::string& extra = "") {
-    return R"J({"language":"c","code":")J" + json_escape(code) + "\"" + extra + "}";
-}
+std::string c_job(const std::string& code, const std::string& extra = "") { return job_json("c", code, extra); }
 
 std::string write_temp(const std::string& name, const std::string& content) {
     static const std::string dir = make_temp_dir("execd-contain");
