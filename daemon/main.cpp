@@ -15,6 +15,7 @@
 #include "api/result.h"
 #include "core/version.h"
 #include "daemon/config.h"
+#include "daemon/failure_streak.h"
 #include "daemon/flags.h"
 #include "daemon/http_server.h"
 #include "daemon/logging.h"
@@ -262,6 +263,7 @@ int main(int argc, char** argv) {
         int64_t watchdog_us = 0;
         if (const char* w = std::getenv("WATCHDOG_USEC")) watchdog_us = std::atoll(w);
         const std::string lost = internal_error_json("the job lost its worker on every attempt");
+        FailureStreak reap_failures;
         for (;;) {
             timespec tick{0, 500'000'000};
             int sig = ::sigtimedwait(&signals, nullptr, &tick);
@@ -273,10 +275,18 @@ int main(int argc, char** argv) {
             }
             if (sig == SIGTERM || sig == SIGINT) break;
             try {
-                if (int n = store.reap(lost); n > 0)
-                    spdlog::info("{} expired leases or retries returned to the queue", n);
+                const int n = store.reap(lost);
+                if (auto streak = reap_failures.succeeded())
+                    spdlog::info("reaper: works again, after {:.1f} s and {} failed tries", streak->seconds,
+                                 streak->tries);
+                if (n > 0) spdlog::info("{} expired leases or retries returned to the queue", n);
             } catch (const std::exception& e) {
-                spdlog::warn("reaper: {}", e.what());
+                const auto failure = reap_failures.failed();
+                if (failure.say == FailureStreak::Say::First)
+                    spdlog::warn("reaper: {}", e.what());
+                else if (failure.say == FailureStreak::Say::Again)
+                    spdlog::warn("reaper: still failing, {} tries in {:.0f} s: {}", failure.tries, failure.seconds,
+                                 e.what());
             }
         }
         const int64_t drain_ms = configs.get()->drain_timeout_ms;

@@ -8,6 +8,7 @@
 #include "api/result.h"
 #include "api/stored_request.h"
 #include "core/runner.h"
+#include "daemon/failure_streak.h"
 #include "daemon/logging.h"
 
 namespace execd::daemon {
@@ -76,6 +77,9 @@ void WorkerPool::work(int index) {
     // away meanwhile): the next try sends it again, so that it gets the job
     // the lost reply held, if any, rather than a second one.
     std::string pending_lease;
+    // Redis away: the first failed take is logged, then one a minute, then
+    // the recovery.
+    FailureStreak take_failures;
     while (!stopping_ || next) {
         if (!box) {
             try {
@@ -93,13 +97,21 @@ void WorkerPool::work(int index) {
                 if (pending_lease.empty()) pending_lease = JobStore::new_lease();
                 std::optional<PoppedJob> job = store_.pop(worker, pending_lease);
                 pending_lease.clear();
+                if (auto streak = take_failures.succeeded())
+                    spdlog::info("worker {}: takes jobs again, after {:.1f} s and {} failed tries", worker,
+                                 streak->seconds, streak->tries);
                 if (!job) {
                     store_.wait_for_work(500);
                     continue;
                 }
                 taken = admit(std::move(*job));
             } catch (const std::exception& e) {
-                spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
+                const auto failure = take_failures.failed();
+                if (failure.say == FailureStreak::Say::First)
+                    spdlog::warn("worker {}: cannot take a job: {}", worker, e.what());
+                else if (failure.say == FailureStreak::Say::Again)
+                    spdlog::warn("worker {}: still cannot take a job, {} tries in {:.0f} s: {}", worker, failure.tries,
+                                 failure.seconds, e.what());
                 std::this_thread::sleep_for(milliseconds(500));
                 continue;
             }

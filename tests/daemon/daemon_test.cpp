@@ -422,6 +422,37 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
     CHECK(execd.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("Redis away for seconds: each idle worker and the reaper log it once, then the recovery", "[daemon]") {
+    RedisServer redis;
+    const std::string prefix = unique_prefix();
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2"});
+    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), kSeedExample)).body, "output") == "4");
+    // The workers and the reaper try again every half second: a dozen tries each.
+    redis.stop();
+    std::this_thread::sleep_for(milliseconds(3000));
+    redis.start();
+    auto after = wait_done(execd.port(), submit(execd.port(), kSeedExample));
+    CHECK(json_field(after.body, "output") == "4");
+    // The reaper's recovery is logged on its next tick.
+    std::this_thread::sleep_for(milliseconds(1000));
+    CHECK(execd.stop(SIGTERM) == 0);
+
+    const std::string log = read_text(execd.log_path());
+    auto count = [&log](const std::string& text) {
+        int n = 0;
+        for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+        return n;
+    };
+    INFO(log);
+    const int failed = count(": cannot take a job: ");
+    CHECK(failed >= 1);
+    CHECK(failed <= 2);
+    CHECK(count("still cannot take a job") == 0);  // that comes after a minute
+    CHECK(count(": takes jobs again, after ") == failed);
+    CHECK(count("reaper: works again, after ") == 1);
+    CHECK(count("reaper: ") == 2);  // the failure, then the recovery
+}
+
 TEST_CASE("exec through a server prints what --local prints, for every language", "[daemon][every-language]") {
     RedisServer redis;
     Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "2"});
