@@ -276,6 +276,9 @@ std::optional<WorkerPool::Taken> WorkerPool::process(const Taken& taken, const s
 void WorkerPool::keep_leases() {
     const auto period = milliseconds(std::max<int64_t>(200, store_.settings().lease_ms / 4));
     auto next = steady_clock::now();
+    // Redis away: one line when renewals start failing (naming a job), one a
+    // minute, one when they work again; not one per job and period.
+    FailureStreak renew_failures;
     while (!(stopping_ && busy_ == 0)) {
         std::this_thread::sleep_for(milliseconds(50));
         if (steady_clock::now() < next) continue;
@@ -290,11 +293,19 @@ void WorkerPool::keep_leases() {
             try {
                 bool cancel = false;
                 bool ours = store_.renew(id, a->lease, cancel);
+                if (auto streak = renew_failures.succeeded())
+                    spdlog::info("leases renewed again, after {:.1f} s and {} failed renewals", streak->seconds,
+                                 streak->tries);
                 if (cancel) a->cancel = true;
                 // Unless its result has just been recorded meanwhile.
                 if (!ours && !a->ending) spdlog::warn("job {}: lease lost (another node may run it)", id);
             } catch (const std::exception& e) {
-                spdlog::warn("job {}: cannot renew lease: {}", id, e.what());
+                const auto failure = renew_failures.failed();
+                if (failure.say == FailureStreak::Say::First)
+                    spdlog::warn("job {}: cannot renew lease: {}", id, e.what());
+                else if (failure.say == FailureStreak::Say::Again)
+                    spdlog::warn("still cannot renew leases, {} failed renewals in {:.0f} s: {}", failure.tries,
+                                 failure.seconds, e.what());
             }
         }
     }

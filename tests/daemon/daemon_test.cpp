@@ -422,17 +422,28 @@ TEST_CASE("restarting Redis under load: 503 during the gap, reconnect, no accept
     CHECK(execd.stop(SIGTERM) == 0);
 }
 
-TEST_CASE("Redis away for seconds: each idle worker and the reaper log it once, then the recovery", "[daemon]") {
-    RedisServer redis;
+TEST_CASE("Redis away for seconds: the idle worker, the lease keeper and the reaper log it once, then the recovery",
+          "[daemon]") {
+    RedisServer redis(/*append_only=*/true);
     const std::string prefix = unique_prefix();
-    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2"});
-    CHECK(json_field(wait_done(execd.port(), submit(execd.port(), kSeedExample)).body, "output") == "4");
-    // The workers and the reaper try again every half second: a dozen tries each.
+    // Leases renewed every 1.5 s: two renewals fail in the gap, and the
+    // lease (6 s) outlasts it.
+    Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "2", "--lease-ms", "6000"});
+    const int port = execd.port();
+    CHECK(json_field(wait_done(port, submit(port, kSeedExample)).body, "output") == "4");
+    // One worker runs through the gap, the other waits for work.
+    const std::string held =
+        submit(port, python_job("import time\ntime.sleep(5)\nprint('held')", ",\"timeoutMs\":15000"));
+    for (int i = 0; i < 500 && redis.command({"HGET", prefix + "job:" + held, "status"}).string != "running"; ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    REQUIRE(redis.command({"HGET", prefix + "job:" + held, "status"}).string == "running");
+    // The idle worker and the reaper try again every half second: six tries each.
     redis.stop();
     std::this_thread::sleep_for(milliseconds(3000));
     redis.start();
-    auto after = wait_done(execd.port(), submit(execd.port(), kSeedExample));
-    CHECK(json_field(after.body, "output") == "4");
+    CHECK(json_field(wait_done(port, held).body, "output") == "held");
+    CHECK(redis.command({"HGET", prefix + "job:" + held, "attempts"}).string == "1");  // its lease held
+    CHECK(json_field(wait_done(port, submit(port, kSeedExample)).body, "output") == "4");
     // The reaper's recovery is logged on its next tick.
     std::this_thread::sleep_for(milliseconds(1000));
     CHECK(execd.stop(SIGTERM) == 0);
@@ -449,6 +460,8 @@ TEST_CASE("Redis away for seconds: each idle worker and the reaper log it once, 
     CHECK(failed <= 2);
     CHECK(count("still cannot take a job") == 0);  // that comes after a minute
     CHECK(count(": takes jobs again, after ") == failed);
+    CHECK(count(": cannot renew lease: ") == 1);
+    CHECK(count("leases renewed again, after ") == 1);
     CHECK(count("reaper: works again, after ") == 1);
     CHECK(count("reaper: ") == 2);  // the failure, then the recovery
 }
