@@ -310,6 +310,15 @@ std::string submit(int port, const std::string& body) {
     return json_field(r.body, "jobId");
 }
 
+bool wait_running(int port, const std::string& id, int seconds) {
+    const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
+    while (json_field(http(port, "GET", "/v1/jobs/" + id).body, "status") != "running") {
+        if (steady_clock::now() >= give_up) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
 HttpReply wait_done(int port, const std::string& id, int seconds) {
     const auto give_up = steady_clock::now() + std::chrono::seconds(seconds);
     HttpReply r;

@@ -96,6 +96,10 @@ std::string python_job(const std::string& code, const std::string& extra = "");
 // POST /v1/jobs; the job's id. Anything but 202 throws with the reply.
 std::string submit(int port, const std::string& body);
 
+// GET /v1/jobs/<id> every 20 ms until its status is "running"; false if it
+// is not within `seconds`.
+bool wait_running(int port, const std::string& id, int seconds = 10);
+
 // GET /v1/jobs/<id>?wait= until it is completed or cancelled; the last
 // reply. Throws if it is neither after `seconds`.
 HttpReply wait_done(int port, const std::string& id, int seconds = 90);

@@ -274,8 +274,7 @@ TEST_CASE("SIGTERM during a run finishes that job and exits 0", "[daemon]") {
     const std::string prefix = unique_prefix();
     Execd execd({"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1"});
     const std::string id = submit(execd.port(), python_job("import time\ntime.sleep(1)\nprint('finished')"));
-    for (int i = 0; i < 200 && json_field(http(execd.port(), "GET", "/v1/jobs/" + id).body, "status") != "running"; ++i)
-        std::this_thread::sleep_for(milliseconds(20));
+    wait_running(execd.port(), id, 4);
     CHECK(execd.stop(SIGTERM) == 0);
     CHECK(redis.command({"HGET", prefix + "job:" + id, "status"}).string == "completed");
     CHECK_THAT(redis.command({"HGET", prefix + "job:" + id, "result"}).string, Contains("finished"));
@@ -336,8 +335,7 @@ TEST_CASE("two nodes share a burst; kill -9 of one mid-job: the other finishes i
         {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "A"});
     const std::string id =
         submit(a.port(), python_job("import time\ntime.sleep(3)\nprint('finished')", R"J(,"timeoutMs":10000)J"));
-    for (int i = 0; i < 300 && redis.command({"HGET", prefix + "job:" + id, "status"}).string != "running"; ++i)
-        std::this_thread::sleep_for(milliseconds(20));
+    wait_running(a.port(), id, 6);
     REQUIRE(redis.command({"HGET", prefix + "job:" + id, "worker"}).string == "A/0");
     Execd b(
         {"--redis", redis.url(), "--key-prefix", prefix, "--workers", "1", "--lease-ms", "2000", "--node-name", "B"});
@@ -434,9 +432,7 @@ TEST_CASE("Redis away for seconds: the idle worker, the lease keeper and the rea
     // One worker runs through the gap, the other waits for work.
     const std::string held =
         submit(port, python_job("import time\ntime.sleep(5)\nprint('held')", ",\"timeoutMs\":15000"));
-    for (int i = 0; i < 500 && redis.command({"HGET", prefix + "job:" + held, "status"}).string != "running"; ++i)
-        std::this_thread::sleep_for(milliseconds(20));
-    REQUIRE(redis.command({"HGET", prefix + "job:" + held, "status"}).string == "running");
+    REQUIRE(wait_running(port, held));
     // The idle worker and the reaper try again every half second: six tries each.
     redis.stop();
     std::this_thread::sleep_for(milliseconds(3000));

@@ -82,9 +82,7 @@ TEST_CASE(
 
     // A job running when the disk fills, which ends while it is full.
     const std::string held = submit(port, python_job("import time\ntime.sleep(2)\nprint('held')"));
-    for (int i = 0; i < 500 && redis.command({"HGET", prefix + "job:" + held, "status"}).string != "running"; ++i)
-        std::this_thread::sleep_for(milliseconds(20));
-    REQUIRE(redis.command({"HGET", prefix + "job:" + held, "status"}).string == "running");
+    REQUIRE(wait_running(port, held));
     REQUIRE(fill(redis.data_dir()) > 0);
 
     // Redis learns that the disk is full when it next writes its file (with

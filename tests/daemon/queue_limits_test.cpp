@@ -175,8 +175,7 @@ TEST_CASE("a job still queued after queue_ttl_s ends cancelled with reason expir
              R"J({"language":"python","code":"import time\ntime.sleep(3)\nprint('slept')","timeoutMs":10000})J");
     REQUIRE(slow.status == 202);
     const std::string running = json_field(slow.body, "jobId");
-    for (int i = 0; i < 500 && json_field(http(port, "GET", "/v1/jobs/" + running).body, "status") != "running"; ++i)
-        std::this_thread::sleep_for(milliseconds(20));
+    wait_running(port, running);
     // ... so this one waits in the queue longer than it may.
     const auto t0 = steady_clock::now();
     auto queued = http(port, "POST", "/v1/jobs", R"J({"language":"python","code":"print(1)"})J");

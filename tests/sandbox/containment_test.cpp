@@ -356,7 +356,6 @@ std::vector<int> processes_with_cmdline(const std::string& needle) {
     return found;
 }
 
-// The spawners of this test process: its children running the box init binary.
 // The children of this process: pid, state and command line (NULs as blanks).
 struct Child {
     int pid = 0;
@@ -385,7 +384,7 @@ std::vector<Child> our_children() {
     return found;
 }
 
-// The spawners of this process's Sandboxes.
+// The spawners of this test process: its children running the box init binary.
 std::vector<int> our_spawners() {
     std::vector<int> found;
     for (const Child& c : our_children())
