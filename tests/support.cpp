@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -25,6 +26,51 @@ namespace execd::test {
 
 const Registry& repo_registry() {
     static const Registry registry = Registry::load_file(EXECD_SOURCE_DIR "/languages.toml");
+    return registry;
+}
+
+int test_time_scale() {
+    static const int scale = [] {
+        const char* set = std::getenv("EXECD_TEST_TIME_SCALE");
+        if (!set || !*set) return 1;
+        const std::string text = set;
+        if (text.size() > 2 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1 ||
+            std::stoi(text) > 20)
+            throw std::invalid_argument("EXECD_TEST_TIME_SCALE is '" + text + "': a whole number from 1 to 20");
+        return std::stoi(text);
+    }();
+    return scale;
+}
+
+const Registry& scaled_registry() {
+    static const Registry registry = [] {
+        const int scale = test_time_scale();
+        if (scale == 1) return repo_registry();
+        // Every compiled language writes compile_limits = { time_ms = N, ... }
+        // on one line; checked below, so a change of that form fails loudly.
+        const std::string path = EXECD_SOURCE_DIR "/languages.toml";
+        const std::string text = read_text(path);
+        static const std::regex limit(R"((compile_limits = \{ time_ms = )([0-9]+))");
+        std::string scaled;
+        size_t copied = 0;
+        for (auto m = std::sregex_iterator(text.begin(), text.end(), limit); m != std::sregex_iterator(); ++m) {
+            const auto& match = *m;
+            scaled += text.substr(copied, static_cast<size_t>(match.position(2)) - copied);
+            scaled += std::to_string(std::stoll(match.str(2)) * scale);
+            copied = static_cast<size_t>(match.position(2) + match.length(2));
+        }
+        scaled += text.substr(copied);
+        Registry result = Registry::parse(scaled, path + " (compile time limits x" + std::to_string(scale) + ")");
+        for (const Language& lang : repo_registry().languages()) {
+            if (!lang.compiled()) continue;
+            const Language* stretched = result.find(lang.id);
+            const auto before = lang.compile_limits.time_ms, after = stretched->compile_limits.time_ms;
+            if (!before || !after || *after != *before * scale)
+                throw std::logic_error("scaled_registry: the compile time limit of " + lang.id +
+                                       " is not written as 'compile_limits = { time_ms = N' in languages.toml");
+        }
+        return result;
+    }();
     return registry;
 }
 

@@ -14,6 +14,17 @@ namespace execd::test {
 // The repository's languages.toml.
 const Registry& repo_registry();
 
+// How many times slower than the host the machine under test is taken to
+// be: EXECD_TEST_TIME_SCALE, a whole number from 1 (unset) to 20.
+// tests/run-all.sh sets it for the cgroup v2 run, whose QEMU guest emulates
+// its CPU in software. Throws std::invalid_argument on anything else.
+int test_time_scale();
+
+// repo_registry() with every compile step's time limit multiplied by
+// test_time_scale(): how fast a compiler is on a slow machine is not what a
+// test of limits is about.
+const Registry& scaled_registry();
+
 // The path of a language's sample `kind` ("hello", "echo", ...):
 // tests/langs/<id>/<kind>.<one of its extensions>, or for a variant that has
 // none of its own, its base's; "" when there is none.
