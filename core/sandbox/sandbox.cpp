@@ -454,7 +454,7 @@ Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)), seccomp_(Se
     w.header().seccomp_len = filter->len;
     spawner_plan_ = w.finish();
     std::lock_guard lock(spawner_mutex_);
-    start_spawner();
+    spawner_thread_.run([this] { start_spawner(); });
 }
 
 Sandbox::~Sandbox() {
@@ -529,7 +529,7 @@ void Sandbox::request_spawn(const void* request, size_t size, const int* fds, in
         if (spawner_ && errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
             throw_errno("sendmsg", "spawn request");
         if (attempt > 0) throw_errno("sendmsg", "spawn request", "the spawner exited twice");
-        start_spawner();
+        spawner_thread_.run([this] { start_spawner(); });
     }
 }
 

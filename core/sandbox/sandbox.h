@@ -16,6 +16,7 @@
 #include "core/sandbox/policy.h"
 #include "core/sandbox/seccomp.h"
 #include "core/util/fd.h"
+#include "core/util/lasting_thread.h"
 
 namespace execd {
 
@@ -190,7 +191,7 @@ private:
     Fd lock_slot(int slot);
     void remove_stale_boxes();
     // Starts the spawner (plan.h), the one privileged helper that forks box
-    // inits. spawner_mutex_ held. Throws.
+    // inits, on spawner_thread_; the caller holds spawner_mutex_. Throws.
     void start_spawner();
     // Sends one SpawnRequest with its descriptors, restarting the spawner
     // once if it is gone. Throws.
@@ -207,6 +208,11 @@ private:
     std::mutex spawner_mutex_;
     Fd spawner_;  // SOCK_SEQPACKET to the spawner
     pid_t spawner_pid_ = -1;
+    // Starts every spawner. The spawner dies when the thread that started it
+    // ends (its parent-death signal, which takes every box with it), so not
+    // a caller's thread, which may be a worker that exits while other jobs
+    // run: this one ends with the Sandbox. Last, so it is joined first.
+    LastingThread spawner_thread_;
 };
 
 }  // namespace execd

@@ -17,9 +17,11 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -519,6 +521,64 @@ TEST_CASE("a box whose prepared init was killed runs its next job anyway", "[san
     auto other = sandbox.acquire_box();
     WorkDir other_work = sandbox.make_work_dir(other->uid());
     CHECK(run_shell(*other, other_work, "echo three", {}, false).stdout_data == "three\n");
+}
+
+TEST_CASE("a spawner restarted by a thread that then ends lives on, and so do the boxes it made", "[sandbox]") {
+    // The spawner's parent-death signal is tied to the thread that started
+    // it, not to the process. A worker thread that finds the spawner gone
+    // starts a new one; were that the worker's own thread, its exit (an idle
+    // worker during a drain) would kill the spawner and every box it made,
+    // running jobs included.
+    Sandbox& sandbox = shared_sandbox();
+    sandbox.acquire_box();  // a spawner is running
+    const auto old = our_spawners();
+    REQUIRE_FALSE(old.empty());
+    for (int pid : old) kill(pid, SIGKILL);
+    // Gone (a zombie until reaped) before the worker asks for a box.
+    for (int i = 0; i < 50 && !our_spawners().empty(); ++i) std::this_thread::sleep_for(milliseconds(100));
+    REQUIRE(our_spawners().empty());
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool restarted = false, leave = false;
+    std::string worker_saw;
+    std::thread worker([&] {
+        auto box = sandbox.acquire_box();  // finds the spawner gone: starts one
+        WorkDir work = sandbox.make_work_dir(box->uid());
+        auto o = run_shell(*box, work, "echo restarted", {}, false);
+        std::unique_lock lock(mutex);
+        worker_saw = o.internal_message + o.stdout_data;
+        restarted = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return leave; });
+    });
+    {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return restarted; });
+    }
+    CHECK(worker_saw == "restarted\n");
+    const auto spawners = our_spawners();
+    INFO("children: " << describe_children());
+    REQUIRE(spawners.size() == 1);
+
+    // A box of the new spawner runs a job while the worker thread ends.
+    auto box = sandbox.acquire_box();
+    WorkDir work = sandbox.make_work_dir(box->uid());
+    RunOutcome job;
+    std::thread runner([&] { job = run_shell(*box, work, "sleep 1; echo survived", {}, false); });
+    std::this_thread::sleep_for(milliseconds(300));
+    {
+        std::lock_guard lock(mutex);
+        leave = true;
+    }
+    changed.notify_all();
+    worker.join();
+    runner.join();
+    INFO(job.internal_message << job.stderr_data);
+    CHECK_FALSE(job.internal_error);
+    CHECK(job.term_signal == 0);
+    CHECK(job.stdout_data == "survived\n");
+    CHECK(our_spawners() == spawners);  // the same spawner, still running
 }
 
 // ---- the exec CLI, started as users start it

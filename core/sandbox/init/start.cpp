@@ -175,7 +175,9 @@ extern "C" void execd_box_init_start(long* sp) {
     const int sock = argc > 1 ? parse_fd(argv[1]) : -1;
     if (sock < 0) exit_now(2);
     // With the supervisor goes the spawner, and with it every box (theirs
-    // is the same parent-death signal).
+    // is the same parent-death signal). The signal comes when the thread
+    // that started us ends: the Sandbox starts every spawner on a thread of
+    // its own that ends only with it (Sandbox::spawner_thread_).
     call(__NR_prctl, PR_SET_PDEATHSIG, kSigKill, 0, 0, 0);
     call(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
     // 0, 1 and 2 onto /dev/null, so a received descriptor never lands there
