@@ -350,6 +350,14 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
     if (step.verdict == Verdict::InternalError) {
         p.state = Prepared::State::Failed;
         p.failure = step;
+    } else if (step.verdict != Verdict::OK && compiler_found_no_room(step, compile.limits)) {
+        p.state = Prepared::State::Failed;
+        p.failure = step;
+        p.failure.verdict = Verdict::InternalError;
+        p.failure.message = "the sandbox's work area is full (" + sandbox_.work_area() +
+                            ": the files of every running job; its size is [sandbox] work_area_mb), so the "
+                            "compiler could not write its output:\n" +
+                            step.stdout_data + step.stderr_data;
     } else if (step.verdict != Verdict::OK) {
         p.state = Prepared::State::CompileFailed;
         p.failure = compile_error(step);
@@ -390,6 +398,22 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
         }
     }
     return p;
+}
+
+bool Runner::compiler_found_no_room(const StepResult& step, const Limits& limits) const {
+    // The compiler says so (strerror(ENOSPC); the box's locale is C.UTF-8),
+    // and the shared work area, not the step's own /tmp, is nearly full: less
+    // room than one file of the compile may take, and under an eighth of its
+    // size. Not "full": the output that did not fit may be gone already (ld
+    // removes a half-written one). A compile error that only says the words
+    // keeps its CompileError while the area has room; while it is nearly
+    // full, it is taken for the area's (an InternalError: the job's code is
+    // judged again on a retry, never wrongly).
+    constexpr std::string_view kNoRoom = "No space left on device";
+    if (step.stderr_data.find(kNoRoom) == std::string::npos && step.stdout_data.find(kNoRoom) == std::string::npos)
+        return false;
+    const Sandbox::Space space = sandbox_.work_area_space();
+    return space.free >= 0 && space.free < limits.file_size_mb * 1024 * 1024 && space.free < space.total / 8;
 }
 
 int64_t Runner::artifact_budget() const noexcept {

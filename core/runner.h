@@ -66,6 +66,11 @@ public:
     // compile output is a CompileError whether it would be cached or copied.
     int64_t artifact_budget() const noexcept;
 
+    // Whether a failed compile step failed for want of room in the
+    // sandbox's work area, shared by every running job: then the job is an
+    // InternalError, not a CompileError (its code was never judged).
+    bool compiler_found_no_room(const StepResult& step, const Limits& limits) const;
+
     // With `defer`, a job's last run in a box it was given leaves the box
     // without its next init (RunPolicy::prepare_next), so the caller can
     // hand the result on first and then call Box::prepare_next().

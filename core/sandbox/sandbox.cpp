@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -556,6 +557,13 @@ void Sandbox::remove_stale_boxes() {
         Fd lock = lock_slot(slot);
         if (lock) cgroups_->remove_box(id);
     }
+}
+
+Sandbox::Space Sandbox::work_area_space() const noexcept {
+    struct statvfs st {};
+    if (::fstatvfs(work_area_.get(), &st) != 0) return {};
+    const auto block = static_cast<int64_t>(st.f_frsize);
+    return {static_cast<int64_t>(st.f_blocks) * block, static_cast<int64_t>(st.f_bavail) * block};
 }
 
 std::string Sandbox::describe() const {

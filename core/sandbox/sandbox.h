@@ -180,6 +180,13 @@ public:
     // SandboxConfig::work_tmpfs_mb) that holds every running job's files.
     const std::string& work_area() const noexcept { return layout_.ns_dir; }
 
+    // The work area's size and the bytes still free in it (fstatvfs); both
+    // -1 if that fails.
+    struct Space {
+        int64_t total = -1, free = -1;
+    };
+    Space work_area_space() const noexcept;
+
     // One line for logs: the cgroup version and paths.
     std::string describe() const;
 

@@ -208,3 +208,41 @@ TEST_CASE(
     CHECK(st.f_bfree + 16 >= st.f_blocks);
     CHECK(execd.stop(SIGTERM) == 0);
 }
+
+TEST_CASE(
+    "a compiler that finds the work area full ends the job as an InternalError saying so; a compile error that "
+    "only says the words stays a CompileError",
+    "[daemon]") {
+    RedisServer redis;
+    const std::string sandbox = make_temp_dir("execd-sandbox");
+    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--sandbox-dir", sandbox,
+                 "--work-area-mb", "8", "--attempts", "2", "--backoff-ms", "100"});
+    const int port = execd.port();
+    const std::string area = "/proc/" + std::to_string(execd.pid()) + "/root" + sandbox + "/ns";
+    // Room for the source, not for the program the linker writes (4 MB of
+    // data, no hole in it); the compiler's own /tmp is a tmpfs of the step's.
+    const int64_t filled = fill(area);
+    REQUIRE(filled > 0);
+    REQUIRE(::truncate((area + "/filler").c_str(), filled - (512 << 10)) == 0);
+    const std::string big =
+        R"J({"language":"c","code":"#include <stdio.h>\n__asm__(\".data\\n.globl big\\nbig: .fill 4194304, 1, 7)J"
+        R"J(\\n.text\\n\");\nextern char big[];\nint main(void) { printf(\"%d\\n\", big[0] + big[4194303]); )J"
+        R"J(return 0; }\n"})J";
+    auto squeezed = wait_done(port, submit(port, big));
+    INFO(squeezed.body);
+    CHECK(json_field(squeezed.body, "verdict") == "InternalError");
+    CHECK_THAT(json_field(squeezed.body, "message"), Contains("work area is full") && Contains("No space left"));
+
+    // Room again: the same program compiles and runs, and a compile error
+    // that only says the words is the program's.
+    unfill(area);
+    auto again = wait_done(port, submit(port, big));
+    INFO(again.body);
+    CHECK(json_field(again.body, "verdict") == "OK");
+    CHECK(json_field(again.body, "output") == "14");
+    const std::string words = R"J({"language":"c","code":"#error No space left on device\n"})J";
+    auto error = wait_done(port, submit(port, words));
+    INFO(error.body);
+    CHECK(json_field(error.body, "verdict") == "CompileError");
+    CHECK(execd.stop(SIGTERM) == 0);
+}
