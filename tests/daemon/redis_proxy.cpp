@@ -134,6 +134,7 @@ void RedisProxy::cut_every(int n, const std::string& marker, Cut when) {
     when_ = when;
     every_ = n;
     seen_ = 0;
+    cut_commands_.clear();
     armed_ = n != 0;
 }
 
@@ -151,7 +152,10 @@ bool RedisProxy::should_cut(const std::string& command, Cut& when) {
         armed_ = false;
         return true;
     }
-    return ++seen_ % every_ == 0;
+    if (cut_commands_.count(command) != 0) return false;  // sent again after its cut
+    if (++seen_ % every_ != 0) return false;
+    cut_commands_.insert(command);
+    return true;
 }
 
 void RedisProxy::accept_loop() {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <list>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -36,7 +37,11 @@ public:
     void cut_next(const std::string& marker, Cut when);
 
     // Cuts, `when`, at every n-th command (counting all connections) whose
-    // bytes contain `marker`, until disarmed (n = 0).
+    // bytes contain `marker`, until disarmed (n = 0). A command with the
+    // same bytes as one already cut is a client sending it again after the
+    // cut: it is neither cut nor counted (another connection's command may
+    // come between the two, and a command cut twice is a Redis gone away,
+    // not a connection cut once).
     void cut_every(int n, const std::string& marker, Cut when);
 
     // Called (on the relaying thread) when a reply whose command contained
@@ -62,6 +67,7 @@ private:
     Cut when_ = Cut::After;
     int every_ = 0;  // 0: once (cut_next), else every n-th
     int seen_ = 0;   // commands matching marker_ since armed
+    std::set<std::string> cut_commands_;  // cut_every's, since armed
     bool armed_ = false;
     std::string reply_marker_;
     std::function<void(const std::string&)> on_reply_;
