@@ -12,7 +12,9 @@ again, drains one with SIGTERM and starts it again when it has exited,
 sends one SIGHUP, and restarts Redis. Jobs are of every kind whose outcome
 is known in advance (OK, RuntimeError, TimeLimitExceeded,
 MemoryLimitExceeded, OutputLimitExceeded, CompileError, a graded job that
-is WrongAnswer), and some are cancelled. Afterwards every accepted job must
+is WrongAnswer), and some are cancelled: a moment after they are accepted,
+or at once behind a burst of slow jobs that takes every worker, so that the
+cancel finds them queued. Afterwards every accepted job must
 have exactly one final result, equal to what its kind gives, and read the
 same twice (through whichever nodes answer):
 
@@ -28,7 +30,8 @@ It prints a reconciliation table and exits 1 if any job is lost,
 duplicated, wrong, or has a result it must not have; if a submission is
 refused other than by a node that is stopping; if more than a tenth of the
 submissions go unanswered; or if a fault could not be injected (and, in a
-run long enough for five rounds of faults, if a kind was never injected).
+run long enough for five rounds of faults, if a kind was never injected, or
+if no cancel found its job queued).
 The seed fixes the faults' order and timing; which node answers each
 request is left to chance. Needs root (the sandbox) and a build (cmake
 --build build). Talks only to 127.0.0.1, whatever proxy the environment
@@ -80,9 +83,14 @@ KINDS = {
         {"name": "b", "stdin": "3", "expectedOutput": "7\n"}]), "WrongAnswer"),
     # Cancelled a moment after it is accepted: queued, running or done by then.
     "cancel": (python("import time\ntime.sleep(2)\nprint('not cancelled')", timeoutMs=6000), "OK"),
+    # A burst of these takes every worker for a second (see Run.burst).
+    "backlog": (python("import time\ntime.sleep(1)\nprint('backlog')", timeoutMs=6000), "OK"),
 }
+# "burst": a job of "backlog" for every worker, then one "cancel" cancelled
+# at once, while it waits behind them.
 MIX = ["ok"] * 6 + ["ok-c", "slow-ok", "runtime-error", "time", "memory", "output", "compile-error", "graded"] + \
-    ["cancel"] * 2
+    ["cancel"] * 2 + ["burst"]
+WORKERS = 2  # per node
 
 FINAL = ("completed", "cancelled")
 
@@ -161,7 +169,7 @@ class Node:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [os.path.join(ROOT, "build/daemon/execd"), "--listen", "127.0.0.1:0", "--port-file", port_file,
-                 "--redis", self.redis_url, "--key-prefix", self.prefix, "--workers", "2",
+                 "--redis", self.redis_url, "--key-prefix", self.prefix, "--workers", str(WORKERS),
                  "--lease-ms", "3000", "--attempts", "5", "--drain-timeout-ms", "20000",
                  "--languages", os.path.join(ROOT, "languages.toml"),
                  "--cache-dir", os.path.join(self.dir, "cache"), "--state-dir", os.path.join(self.dir, "state"),
@@ -207,6 +215,8 @@ class Run:
         self.nodes = []
         self.jobs = {}  # id -> {"kind", "delete": status or None}
         self.unanswered = 0  # submissions with no reply: maybe accepted, never counted as accepted
+        self.posted = 0  # submissions, the bursts' backlog included
+        self.bursts = 0
         self.refused = collections.Counter()
         self.faults = collections.Counter()
         self.fault_log = []
@@ -222,7 +232,36 @@ class Run:
     # ---- load
     def submit(self, i):
         kind = MIX[i % len(MIX)]
+        if kind == "burst":
+            self.burst()
+            return
+        job_id = self.accept(kind)
+        if job_id and kind == "cancel":
+            time.sleep(random.uniform(0, 2.5))
+            self.cancel(job_id)
+
+    def burst(self):
+        # Every worker of every node busy for a second, then a job that must
+        # wait behind them, cancelled at once: its DELETE finds it queued.
+        # (A worker takes a job within milliseconds, so the random delay of
+        # the plain "cancel" kind almost never does.)
+        backlog = [threading.Thread(target=self.accept, args=("backlog",)) for _ in range(WORKERS * len(self.nodes))]
+        for t in backlog:
+            t.start()
+        for t in backlog:
+            t.join()
+        with self.mu:
+            self.bursts += 1
+        job_id = self.accept("cancel")
+        if job_id:
+            self.cancel(job_id)
+
+    def accept(self, kind):
+        """Submits a job of `kind` to whichever node takes it; its id, or
+        None when it was refused or its answer lost."""
         body, _ = KINDS[kind]
+        with self.mu:
+            self.posted += 1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for port in self.live_ports():
@@ -231,22 +270,20 @@ class Run:
                     job_id = doc["jobId"]
                     with self.mu:
                         self.jobs[job_id] = {"kind": kind, "delete": None}
-                    if kind == "cancel":
-                        time.sleep(random.uniform(0, 2.5))
-                        self.cancel(job_id)
-                    return
+                    return job_id
                 if status is None:
                     # No reply: the job may have been accepted or not.
                     with self.mu:
                         self.unanswered += 1
-                    return
+                    return None
                 if status not in (0, 503):
                     with self.mu:
                         self.refused[f"{status} {doc}"] += 1
-                    return
+                    return None
             time.sleep(0.2)  # no node up, or all draining / without Redis
         with self.mu:
             self.unanswered += 1
+        return None
 
     def cancel(self, job_id):
         # "sent" until a reply says what happened: a node may have cancelled
@@ -435,7 +472,8 @@ class Run:
 
         accepted = len(self.jobs)
         print(f"\nchaos: {self.args.jobs} submissions over {self.args.seconds} s to {self.args.nodes} nodes "
-              f"({elapsed:.0f} s in all), seed {self.args.seed}")
+              f"({elapsed:.0f} s in all), seed {self.args.seed}; with {self.bursts} bursts' backlog, "
+              f"{self.posted} jobs submitted")
         print(f"  {'accepted (202 with a job id)':<66} {accepted:>6}")
         print(f"  {'no reply to the submission (a node died under it; not counted)':<66} {self.unanswered:>6}")
         for what, count in sorted(self.refused.items()):
@@ -454,8 +492,10 @@ class Run:
             problems.append("no job was accepted")
         for what, count in self.refused.items():
             problems.append(f"{count} submissions refused: {what}")
-        if self.unanswered > self.args.jobs / 10:
-            problems.append(f"{self.unanswered} of {self.args.jobs} submissions got no answer")
+        if self.unanswered > self.posted / 10:
+            problems.append(f"{self.unanswered} of {self.posted} submissions got no answer")
+        if self.bursts >= 5 and not rows["cancelled as asked (queued)"]:
+            problems.append(f"no cancel found its job queued, in {self.bursts} bursts")
         if self.fault_error:
             problems.append(f"a fault could not be injected: {self.fault_error}")
         elif self.args.seconds >= 5 * self.args.fault_gap:
