@@ -69,6 +69,17 @@ std::vector<std::string> temporaries(const std::string& dir) {
     return found;
 }
 
+// One node whose work area is an 8 MB tmpfs, and that area's path from here:
+// execd mounts it at <sandbox dir>/ns in its own mount namespace.
+struct SmallWorkArea {
+    RedisServer redis;
+    std::string sandbox = make_temp_dir("execd-sandbox");
+    Execd execd{std::vector<std::string>{"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1",
+                                         "--sandbox-dir", sandbox, "--work-area-mb", "8", "--attempts", "2",
+                                         "--backoff-ms", "100"}};
+    std::string area = "/proc/" + std::to_string(execd.pid()) + "/root" + sandbox + "/ns";
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -176,13 +187,10 @@ TEST_CASE(
     "the sandbox's work area fills: a job whose files do not fit ends as an InternalError saying so; jobs run "
     "again once room returns",
     "[daemon]") {
-    RedisServer redis;
-    const std::string sandbox = make_temp_dir("execd-sandbox");
-    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--sandbox-dir", sandbox,
-                 "--work-area-mb", "8", "--attempts", "2", "--backoff-ms", "100"});
+    SmallWorkArea node;
+    Execd& execd = node.execd;
+    const std::string& area = node.area;
     const int port = execd.port();
-    // The tmpfs execd mounts at <sandbox dir>/ns in its own mount namespace.
-    const std::string area = "/proc/" + std::to_string(execd.pid()) + "/root" + sandbox + "/ns";
     struct statvfs st {};
     REQUIRE(::statvfs(area.c_str(), &st) == 0);
     CHECK(st.f_blocks * st.f_frsize == 8 << 20);
@@ -213,12 +221,10 @@ TEST_CASE(
     "a compiler that finds the work area full ends the job as an InternalError saying so; a compile error that "
     "only says the words stays a CompileError",
     "[daemon]") {
-    RedisServer redis;
-    const std::string sandbox = make_temp_dir("execd-sandbox");
-    Execd execd({"--redis", redis.url(), "--key-prefix", unique_prefix(), "--workers", "1", "--sandbox-dir", sandbox,
-                 "--work-area-mb", "8", "--attempts", "2", "--backoff-ms", "100"});
+    SmallWorkArea node;
+    Execd& execd = node.execd;
+    const std::string& area = node.area;
     const int port = execd.port();
-    const std::string area = "/proc/" + std::to_string(execd.pid()) + "/root" + sandbox + "/ns";
     // Room for the source, not for the program the linker writes (4 MB of
     // data, no hole in it); the compiler's own /tmp is a tmpfs of the step's.
     const int64_t filled = fill(area);

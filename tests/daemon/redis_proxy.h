@@ -65,8 +65,8 @@ private:
     std::mutex mutex_;
     std::string marker_;
     Cut when_ = Cut::After;
-    int every_ = 0;  // 0: once (cut_next), else every n-th
-    int seen_ = 0;   // commands matching marker_ since armed
+    int every_ = 0;                       // 0: once (cut_next), else every n-th
+    int seen_ = 0;                        // commands matching marker_ since armed
     std::set<std::string> cut_commands_;  // cut_every's, since armed
     bool armed_ = false;
     std::string reply_marker_;
