@@ -61,7 +61,11 @@ public:
         usage_.reset();
         oom_control_.reset();
         memory_stat_.reset();
-        for (const auto* dir : {&memory_, &pids_, &cpuacct_}) ::rmdir(dir->c_str());
+        // Tried again while busy, briefly: a task that has left `tasks` may
+        // not have left the hierarchy yet.
+        for (const auto* dir : {&memory_, &pids_, &cpuacct_})
+            for (int i = 0; i < 1000 && ::rmdir(dir->c_str()) != 0 && errno == EBUSY; ++i)
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
 
     void recycle() override {}  // the same directories for every run; prepare() resets the counters
