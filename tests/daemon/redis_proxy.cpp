@@ -152,7 +152,7 @@ bool RedisProxy::should_cut(const std::string& command, Cut& when) {
         armed_ = false;
         return true;
     }
-    if (cut_commands_.count(command) != 0) return false;  // sent again after its cut
+    if (every_ > 1 && cut_commands_.count(command) != 0) return false;  // sent again after its cut
     if (++seen_ % every_ != 0) return false;
     cut_commands_.insert(command);
     return true;

@@ -37,11 +37,11 @@ public:
     void cut_next(const std::string& marker, Cut when);
 
     // Cuts, `when`, at every n-th command (counting all connections) whose
-    // bytes contain `marker`, until disarmed (n = 0). A command with the
-    // same bytes as one already cut is a client sending it again after the
-    // cut: it is neither cut nor counted (another connection's command may
-    // come between the two, and a command cut twice is a Redis gone away,
-    // not a connection cut once).
+    // bytes contain `marker`, until disarmed (n = 0). With n > 1, a command
+    // with the same bytes as one already cut is a client sending it again
+    // after the cut: it is neither cut nor counted (another connection's
+    // command may come between the two; a command cut twice is a Redis gone
+    // away, which n = 1 is for).
     void cut_every(int n, const std::string& marker, Cut when);
 
     // Called (on the relaying thread) when a reply whose command contained
