@@ -217,6 +217,12 @@ std::map<std::string, std::string> environment_for(const Language& lang) {
     return env;
 }
 
+// The start of an InternalError's message when the work area has no room.
+std::string work_area_full(const Sandbox& sandbox) {
+    return "the sandbox's work area is full (" + sandbox.work_area() +
+           ": the files of every running job; its size is [sandbox] work_area_mb)";
+}
+
 // What failed, for an InternalError's message: `doing`, then the error. A
 // work area with no room left (ENOSPC) says so first: not the program's
 // doing, and it passes once running jobs end.
@@ -224,8 +230,7 @@ std::string internal_failure(const std::string& doing, const std::exception& e, 
     std::string text = doing.empty() ? std::string(e.what()) : doing + ": " + e.what();
     const auto* failure = dynamic_cast<const SystemFailure*>(&e);
     if (failure && (failure->error().err == ENOSPC || failure->error().err == EDQUOT))
-        return "the sandbox's work area is full (" + sandbox.work_area() +
-               ": the files of every running job; its size is [sandbox] work_area_mb): " + text;
+        return work_area_full(sandbox) + ": " + text;
     return text;
 }
 
@@ -354,9 +359,7 @@ Runner::Prepared Runner::prepare(const Language& lang, const std::vector<SourceF
         p.state = Prepared::State::Failed;
         p.failure = step;
         p.failure.verdict = Verdict::InternalError;
-        p.failure.message = "the sandbox's work area is full (" + sandbox_.work_area() +
-                            ": the files of every running job; its size is [sandbox] work_area_mb), so the "
-                            "compiler could not write its output:\n" +
+        p.failure.message = work_area_full(sandbox_) + ", so the compiler could not write its output:\n" +
                             step.stdout_data + step.stderr_data;
     } else if (step.verdict != Verdict::OK) {
         p.state = Prepared::State::CompileFailed;
